@@ -1,0 +1,41 @@
+//! Mapping domain errors to GraphQL errors with `extensions.code`, and context access.
+
+use async_graphql::{Context, Error, ErrorExtensions, ID};
+
+use crate::Reel;
+use crate::auth::Caller;
+use crate::error::{Coded, ErrorCode};
+use crate::ids::VideoId;
+
+pub fn coded(code: ErrorCode, message: impl Into<String>) -> Error {
+    Error::new(message.into()).extend_with(|_, ext| ext.set("code", code.as_str()))
+}
+
+/// The one conversion of a domain error; internal details are logged, not sent.
+pub fn gql<E: Coded>(e: E) -> Error {
+    if e.code() == ErrorCode::Internal {
+        tracing::error!(error = %e, "graphql request failed");
+    }
+    coded(e.code(), e.public_message())
+}
+
+pub fn caller<'a>(ctx: &Context<'a>) -> Result<&'a Caller, Error> {
+    ctx.data::<Caller>()
+        .map_err(|_| coded(ErrorCode::Unauthenticated, "authentication required"))
+}
+
+pub fn reel<'a>(ctx: &Context<'a>) -> &'a Reel {
+    ctx.data_unchecked::<Reel>()
+}
+
+pub fn video_id(id: &ID) -> Result<VideoId, Error> {
+    id.parse::<VideoId>()
+        .ok()
+        .filter(|v| v.0 > 0)
+        .ok_or_else(|| {
+            coded(
+                ErrorCode::BadRequest,
+                format!("{:?} is not a video id", id.as_str()),
+            )
+        })
+}

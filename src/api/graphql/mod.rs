@@ -1,0 +1,106 @@
+//! GraphQL over HTTP (`/graphql`) and WebSocket (`/graphql/ws`, both sub-protocols).
+
+mod errors;
+mod mutation;
+mod query;
+mod subscription;
+mod types;
+
+use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
+use async_graphql::{Data, Schema, SchemaBuilder};
+use async_graphql_poem::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use poem::web::Data as Ext;
+use poem::web::websocket::WebSocket;
+use poem::{IntoResponse, handler};
+
+use crate::Reel;
+use crate::auth::{AuthError, Caller};
+
+pub use mutation::Mutation;
+pub use query::Query;
+pub use subscription::Subscription;
+
+pub type ReelSchema = Schema<Query, Mutation, Subscription>;
+
+fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(Query, Mutation, Subscription)
+}
+
+/// The executable schema, with the limits from the config.
+pub fn build(reel: Reel) -> ReelSchema {
+    let limits = reel.config.graphql.clone();
+    builder()
+        .data(reel)
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .finish()
+}
+
+/// The SDL that `reel schema` prints and `schema.graphql` holds.
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}
+
+pub fn graphiql_page() -> String {
+    GraphiQLSource::build()
+        .endpoint("/graphql")
+        .subscription_endpoint("/graphql/ws")
+        .title("Reel GraphiQL")
+        .finish()
+}
+
+#[handler]
+pub async fn http(
+    schema: Ext<&ReelSchema>,
+    caller: Ext<&Caller>,
+    req: GraphQLRequest,
+) -> GraphQLResponse {
+    schema.execute(req.0.data(caller.0.clone())).await.into()
+}
+
+#[handler]
+pub async fn websocket(
+    schema: Ext<&ReelSchema>,
+    reel: Ext<&Reel>,
+    caller: Option<Ext<&Caller>>,
+    protocol: GraphQLProtocol,
+    websocket: WebSocket,
+) -> impl IntoResponse {
+    let schema = schema.clone();
+    let auth = reel.auth.clone();
+    let upgraded_as = caller.map(|c| c.0.clone());
+    websocket
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |stream| {
+            GraphQLWebSocket::new(stream, schema, protocol)
+                .on_connection_init(move |payload| async move {
+                    let caller = match upgraded_as {
+                        Some(caller) => caller,
+                        None => {
+                            let token = init_token(&payload).ok_or(AuthError::Missing);
+                            let caller = match token {
+                                Ok(token) => auth.verify_token(&token).await,
+                                Err(e) => Err(e),
+                            };
+                            caller.map_err(|e| async_graphql::Error::new(e.to_string()))?
+                        }
+                    };
+                    let mut data = Data::default();
+                    data.insert(caller);
+                    Ok(data)
+                })
+                .serve()
+        })
+}
+
+/// The bearer token of a `connection_init` payload: `{"Authorization": "Bearer …"}` or `{"token": "…"}`.
+fn init_token(payload: &serde_json::Value) -> Option<String> {
+    let field = |name: &str| payload.get(name).and_then(|v| v.as_str());
+    if let Some(value) = field("Authorization").or_else(|| field("authorization")) {
+        let (scheme, token) = value.split_once(' ')?;
+        return scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| token.trim().to_string());
+    }
+    field("token").map(str::to_string)
+}

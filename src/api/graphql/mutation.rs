@@ -1,0 +1,42 @@
+//! Mutation root.
+
+use async_graphql::{Context, ID, Object, Result};
+
+use super::errors::{caller, gql, reel, video_id};
+use super::types::TokenObject;
+
+pub struct Mutation;
+
+#[Object]
+impl Mutation {
+    /// Deletes a video of the caller's app with its renditions, snapshots and stored bytes.
+    async fn delete_video(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let caller = caller(ctx)?;
+        let id = video_id(&id)?;
+        reel(ctx)
+            .videos
+            .delete(caller.app_id, id)
+            .await
+            .map_err(gql)?;
+        Ok(true)
+    }
+
+    /// A JWT for browsers, scoped to the caller's app. Defaults to the configured TTL;
+    /// a token-authenticated caller gets no token outliving its own.
+    async fn create_token(
+        &self,
+        ctx: &Context<'_>,
+        ttl_seconds: Option<i32>,
+    ) -> Result<TokenObject> {
+        let caller = caller(ctx)?;
+        let token = reel(ctx)
+            .auth
+            .issue_token(caller, ttl_seconds.map(i64::from))
+            .await
+            .map_err(gql)?;
+        Ok(TokenObject {
+            token: token.token,
+            expires_at: token.expires_at,
+        })
+    }
+}

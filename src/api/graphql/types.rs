@@ -1,0 +1,285 @@
+//! GraphQL output types: thin views over the domain types.
+
+use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use super::errors::{gql, reel};
+use crate::events::VideoEvent;
+use crate::media::{AudioStream, MediaInfo, VideoStream};
+use crate::video::{Definition, Snapshot, Video, VideoStatus};
+
+/// Where a video is in its life (DESIGN §4).
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "VideoStatus", remote = "VideoStatus")]
+pub enum GqlVideoStatus {
+    Uploading,
+    Uploaded,
+    UploadFailed,
+    TranscodeQueued,
+    Transcoding,
+    Transcoded,
+    TranscodeFailed,
+    Playable,
+}
+
+/// Rendition level: LD 360p, SD 480p, HD 720p, FHD 1080p, QHD 1440p, UHD 2160p.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "Definition", remote = "Definition", rename_items = "UPPERCASE")]
+pub enum GqlDefinition {
+    LD,
+    SD,
+    HD,
+    FHD,
+    QHD,
+    UHD,
+}
+
+/// A source video, or one rendition of it (`parentId` set).
+pub struct VideoObject(pub Video);
+
+#[Object(name = "Video")]
+impl VideoObject {
+    /// The public video id (`vid`).
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// The source of a rendition; null for a source.
+    async fn parent_id(&self) -> Option<ID> {
+        self.0.parent_id.map(|id| ID(id.to_string()))
+    }
+    /// The video whose stored bytes this one shares (instant upload).
+    async fn unique_id(&self) -> Option<ID> {
+        self.0.unique_id.map(|id| ID(id.to_string()))
+    }
+    /// The file name given at upload (never used as a path).
+    async fn source_name(&self) -> &str {
+        &self.0.source_name
+    }
+    async fn create_time(&self) -> DateTime<Utc> {
+        self.0.create_time
+    }
+    async fn update_time(&self) -> DateTime<Utc> {
+        self.0.update_time
+    }
+    /// Size in bytes.
+    async fn file_size(&self) -> i64 {
+        self.0.file_size
+    }
+    async fn video_width(&self) -> Option<i32> {
+        self.0.video_width
+    }
+    async fn video_height(&self) -> Option<i32> {
+        self.0.video_height
+    }
+    /// Duration in milliseconds.
+    async fn duration(&self) -> Option<i64> {
+        self.0.duration
+    }
+    /// MD5 of the bytes, lowercase hex.
+    async fn hash(&self) -> Option<&str> {
+        self.0.hash.as_deref()
+    }
+    async fn definition(&self) -> Option<GqlDefinition> {
+        self.0.definition.map(Into::into)
+    }
+    /// Storage key of the bytes (sources) or of the HLS playlist (renditions).
+    async fn storage_uri(&self) -> &str {
+        &self.0.storage_uri
+    }
+    async fn status(&self) -> GqlVideoStatus {
+        self.0.status.into()
+    }
+    /// Index of the snapshot used as cover.
+    async fn image_index(&self) -> i32 {
+        self.0.image_index
+    }
+    /// How many snapshots are taken.
+    async fn image_count(&self) -> i32 {
+        self.0.image_count
+    }
+    async fn task_priority(&self) -> i32 {
+        self.0.task_priority
+    }
+    /// Progress of the current step, 0 to 100.
+    async fn progress(&self) -> i32 {
+        i32::from(self.0.progress)
+    }
+    /// Why the last step failed.
+    async fn error(&self) -> Option<&str> {
+        self.0.error.as_deref()
+    }
+    /// The client's string given at upload, echoed in every event.
+    async fn passthrough(&self) -> Option<&str> {
+        self.0.passthrough.as_deref()
+    }
+    /// What the probe found; null until the video was probed.
+    async fn media_info(&self) -> Option<MediaInfoObject> {
+        let info = self.0.media_info.clone()?;
+        serde_json::from_value::<MediaInfo>(info)
+            .ok()
+            .map(MediaInfoObject::from)
+    }
+    /// The renditions of a source, smallest first.
+    async fn renditions(&self, ctx: &Context<'_>) -> Result<Vec<VideoObject>> {
+        let renditions = reel(ctx).videos.renditions(&self.0).await.map_err(gql)?;
+        Ok(renditions.into_iter().map(VideoObject).collect())
+    }
+    async fn snapshots(&self, ctx: &Context<'_>) -> Result<Vec<SnapshotObject>> {
+        let reel = reel(ctx);
+        let base = reel.config.public_base();
+        let snapshots = reel.videos.snapshots(&self.0).await.map_err(gql)?;
+        Ok(snapshots
+            .into_iter()
+            .map(|s| SnapshotObject::new(s, &base))
+            .collect())
+    }
+    /// The snapshot at `imageIndex`.
+    async fn cover(&self, ctx: &Context<'_>) -> Result<Option<SnapshotObject>> {
+        let reel = reel(ctx);
+        let base = reel.config.public_base();
+        let snapshots = reel.videos.snapshots(&self.0).await.map_err(gql)?;
+        Ok(snapshots
+            .into_iter()
+            .find(|s| s.image_index == self.0.image_index)
+            .map(|s| SnapshotObject::new(s, &base)))
+    }
+}
+
+#[derive(SimpleObject)]
+#[graphql(name = "Snapshot")]
+pub struct SnapshotObject {
+    image_index: i32,
+    url: String,
+    width: Option<i32>,
+    height: Option<i32>,
+    file_size: i64,
+}
+
+impl SnapshotObject {
+    fn new(s: Snapshot, base: &str) -> Self {
+        Self {
+            image_index: s.image_index,
+            url: format!("{base}/media/{}", s.storage_uri),
+            width: s.width,
+            height: s.height,
+            file_size: s.file_size,
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+#[graphql(name = "MediaInfo")]
+pub struct MediaInfoObject {
+    /// Container format names as ffprobe reports them.
+    format: String,
+    /// Milliseconds.
+    duration: Option<i64>,
+    /// Bits per second.
+    bit_rate: Option<i64>,
+    video: Option<VideoStreamObject>,
+    audio: Option<AudioStreamObject>,
+}
+
+impl From<MediaInfo> for MediaInfoObject {
+    fn from(m: MediaInfo) -> Self {
+        Self {
+            format: m.format,
+            duration: m.duration_ms,
+            bit_rate: m.bit_rate,
+            video: m.video.map(Into::into),
+            audio: m.audio.map(Into::into),
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+#[graphql(name = "VideoStreamInfo")]
+pub struct VideoStreamObject {
+    codec: String,
+    profile: Option<String>,
+    width: i32,
+    height: i32,
+    fps: Option<f64>,
+    /// Clockwise display rotation in degrees.
+    rotation: i32,
+    pixel_format: Option<String>,
+    bit_rate: Option<i64>,
+}
+
+impl From<VideoStream> for VideoStreamObject {
+    fn from(v: VideoStream) -> Self {
+        Self {
+            codec: v.codec,
+            profile: v.profile,
+            width: v.width,
+            height: v.height,
+            fps: v.fps,
+            rotation: v.rotation,
+            pixel_format: v.pixel_format,
+            bit_rate: v.bit_rate,
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+#[graphql(name = "AudioStreamInfo")]
+pub struct AudioStreamObject {
+    codec: String,
+    channels: i32,
+    sample_rate: i32,
+    bit_rate: Option<i64>,
+}
+
+impl From<AudioStream> for AudioStreamObject {
+    fn from(a: AudioStream) -> Self {
+        Self {
+            codec: a.codec,
+            channels: a.channels,
+            sample_rate: a.sample_rate,
+            bit_rate: a.bit_rate,
+        }
+    }
+}
+
+/// A change of a video's status or progress.
+pub struct VideoEventObject {
+    event: VideoEvent,
+}
+
+#[Object(name = "VideoEvent")]
+impl VideoEventObject {
+    async fn video_id(&self) -> ID {
+        ID(self.event.video_id.to_string())
+    }
+    async fn status(&self) -> GqlVideoStatus {
+        self.event.status.into()
+    }
+    async fn progress(&self) -> i32 {
+        i32::from(self.event.progress)
+    }
+    async fn error(&self) -> Option<&str> {
+        self.event.error.as_deref()
+    }
+    /// The video was deleted; `status` is the last it had.
+    async fn deleted(&self) -> bool {
+        self.event.deleted
+    }
+    async fn at(&self) -> DateTime<Utc> {
+        self.event.at
+    }
+}
+
+impl From<VideoEvent> for VideoEventObject {
+    fn from(event: VideoEvent) -> Self {
+        Self { event }
+    }
+}
+
+/// A bearer token for browsers.
+#[derive(SimpleObject)]
+#[graphql(name = "Token")]
+pub struct TokenObject {
+    /// Send as `Authorization: Bearer <token>`, or in the WebSocket `connection_init` payload.
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}

@@ -1,0 +1,85 @@
+//! HTTP adapters: route table, the auth layer every route shares, and the server loop.
+
+pub mod auth;
+pub mod graphql;
+mod health;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use poem::endpoint::make_sync;
+use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+use poem::middleware::Tracing;
+use poem::web::Html;
+use poem::{EndpointExt, IntoEndpoint, Response, Route, Server, get};
+use serde_json::json;
+
+use crate::Reel;
+use crate::error::{Coded, ErrorCode};
+
+use self::auth::Authenticate;
+
+/// The whole HTTP surface of `reel serve`.
+pub fn routes(reel: Reel) -> impl poem::Endpoint<Output = Response> {
+    let schema = graphql::build(reel.clone());
+    let graphiql = graphql::graphiql_page();
+    Route::new()
+        .at(
+            "/graphql",
+            get(graphql::http)
+                .post(graphql::http)
+                .with(Authenticate::required(reel.clone())),
+        )
+        // Browsers cannot set headers on a WebSocket: the token may come in `connection_init`.
+        .at(
+            "/graphql/ws",
+            get(graphql::websocket).with(Authenticate::optional(reel.clone())),
+        )
+        // A static page holding no data; its requests to /graphql are authenticated.
+        .at("/graphiql", make_sync(move |_| Html(graphiql.clone())))
+        .at("/healthz", get(health::healthz))
+        .data(schema)
+        .data(reel)
+        .with(Tracing)
+        .into_endpoint()
+        .map_to_response()
+}
+
+/// Binds `addr` (port 0 picks a free port); returns the acceptor and the bound address.
+pub async fn bind(addr: &str) -> std::io::Result<(TcpAcceptor, SocketAddr)> {
+    let acceptor = TcpListener::bind(addr.to_string()).into_acceptor().await?;
+    let local = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().copied())
+        .ok_or_else(|| std::io::Error::other("listener has no socket address"))?;
+    Ok((acceptor, local))
+}
+
+/// Serves until `shutdown` resolves, then lets requests in flight finish (up to 10 s).
+pub async fn serve(
+    acceptor: TcpAcceptor,
+    reel: Reel,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(routes(reel), shutdown, Some(Duration::from_secs(10)))
+        .await
+}
+
+/// A JSON error body `{code, message}` with the code's HTTP status.
+pub fn error_response(code: ErrorCode, message: impl Into<String>) -> Response {
+    Response::builder()
+        .status(code.http_status())
+        .content_type("application/json")
+        .body(json!({ "code": code.as_str(), "message": message.into() }).to_string())
+}
+
+/// The response for a domain error; internal details are logged, not sent.
+pub fn coded_response<E: Coded>(e: &E) -> Response {
+    if e.code() == ErrorCode::Internal {
+        tracing::error!(error = %e, "request failed");
+    }
+    error_response(e.code(), e.public_message())
+}

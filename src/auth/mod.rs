@@ -1,0 +1,216 @@
+//! Who is calling: API signatures (server to server) and JWT bearer tokens (browsers),
+//! both resolved to the one app the request acts for (DESIGN §10).
+
+pub mod signature;
+mod token;
+
+use chrono::Utc;
+
+use crate::config::AuthConfig;
+use crate::db::{self, DbPool};
+use crate::error::{Coded, ErrorCode, InfraError};
+use crate::ids::AppId;
+use crate::kv::Kv;
+
+pub use token::Token;
+
+/// The authenticated app a request acts for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub app_id: AppId,
+    pub app_key: String,
+    pub method: AuthMethod,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    Signature,
+    /// A bearer token valid until this unix time.
+    Token {
+        expires_at: i64,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error(
+        "authentication required: sign the request (app_key, timestamp, random, signature) or send Authorization: Bearer <token>"
+    )]
+    Missing,
+    #[error("missing signature parameter `{0}`")]
+    MissingParam(&'static str),
+    #[error("signature parameter `{0}` is given twice")]
+    DuplicateParam(&'static str),
+    #[error("unknown app_key")]
+    UnknownAppKey,
+    #[error("timestamp is not a unix time in seconds")]
+    BadTimestamp,
+    #[error("timestamp is {skew} s away from the server's clock (limit ±{limit} s)")]
+    StaleTimestamp { skew: i64, limit: i64 },
+    #[error("random must be 1 to 128 characters")]
+    BadNonce,
+    #[error("signature does not match the request")]
+    BadSignature,
+    #[error("random was already used; send a fresh one with every request")]
+    ReplayedNonce,
+    #[error("invalid token: {0}")]
+    InvalidToken(String),
+    #[error("token expired")]
+    ExpiredToken,
+    #[error("request body over {0} bytes cannot be signed")]
+    BodyTooLarge(usize),
+    #[error("cannot read the request body: {0}")]
+    UnreadableBody(String),
+    #[error(transparent)]
+    Infra(#[from] InfraError),
+}
+
+impl Coded for AuthError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            Self::Infra(e) => e.code(),
+            Self::BodyTooLarge(_) => ErrorCode::PayloadTooLarge,
+            Self::UnreadableBody(_) => ErrorCode::BadRequest,
+            _ => ErrorCode::Unauthenticated,
+        }
+    }
+}
+
+/// The signature fields of one request, gathered by an adapter from query or headers.
+#[derive(Debug, Clone, Default)]
+pub struct SignedRequest {
+    pub method: String,
+    /// The path as it appears in the request line, without the query.
+    pub path: String,
+    /// Every signed `(name, value)`: the query without `signature`, plus header-borne fields.
+    pub params: Vec<(String, String)>,
+    pub signature: String,
+    /// Hex SHA-256 of the body, or `UNSIGNED-PAYLOAD`.
+    pub body_hash: String,
+}
+
+impl SignedRequest {
+    fn param(&self, name: &'static str) -> Result<&str, AuthError> {
+        let mut values = self.params.iter().filter(|(k, _)| k == name);
+        let first = values.next().ok_or(AuthError::MissingParam(name))?;
+        if values.next().is_some() {
+            return Err(AuthError::DuplicateParam(name));
+        }
+        Ok(&first.1)
+    }
+}
+
+#[derive(Clone)]
+pub struct Authenticator {
+    db: DbPool,
+    kv: Kv,
+    cfg: AuthConfig,
+}
+
+impl Authenticator {
+    pub fn new(db: DbPool, kv: Kv, cfg: AuthConfig) -> Self {
+        Self { db, kv, cfg }
+    }
+
+    pub fn config(&self) -> &AuthConfig {
+        &self.cfg
+    }
+
+    /// Checks a signed request: app, clock, signature, then the nonce (so a forged
+    /// request cannot burn someone's nonce).
+    pub async fn verify_signature(&self, req: &SignedRequest) -> Result<Caller, AuthError> {
+        let app_key = req.param("app_key")?;
+        let timestamp = req.param("timestamp")?;
+        let random = req.param("random")?;
+        if req.signature.is_empty() {
+            return Err(AuthError::MissingParam("signature"));
+        }
+        let timestamp: i64 = timestamp.parse().map_err(|_| AuthError::BadTimestamp)?;
+        let skew = timestamp - Utc::now().timestamp();
+        if skew.abs() > self.cfg.timestamp_skew_secs {
+            return Err(AuthError::StaleTimestamp {
+                skew,
+                limit: self.cfg.timestamp_skew_secs,
+            });
+        }
+        if random.is_empty() || random.len() > 128 {
+            return Err(AuthError::BadNonce);
+        }
+        let app = self.app_by_key(app_key).await?;
+        let canonical =
+            signature::canonical_string(&req.method, &req.path, &req.params, &req.body_hash);
+        if !signature::verify(&app.app_secret, &canonical, &req.signature) {
+            return Err(AuthError::BadSignature);
+        }
+        let nonce_key = self.kv.key(&format!("nonce:{}:{}", app.id, random));
+        let mut conn = self.kv.conn();
+        let fresh: bool = redis::cmd("SET")
+            .arg(&nonce_key)
+            .arg(1)
+            .arg("NX")
+            .arg("EX")
+            .arg(self.cfg.nonce_ttl_secs)
+            .query_async::<Option<String>>(&mut conn)
+            .await
+            .map_err(InfraError::from)?
+            .is_some();
+        if !fresh {
+            return Err(AuthError::ReplayedNonce);
+        }
+        Ok(Caller {
+            app_id: app.id,
+            app_key: app.app_key,
+            method: AuthMethod::Signature,
+        })
+    }
+
+    /// Checks a bearer token from `createToken`.
+    pub async fn verify_token(&self, jwt: &str) -> Result<Caller, AuthError> {
+        let claimed_key = token::claimed_app_key(jwt)?;
+        let app = self.app_by_key(&claimed_key).await.map_err(|e| match e {
+            AuthError::UnknownAppKey => AuthError::InvalidToken("unknown app".into()),
+            other => other,
+        })?;
+        let claims = token::verify(jwt, &app.app_secret, app.id)?;
+        Ok(Caller {
+            app_id: app.id,
+            app_key: app.app_key,
+            method: AuthMethod::Token {
+                expires_at: claims.exp,
+            },
+        })
+    }
+
+    /// Issues a token for `caller`'s app. A token-authenticated caller cannot outlive its own token.
+    pub async fn issue_token(
+        &self,
+        caller: &Caller,
+        ttl_secs: Option<i64>,
+    ) -> Result<Token, AuthError> {
+        let ttl = ttl_secs
+            .unwrap_or(self.cfg.default_token_ttl_secs)
+            .clamp(1, self.cfg.max_token_ttl_secs);
+        let now = Utc::now().timestamp();
+        let mut expires_at = now + ttl;
+        if let AuthMethod::Token { expires_at: limit } = caller.method {
+            expires_at = expires_at.min(limit);
+        }
+        let app = self.app_by_key(&caller.app_key).await?;
+        token::issue(&app.app_key, app.id, &app.app_secret, now, expires_at)
+    }
+
+    async fn app_by_key(&self, key: &str) -> Result<db::models::AppRow, AuthError> {
+        let mut conn = self.db.get().await.map_err(InfraError::from)?;
+        db::apps::find_by_key(&mut conn, key)
+            .await
+            .map_err(InfraError::from)?
+            .ok_or(AuthError::UnknownAppKey)
+    }
+}
+
+/// A fresh `random` for a signed request (used by the CLI client and tests).
+pub fn new_nonce() -> String {
+    use rand::Rng;
+    let bytes: [u8; 16] = rand::rng().random();
+    hex::encode(bytes)
+}

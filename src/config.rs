@@ -1,0 +1,240 @@
+//! Configuration: embedded defaults, then a TOML file, then environment variables.
+//! The names fixed by DESIGN §2 (`DATABASE_URL`, `REDIS_URL`, `REEL_LISTEN`, …) map onto top-level keys.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// `host:port` the HTTP server binds (`REEL_LISTEN`).
+    pub listen: String,
+    /// Base of every URL the server hands out (`REEL_PUBLIC_URL`); derived from `listen` when empty.
+    pub public_url: String,
+    /// Root of local state: the fs storage lives here (`REEL_DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// `DATABASE_URL`; the database is created when missing.
+    pub database_url: String,
+    /// `REDIS_URL`.
+    pub redis_url: String,
+    /// Namespace of every Redis key and channel (`REEL_REDIS_PREFIX`).
+    pub redis_prefix: String,
+    /// `text` or `json` (`REEL_LOG_FORMAT`).
+    pub log_format: LogFormat,
+    pub database: DatabaseConfig,
+    pub auth: AuthConfig,
+    pub graphql: GraphqlConfig,
+    pub storage: StorageConfig,
+    pub upload: UploadConfig,
+    /// Transcode workers embedded in `reel serve` (`--workers`).
+    pub workers: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DatabaseConfig {
+    pub pool_size: usize,
+    /// How long a request waits for a free connection before failing.
+    pub wait_timeout_ms: u64,
+    /// How long connecting may take.
+    pub connect_timeout_ms: u64,
+    /// `statement_timeout` set on every pooled connection.
+    pub statement_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuthConfig {
+    /// Accepted clock difference for signed requests, in seconds.
+    pub timestamp_skew_secs: i64,
+    /// How long a used `random` is remembered (replays refused), in seconds.
+    pub nonce_ttl_secs: u64,
+    /// `createToken` without `ttlSeconds`.
+    pub default_token_ttl_secs: i64,
+    /// Upper bound of `createToken(ttlSeconds)`.
+    pub max_token_ttl_secs: i64,
+    /// Largest request body that is hashed for a signature (upload data is never hashed).
+    pub max_signed_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GraphqlConfig {
+    pub max_depth: usize,
+    pub max_complexity: usize,
+    pub max_page_size: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StorageConfig {
+    /// `fs`, `s3` or `oss`.
+    pub kind: StorageKind,
+    /// opendal options of the service (`bucket`, `endpoint`, `region`, `access_key_id`, …).
+    /// For `fs`, `root` defaults to `{data_dir}/storage`.
+    pub options: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageKind {
+    Fs,
+    S3,
+    Oss,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UploadConfig {
+    /// Largest accepted file, in bytes.
+    pub max_size: u64,
+    /// Lifetime of an unfinished upload session, in seconds.
+    pub expiry_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            public_url: String::new(),
+            data_dir: PathBuf::from("./data"),
+            database_url: "postgres://localhost/reel".into(),
+            redis_url: "redis://127.0.0.1:6379".into(),
+            redis_prefix: "reel:".into(),
+            log_format: LogFormat::Text,
+            database: DatabaseConfig::default(),
+            auth: AuthConfig::default(),
+            graphql: GraphqlConfig::default(),
+            storage: StorageConfig::default(),
+            upload: UploadConfig::default(),
+            workers: 1,
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            pool_size: 16,
+            wait_timeout_ms: 5_000,
+            connect_timeout_ms: 5_000,
+            statement_timeout_ms: 30_000,
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            timestamp_skew_secs: 300,
+            nonce_ttl_secs: 600,
+            default_token_ttl_secs: 3600,
+            max_token_ttl_secs: 7 * 24 * 3600,
+            max_signed_body_bytes: 4 << 20,
+        }
+    }
+}
+
+impl Default for GraphqlConfig {
+    fn default() -> Self {
+        Self {
+            max_depth: 12,
+            max_complexity: 2_000,
+            max_page_size: 100,
+        }
+    }
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            kind: StorageKind::Fs,
+            options: BTreeMap::new(),
+        }
+    }
+}
+
+impl Default for UploadConfig {
+    fn default() -> Self {
+        Self {
+            max_size: 20 << 30,
+            expiry_secs: 24 * 3600,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(String);
+
+impl Config {
+    /// Defaults, then `file` (if given), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError(format!(
+                    "config file {} does not exist",
+                    path.display()
+                )));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        let figment = figment
+            // REEL_LISTEN → listen, REEL_STORAGE__KIND → storage.kind, …
+            .merge(Env::prefixed("REEL_").split("__"))
+            .merge(Env::raw().only(&["DATABASE_URL", "REDIS_URL"]));
+        let config: Config = figment.extract().map_err(|e| ConfigError(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.listen.parse::<std::net::SocketAddr>().is_err() && !self.listen.contains(':') {
+            return Err(ConfigError(format!(
+                "listen = {:?} is not host:port",
+                self.listen
+            )));
+        }
+        if self.redis_prefix.is_empty() {
+            return Err(ConfigError("redis_prefix must not be empty".into()));
+        }
+        if self.database.pool_size == 0 {
+            return Err(ConfigError("database.pool_size must be at least 1".into()));
+        }
+        Ok(())
+    }
+
+    /// The public base URL, without a trailing slash.
+    pub fn public_base(&self) -> String {
+        if self.public_url.is_empty() {
+            format!("http://{}", self.listen)
+        } else {
+            self.public_url.trim_end_matches('/').to_string()
+        }
+    }
+}
+
+/// A URL with its password replaced, fit for logs and error messages.
+pub fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut url) => {
+            if url.password().is_some() {
+                let _ = url.set_password(Some("***"));
+            }
+            url.to_string()
+        }
+        Err(_) => raw.to_string(),
+    }
+}

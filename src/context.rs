@@ -1,0 +1,65 @@
+//! `Reel`: the connected services one process runs with, built once from the config.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use opendal::Operator;
+
+use crate::apps::AppService;
+use crate::auth::Authenticator;
+use crate::config::Config;
+use crate::db::{self, DbPool, DbSetupError};
+use crate::events::EventBus;
+use crate::kv::{Kv, KvSetupError};
+use crate::storage::{self, StorageSetupError};
+use crate::video::VideoService;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Db(#[from] DbSetupError),
+    #[error(transparent)]
+    Kv(#[from] KvSetupError),
+    #[error(transparent)]
+    Storage(#[from] StorageSetupError),
+}
+
+#[derive(Clone)]
+pub struct Reel {
+    pub config: Arc<Config>,
+    pub db: DbPool,
+    pub kv: Kv,
+    pub storage: Operator,
+    pub events: EventBus,
+    pub auth: Authenticator,
+    pub apps: AppService,
+    pub videos: VideoService,
+}
+
+impl Reel {
+    /// Connects everything; creates the database and runs migrations first when `migrate`.
+    pub async fn start(config: Config, migrate: bool) -> Result<Self, StartupError> {
+        let connect_timeout = Duration::from_millis(config.database.connect_timeout_ms);
+        if migrate {
+            db::ensure_database(&config.database_url, connect_timeout).await?;
+            let applied = db::migrate(&config.database_url).await?;
+            if !applied.is_empty() {
+                tracing::info!(?applied, "applied migrations");
+            }
+        }
+        let db = db::connect(&config.database_url, &config.database).await?;
+        let kv = Kv::connect(&config.redis_url, &config.redis_prefix).await?;
+        let storage = storage::build(&config.storage, &config.data_dir)?;
+        let events = EventBus::start(kv.clone()).await;
+        Ok(Self {
+            auth: Authenticator::new(db.clone(), kv.clone(), config.auth.clone()),
+            apps: AppService::new(db.clone()),
+            videos: VideoService::new(db.clone(), storage.clone(), events.clone()),
+            config: Arc::new(config),
+            db,
+            kv,
+            storage,
+            events,
+        })
+    }
+}

@@ -1,0 +1,110 @@
+//! Rows as diesel reads and writes them.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+use super::schema::{apps, video_snapshots, videos};
+use crate::ids::{AppId, VideoId};
+use crate::video::{Definition, VideoStatus};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = apps, check_for_backend(diesel::pg::Pg))]
+pub struct AppRow {
+    pub id: AppId,
+    pub name: String,
+    pub app_key: String,
+    pub app_secret: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = apps)]
+pub struct NewApp<'a> {
+    pub name: &'a str,
+    pub app_key: &'a str,
+    pub app_secret: &'a str,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = videos, check_for_backend(diesel::pg::Pg))]
+pub struct VideoRow {
+    pub id: VideoId,
+    pub app_id: AppId,
+    pub parent_id: Option<VideoId>,
+    pub unique_id: Option<VideoId>,
+    pub source_name: String,
+    pub create_time: DateTime<Utc>,
+    pub update_time: DateTime<Utc>,
+    pub file_size: i64,
+    pub video_width: Option<i32>,
+    pub video_height: Option<i32>,
+    pub duration: Option<i64>,
+    pub hash: Option<String>,
+    pub definition: Option<Definition>,
+    pub storage_uri: String,
+    pub status: VideoStatus,
+    pub image_index: i32,
+    pub image_count: i32,
+    pub task_priority: i32,
+    pub progress: i16,
+    pub error: Option<String>,
+    pub passthrough: Option<String>,
+    pub media_info: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = videos)]
+pub struct NewVideo {
+    pub app_id: AppId,
+    pub parent_id: Option<VideoId>,
+    pub unique_id: Option<VideoId>,
+    pub source_name: String,
+    pub file_size: i64,
+    pub video_width: Option<i32>,
+    pub video_height: Option<i32>,
+    pub duration: Option<i64>,
+    pub hash: Option<String>,
+    pub definition: Option<Definition>,
+    pub storage_uri: String,
+    pub status: VideoStatus,
+    pub image_count: i32,
+    pub task_priority: i32,
+    pub passthrough: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = video_snapshots, check_for_backend(diesel::pg::Pg))]
+pub struct SnapshotRow {
+    pub id: i64,
+    pub video_id: VideoId,
+    pub image_index: i32,
+    pub storage_uri: String,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub file_size: i64,
+    pub create_time: DateTime<Utc>,
+}
+
+impl NewVideo {
+    /// A source video of `app` in `status`, every optional field empty.
+    pub fn source(app_id: AppId, status: VideoStatus, source_name: impl Into<String>) -> Self {
+        Self {
+            app_id,
+            parent_id: None,
+            unique_id: None,
+            source_name: source_name.into(),
+            file_size: 0,
+            video_width: None,
+            video_height: None,
+            duration: None,
+            hash: None,
+            definition: None,
+            storage_uri: String::new(),
+            status,
+            image_count: 10,
+            task_priority: 0,
+            passthrough: None,
+        }
+    }
+}

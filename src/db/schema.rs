@@ -1,0 +1,76 @@
+//! Diesel table definitions, kept by hand in step with `migrations/`.
+
+diesel::table! {
+    apps (id) {
+        id -> Int8,
+        name -> Text,
+        app_key -> Text,
+        app_secret -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    videos (id) {
+        id -> Int8,
+        app_id -> Int8,
+        parent_id -> Nullable<Int8>,
+        unique_id -> Nullable<Int8>,
+        source_name -> Text,
+        create_time -> Timestamptz,
+        update_time -> Timestamptz,
+        file_size -> Int8,
+        video_width -> Nullable<Int4>,
+        video_height -> Nullable<Int4>,
+        duration -> Nullable<Int8>,
+        hash -> Nullable<Text>,
+        definition -> Nullable<Text>,
+        storage_uri -> Text,
+        status -> Text,
+        image_index -> Int4,
+        image_count -> Int4,
+        task_priority -> Int4,
+        progress -> Int2,
+        error -> Nullable<Text>,
+        passthrough -> Nullable<Text>,
+        media_info -> Nullable<Jsonb>,
+    }
+}
+
+diesel::table! {
+    video_snapshots (id) {
+        id -> Int8,
+        video_id -> Int8,
+        image_index -> Int4,
+        storage_uri -> Text,
+        width -> Nullable<Int4>,
+        height -> Nullable<Int4>,
+        file_size -> Int8,
+        create_time -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    jobs (id) {
+        id -> Int8,
+        kind -> Text,
+        app_id -> Nullable<Int8>,
+        video_id -> Nullable<Int8>,
+        payload -> Jsonb,
+        priority -> Int4,
+        state -> Text,
+        attempts -> Int4,
+        max_attempts -> Int4,
+        run_at -> Timestamptz,
+        lease_until -> Nullable<Timestamptz>,
+        worker -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(videos -> apps (app_id));
+diesel::joinable!(video_snapshots -> videos (video_id));
+diesel::allow_tables_to_appear_in_same_query!(apps, videos, video_snapshots, jobs);

@@ -1,0 +1,117 @@
+//! Queries on `videos` and `video_snapshots`. Every lookup a client can reach is scoped by app.
+
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use super::models::{NewVideo, SnapshotRow, VideoRow};
+use super::schema::{video_snapshots, videos};
+use crate::ids::{AppId, VideoId};
+use crate::video::VideoStatus;
+
+pub async fn insert(conn: &mut AsyncPgConnection, new: &NewVideo) -> QueryResult<VideoRow> {
+    diesel::insert_into(videos::table)
+        .values(new)
+        .returning(VideoRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// A video of `app`, source or rendition.
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    app: AppId,
+    id: VideoId,
+) -> QueryResult<Option<VideoRow>> {
+    videos::table
+        .filter(videos::id.eq(id).and(videos::app_id.eq(app)))
+        .select(VideoRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// One page of `app`'s source videos, newest first, strictly older than `before`.
+pub async fn list_sources(
+    conn: &mut AsyncPgConnection,
+    app: AppId,
+    status: Option<VideoStatus>,
+    before: Option<VideoId>,
+    limit: i64,
+) -> QueryResult<Vec<VideoRow>> {
+    let mut query = videos::table
+        .filter(videos::app_id.eq(app).and(videos::parent_id.is_null()))
+        .into_boxed();
+    if let Some(status) = status {
+        query = query.filter(videos::status.eq(status));
+    }
+    if let Some(before) = before {
+        query = query.filter(videos::id.lt(before));
+    }
+    query
+        .order(videos::id.desc())
+        .limit(limit)
+        .select(VideoRow::as_select())
+        .load(conn)
+        .await
+}
+
+/// Renditions of a source, smallest first.
+pub async fn renditions(
+    conn: &mut AsyncPgConnection,
+    parent: VideoId,
+) -> QueryResult<Vec<VideoRow>> {
+    videos::table
+        .filter(videos::parent_id.eq(parent))
+        .order((videos::video_height.asc(), videos::id.asc()))
+        .select(VideoRow::as_select())
+        .load(conn)
+        .await
+}
+
+pub async fn snapshots(
+    conn: &mut AsyncPgConnection,
+    video: VideoId,
+) -> QueryResult<Vec<SnapshotRow>> {
+    video_snapshots::table
+        .filter(video_snapshots::video_id.eq(video))
+        .order(video_snapshots::image_index.asc())
+        .select(SnapshotRow::as_select())
+        .load(conn)
+        .await
+}
+
+/// Deletes a video of `app` with its renditions and snapshots (cascade); returns the
+/// deleted rows (the video first) so their stored bytes can be removed.
+pub async fn delete(
+    conn: &mut AsyncPgConnection,
+    app: AppId,
+    id: VideoId,
+) -> QueryResult<Vec<VideoRow>> {
+    let parent_filter = videos::parent_id.eq(id);
+    let doomed: Vec<VideoRow> = videos::table
+        .filter(videos::app_id.eq(app))
+        .filter(videos::id.eq(id).or(parent_filter))
+        .order(videos::id.asc())
+        .for_update()
+        .select(VideoRow::as_select())
+        .load(conn)
+        .await?;
+    if !doomed.iter().any(|v| v.id == id) {
+        return Ok(Vec::new());
+    }
+    diesel::delete(videos::table.filter(videos::id.eq(id).and(videos::app_id.eq(app))))
+        .execute(conn)
+        .await?;
+    let (mut first, rest): (Vec<_>, Vec<_>) = doomed.into_iter().partition(|v| v.id == id);
+    first.extend(rest);
+    Ok(first)
+}
+
+/// How many videos still use the stored bytes of `owner` (itself included when alive).
+pub async fn count_sharing(conn: &mut AsyncPgConnection, owner: VideoId) -> QueryResult<i64> {
+    videos::table
+        .filter(videos::id.eq(owner).or(videos::unique_id.eq(owner)))
+        .count()
+        .get_result(conn)
+        .await
+}

@@ -1,0 +1,92 @@
+//! The stable error codes every adapter speaks: GraphQL `extensions.code`,
+//! REST `code`, and the HTTP status they map to.
+
+use poem::http::StatusCode;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    BadRequest,
+    Conflict,
+    PayloadTooLarge,
+    RateLimited,
+    Unavailable,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Forbidden => "FORBIDDEN",
+            Self::NotFound => "NOT_FOUND",
+            Self::BadRequest => "BAD_REQUEST",
+            Self::Conflict => "CONFLICT",
+            Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Self::RateLimited => "RATE_LIMITED",
+            Self::Unavailable => "UNAVAILABLE",
+            Self::Internal => "INTERNAL",
+        }
+    }
+
+    pub fn http_status(self) -> StatusCode {
+        match self {
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::BadRequest => StatusCode::BAD_REQUEST,
+            Self::Conflict => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// Implemented by each domain's error enum: the one place its variants get a code.
+pub trait Coded: std::error::Error {
+    fn code(&self) -> ErrorCode;
+
+    /// The text shown to clients. Internal errors hide their details (they are logged).
+    fn public_message(&self) -> String {
+        match self.code() {
+            ErrorCode::Internal => "internal error".into(),
+            _ => self.to_string(),
+        }
+    }
+}
+
+/// Failures of the infrastructure under a service (database, Redis, storage).
+#[derive(Debug, thiserror::Error)]
+pub enum InfraError {
+    #[error("database: {0}")]
+    Db(#[from] diesel::result::Error),
+    #[error("database pool: {0}")]
+    Pool(String),
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("storage: {0}")]
+    Storage(#[from] opendal::Error),
+}
+
+impl From<crate::db::PoolError> for InfraError {
+    fn from(e: crate::db::PoolError) -> Self {
+        Self::Pool(e.to_string())
+    }
+}
+
+impl InfraError {
+    /// Infrastructure that is down or saturated is 503, not a bug.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Pool(_) => ErrorCode::Unavailable,
+            Self::Redis(e) if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() => {
+                ErrorCode::Unavailable
+            }
+            _ => ErrorCode::Internal,
+        }
+    }
+}

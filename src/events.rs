@@ -1,0 +1,122 @@
+//! Live video events: published on one Redis channel so every node sees them, and fanned
+//! out in-process to subscribers through a broadcast channel (one Redis subscription per node).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use redis::AsyncCommands;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{broadcast, oneshot};
+
+use crate::error::InfraError;
+use crate::ids::{AppId, VideoId};
+use crate::kv::Kv;
+use crate::video::{Video, VideoStatus};
+
+/// What subscribers (and later webhooks) learn about a video.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VideoEvent {
+    pub app_id: AppId,
+    pub video_id: VideoId,
+    pub status: VideoStatus,
+    pub progress: i16,
+    pub error: Option<String>,
+    /// The video is gone; `status` is the last it had.
+    pub deleted: bool,
+    pub at: DateTime<Utc>,
+}
+
+impl VideoEvent {
+    /// The event describing `video` as it is now.
+    pub fn snapshot(video: &Video) -> Self {
+        Self {
+            app_id: video.app_id,
+            video_id: video.id,
+            status: video.status,
+            progress: video.progress,
+            error: video.error.clone(),
+            deleted: false,
+            at: video.update_time,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct EventBus {
+    kv: Kv,
+    channel: String,
+    local: broadcast::Sender<VideoEvent>,
+}
+
+impl EventBus {
+    /// Subscribes this node to the install's event channel; returns once the
+    /// subscription is live (or after a short wait, retrying in the background).
+    pub async fn start(kv: Kv) -> Self {
+        let channel = kv.key("events");
+        let (local, _) = broadcast::channel(1024);
+        let bus = Self { kv, channel, local };
+        let (ready_tx, ready_rx) = oneshot::channel();
+        tokio::spawn(bus.clone().relay(ready_tx));
+        let _ = tokio::time::timeout(Duration::from_secs(3), ready_rx).await;
+        bus
+    }
+
+    pub async fn publish(&self, event: &VideoEvent) -> Result<(), InfraError> {
+        let payload = serde_json::to_string(event).expect("events serialize");
+        let mut conn = self.kv.conn();
+        let _: i64 = conn.publish(&self.channel, payload).await?;
+        Ok(())
+    }
+
+    /// Every event of every app from now on; callers filter.
+    pub fn subscribe(&self) -> broadcast::Receiver<VideoEvent> {
+        self.local.subscribe()
+    }
+
+    /// Forwards Redis messages to local subscribers, reconnecting with backoff.
+    /// Stops when the last handle to the bus is dropped.
+    async fn relay(self, ready: oneshot::Sender<()>) {
+        let mut ready = Some(ready);
+        let mut backoff = Duration::from_millis(100);
+        let local = self.local.downgrade();
+        let (client, channel) = (self.kv.client().clone(), self.channel.clone());
+        drop(self);
+        loop {
+            let subscribed = async {
+                let mut pubsub = client.get_async_pubsub().await?;
+                pubsub.subscribe(&channel).await?;
+                Ok::<_, redis::RedisError>(pubsub)
+            }
+            .await;
+            match subscribed {
+                Ok(pubsub) => {
+                    backoff = Duration::from_millis(100);
+                    if let Some(ready) = ready.take() {
+                        let _ = ready.send(());
+                    }
+                    let mut messages = pubsub.into_on_message();
+                    while let Some(msg) = messages.next().await {
+                        let Some(local) = local.upgrade() else { return };
+                        let Ok(payload) = msg.get_payload::<String>() else {
+                            continue;
+                        };
+                        match serde_json::from_str::<VideoEvent>(&payload) {
+                            Ok(event) => {
+                                let _ = local.send(event);
+                            }
+                            Err(e) => tracing::warn!(error = %e, "ignoring malformed event"),
+                        }
+                    }
+                    tracing::warn!("event subscription lost; reconnecting");
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot subscribe to events; retrying"),
+            }
+            if local.upgrade().is_none() {
+                return;
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! Redis: one connection manager, and the namespace (`REEL_REDIS_PREFIX`) that
+//! every key and channel of this install lives under.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use crate::config::redact_url;
+
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "cannot reach Redis at {url}: {reason}. Start it (scripts/setup installs and starts it) or point REDIS_URL at a running server."
+)]
+pub struct KvSetupError {
+    url: String,
+    reason: String,
+}
+
+#[derive(Clone)]
+pub struct Kv {
+    client: redis::Client,
+    conn: ConnectionManager,
+    prefix: Arc<str>,
+}
+
+impl Kv {
+    pub async fn connect(url: &str, prefix: &str) -> Result<Self, KvSetupError> {
+        let fail = |e: &dyn std::fmt::Display| KvSetupError {
+            url: redact_url(url),
+            reason: e.to_string(),
+        };
+        let client = redis::Client::open(url).map_err(|e| fail(&e))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(3)))
+            .set_response_timeout(Some(Duration::from_secs(5)))
+            .set_number_of_retries(2);
+        let conn = ConnectionManager::new_with_config(client.clone(), config)
+            .await
+            .map_err(|e| fail(&e))?;
+        Ok(Self {
+            client,
+            conn,
+            prefix: prefix.into(),
+        })
+    }
+
+    /// `suffix` under this install's namespace.
+    pub fn key(&self, suffix: &str) -> String {
+        format!("{}{}", self.prefix, suffix)
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// A handle to the shared, self-reconnecting connection.
+    pub fn conn(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+
+    /// For dedicated connections (pub/sub).
+    pub fn client(&self) -> &redis::Client {
+        &self.client
+    }
+
+    pub async fn ping(&self) -> Result<(), String> {
+        let mut conn = self.conn();
+        let cmd = redis::cmd("PING");
+        let ping = cmd.query_async::<String>(&mut conn);
+        match tokio::time::timeout(Duration::from_secs(3), ping).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("no answer within 3 s".into()),
+        }
+    }
+}

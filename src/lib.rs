@@ -1,0 +1,19 @@
+//! Reel: a self-hostable video-on-demand backend (uploads, storage, HLS transcoding,
+//! signed playback, GraphQL). `main.rs` is the CLI; everything else lives here.
+
+pub mod api;
+pub mod apps;
+pub mod auth;
+pub mod config;
+pub mod context;
+pub mod db;
+pub mod error;
+pub mod events;
+pub mod ids;
+pub mod kv;
+pub mod media;
+pub mod storage;
+pub mod telemetry;
+pub mod video;
+
+pub use context::Reel;

@@ -1,0 +1,196 @@
+//! The `reel` command line: server, worker, migrations, app admin, schema.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use reel::config::Config;
+use reel::{Reel, api, apps::AppService, db, telemetry};
+
+#[derive(Parser)]
+#[command(
+    name = "reel",
+    version,
+    about = "Reel: self-hostable video-on-demand backend",
+    long_about = "Reel: resumable uploads, object storage, HLS transcoding, signed playback and a GraphQL API.\n\nConfiguration comes from embedded defaults, then --config FILE (TOML), then REEL_* environment variables (DATABASE_URL, REDIS_URL, REEL_LISTEN, REEL_DATA_DIR, REEL_PUBLIC_URL, REEL_REDIS_PREFIX, and REEL_SECTION__KEY for nested keys)."
+)]
+struct Cli {
+    /// TOML configuration file.
+    #[arg(long, global = true, env = "REEL_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP API (GraphQL, tus, REST, media) with embedded workers.
+    Serve {
+        /// Embedded transcode workers (0 for an API-only node).
+        #[arg(long)]
+        workers: Option<usize>,
+    },
+    /// Run transcode workers only.
+    Worker,
+    /// Create the database if missing and apply pending migrations.
+    Migrate,
+    /// Manage apps (tenants) and their credentials.
+    #[command(subcommand)]
+    App(AppCommand),
+    /// Print the GraphQL schema (SDL).
+    Schema,
+}
+
+#[derive(Subcommand)]
+enum AppCommand {
+    /// Create an app and print its app_key and app_secret.
+    Create {
+        name: String,
+        /// Print {"app_key": …, "app_secret": …} as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List apps (keys only; secrets are never listed).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line a person can act on; no backtrace.
+            let causes: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+            eprintln!("error: {}", causes.join(": "));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Schema = cli.command {
+        print!("{}", api::graphql::sdl());
+        return Ok(());
+    }
+    let mut config = Config::load(cli.config.as_deref())?;
+    telemetry::init(config.log_format);
+    match cli.command {
+        Command::Schema => unreachable!("handled above"),
+        Command::Serve { workers } => {
+            if let Some(n) = workers {
+                config.workers = n;
+            }
+            serve(config).await
+        }
+        Command::Worker => worker(config).await,
+        Command::Migrate => {
+            let timeout = Duration::from_millis(config.database.connect_timeout_ms);
+            db::ensure_database(&config.database_url, timeout).await?;
+            let applied = db::migrate(&config.database_url).await?;
+            if applied.is_empty() {
+                println!("database is up to date");
+            } else {
+                println!("applied migrations: {}", applied.join(", "));
+            }
+            Ok(())
+        }
+        Command::App(cmd) => app(config, cmd).await,
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let listen = config.listen.clone();
+    let reel = Reel::start(config, true).await?;
+    let (acceptor, addr) = api::bind(&listen).await.with_context(|| {
+        format!("cannot listen on {listen} (set REEL_LISTEN to another host:port)")
+    })?;
+    tracing::info!(%addr, public_url = %reel.config.public_base(), "reel is listening");
+    eprintln!("reel listening on http://{addr}  (GraphiQL: http://{addr}/graphiql)");
+    api::serve(acceptor, reel, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn worker(config: Config) -> anyhow::Result<()> {
+    let _reel = Reel::start(config, true).await?;
+    tracing::info!("worker started; waiting for jobs");
+    shutdown_signal().await;
+    tracing::info!("worker stopped");
+    Ok(())
+}
+
+async fn app(config: Config, cmd: AppCommand) -> anyhow::Result<()> {
+    let timeout = Duration::from_millis(config.database.connect_timeout_ms);
+    db::ensure_database(&config.database_url, timeout).await?;
+    db::migrate(&config.database_url).await?;
+    let pool = db::connect(&config.database_url, &config.database).await?;
+    let apps = AppService::new(pool);
+    match cmd {
+        AppCommand::Create { name, json } => {
+            let app = apps.create(&name).await?;
+            if json {
+                let out = serde_json::json!({
+                    "name": app.name,
+                    "app_key": app.app_key,
+                    "app_secret": app.app_secret,
+                });
+                println!("{out}");
+            } else {
+                println!("created app {:?}", app.name);
+                println!("app_key:    {}", app.app_key);
+                println!("app_secret: {}", app.app_secret);
+                println!("Keep the secret safe: it signs API requests and browser tokens.");
+            }
+        }
+        AppCommand::List { json } => {
+            let list = apps.list().await?;
+            if json {
+                let rows: Vec<_> = list
+                    .iter()
+                    .map(|a| serde_json::json!({"name": a.name, "app_key": a.app_key, "created_at": a.created_at}))
+                    .collect();
+                println!("{}", serde_json::Value::Array(rows));
+            } else {
+                for a in list {
+                    println!(
+                        "{}\t{}\t{}",
+                        a.app_key,
+                        a.name,
+                        a.created_at.format("%Y-%m-%d %H:%M:%S")
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown requested");
+}

@@ -1,0 +1,5 @@
+//! Media facts about a file (ffprobe) and, later, the ffmpeg pipeline.
+
+mod info;
+
+pub use info::{AudioStream, MediaInfo, VideoStream};

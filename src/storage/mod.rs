@@ -1,0 +1,45 @@
+//! Object storage through opendal: `fs` under the data dir by default, `s3` or `oss` by config,
+//! and the key layout every part of Reel agrees on.
+
+pub mod layout;
+
+use std::path::Path;
+
+use opendal::{Operator, services};
+
+use crate::config::{StorageConfig, StorageKind};
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot open {kind} storage: {reason}")]
+pub struct StorageSetupError {
+    kind: &'static str,
+    reason: String,
+}
+
+/// Builds the operator of the configured service.
+pub fn build(cfg: &StorageConfig, data_dir: &Path) -> Result<Operator, StorageSetupError> {
+    let mut options = cfg.options.clone();
+    let (kind, result) = match cfg.kind {
+        StorageKind::Fs => {
+            let root = options
+                .remove("root")
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|| data_dir.join("storage"));
+            let root = std::path::absolute(&root).unwrap_or(root);
+            if let Err(e) = std::fs::create_dir_all(&root) {
+                return Err(StorageSetupError {
+                    kind: "fs",
+                    reason: format!("{}: {e}", root.display()),
+                });
+            }
+            options.insert("root".into(), root.to_string_lossy().into_owned());
+            ("fs", Operator::from_iter::<services::Fs>(options))
+        }
+        StorageKind::S3 => ("s3", Operator::from_iter::<services::S3>(options)),
+        StorageKind::Oss => ("oss", Operator::from_iter::<services::Oss>(options)),
+    };
+    result.map_err(|e| StorageSetupError {
+        kind,
+        reason: e.to_string(),
+    })
+}

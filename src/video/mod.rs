@@ -1,0 +1,51 @@
+//! Videos: the status machine, rendition levels, and the service that reads and deletes them.
+
+mod definition;
+mod service;
+mod status;
+
+pub use definition::Definition;
+pub use service::{Page, VideoService};
+pub use status::VideoStatus;
+
+use crate::error::{Coded, ErrorCode, InfraError};
+
+/// A source video or a rendition, as stored.
+pub type Video = crate::db::models::VideoRow;
+/// One snapshot image of a video.
+pub type Snapshot = crate::db::models::SnapshotRow;
+
+#[derive(Debug, thiserror::Error)]
+pub enum VideoError {
+    #[error("video not found")]
+    NotFound,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Infra(#[from] InfraError),
+}
+
+impl From<diesel::result::Error> for VideoError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Infra(e.into())
+    }
+}
+
+impl From<crate::db::PoolError> for VideoError {
+    fn from(e: crate::db::PoolError) -> Self {
+        Self::Infra(e.into())
+    }
+}
+
+impl Coded for VideoError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            Self::NotFound => ErrorCode::NotFound,
+            Self::BadRequest(_) => ErrorCode::BadRequest,
+            Self::Conflict(_) => ErrorCode::Conflict,
+            Self::Infra(e) => e.code(),
+        }
+    }
+}

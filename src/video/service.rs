@@ -1,0 +1,113 @@
+//! Reading, listing and deleting an app's videos; shared by every adapter.
+
+use chrono::Utc;
+use diesel::sql_types::BigInt;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use opendal::Operator;
+
+use super::{Snapshot, Video, VideoError, VideoStatus};
+use crate::db::{self, DbPool, models::NewVideo};
+use crate::events::{EventBus, VideoEvent};
+use crate::ids::{AppId, VideoId};
+use crate::storage::layout;
+
+/// One page of a listing.
+pub struct Page {
+    pub videos: Vec<Video>,
+    pub has_next: bool,
+}
+
+#[derive(Clone)]
+pub struct VideoService {
+    db: DbPool,
+    storage: Operator,
+    events: EventBus,
+}
+
+impl VideoService {
+    pub fn new(db: DbPool, storage: Operator, events: EventBus) -> Self {
+        Self {
+            db,
+            storage,
+            events,
+        }
+    }
+
+    /// A video of `app`; `None` when missing or another app's.
+    pub async fn get(&self, app: AppId, id: VideoId) -> Result<Option<Video>, VideoError> {
+        let mut conn = self.db.get().await?;
+        Ok(db::videos::find(&mut conn, app, id).await?)
+    }
+
+    /// `app`'s source videos newest first, after the cursor `after` (exclusive).
+    pub async fn list(
+        &self,
+        app: AppId,
+        status: Option<VideoStatus>,
+        after: Option<VideoId>,
+        first: i64,
+    ) -> Result<Page, VideoError> {
+        let mut conn = self.db.get().await?;
+        let mut videos = db::videos::list_sources(&mut conn, app, status, after, first + 1).await?;
+        let has_next = videos.len() as i64 > first;
+        videos.truncate(first as usize);
+        Ok(Page { videos, has_next })
+    }
+
+    pub async fn renditions(&self, source: &Video) -> Result<Vec<Video>, VideoError> {
+        let mut conn = self.db.get().await?;
+        Ok(db::videos::renditions(&mut conn, source.id).await?)
+    }
+
+    pub async fn snapshots(&self, video: &Video) -> Result<Vec<Snapshot>, VideoError> {
+        let mut conn = self.db.get().await?;
+        Ok(db::videos::snapshots(&mut conn, video.id).await?)
+    }
+
+    /// Records a video row as given (uploads create videos through this).
+    pub async fn insert(&self, new: &NewVideo) -> Result<Video, VideoError> {
+        let mut conn = self.db.get().await?;
+        Ok(db::videos::insert(&mut conn, new).await?)
+    }
+
+    /// Deletes a video of `app`: rows (renditions and snapshots cascade), then the stored
+    /// bytes, keeping the source bytes while another video shares them.
+    pub async fn delete(&self, app: AppId, id: VideoId) -> Result<(), VideoError> {
+        let mut conn = self.db.get().await?;
+        let (deleted, orphaned) = conn
+            .transaction::<_, VideoError, _>(async |conn| {
+                let Some(video) = db::videos::find(conn, app, id).await? else {
+                    return Err(VideoError::NotFound);
+                };
+                let owner = video.unique_id.unwrap_or(video.id);
+                // Serialises with instant uploads that would start sharing `owner`'s bytes.
+                diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+                    .bind::<BigInt, _>(owner.0)
+                    .execute(conn)
+                    .await?;
+                let deleted = db::videos::delete(conn, app, id).await?;
+                let orphaned = db::videos::count_sharing(conn, owner).await? == 0;
+                Ok((deleted, orphaned.then_some(owner)))
+            })
+            .await?;
+        drop(conn);
+
+        let mut dirs = vec![layout::output_dir(id)];
+        dirs.extend(orphaned.map(layout::source_dir));
+        for dir in dirs {
+            if let Err(e) = self.storage.delete_with(&dir).recursive(true).await {
+                // The rows are gone; leftover bytes are unreachable and only cost space.
+                tracing::warn!(video = %id, dir, error = %e, "could not remove stored bytes");
+            }
+        }
+        if let Some(video) = <[Video]>::first(&deleted) {
+            let mut event = VideoEvent::snapshot(video);
+            event.deleted = true;
+            event.at = Utc::now();
+            if let Err(e) = self.events.publish(&event).await {
+                tracing::warn!(video = %id, error = %e, "could not publish deletion");
+            }
+        }
+        Ok(())
+    }
+}
