@@ -26,7 +26,7 @@ pub type DbConn = Object<AsyncPgConnection>;
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
 /// Arbitrary key of the advisory lock that serialises migrations across nodes.
-const MIGRATION_LOCK: i64 = 0x7265_656c_6d69_67; // "reelmig"
+const MIGRATION_LOCK: i64 = 0x0072_6565_6c6d_6967; // "reelmig"
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbSetupError {

@@ -10,6 +10,7 @@ use diesel::serialize::{self, Output, ToSql};
 use diesel::sql_types::Text;
 use serde::{Deserialize, Serialize};
 
+#[allow(clippy::upper_case_acronyms)] // the industry names of the rungs
 #[derive(
     Debug,
     Clone,

@@ -54,15 +54,19 @@ impl Subscription {
         let current = VideoEvent::snapshot(&video);
         let changes =
             app_events(rx, caller.app_id).filter(move |e| std::future::ready(e.video_id == id));
-        let mut done = false;
-        let events = stream::once(async move { current })
-            .chain(changes)
-            .take_while(move |e| {
-                let more = !done;
-                done = e.deleted;
-                std::future::ready(more)
-            })
-            .map(VideoEventObject::from);
+        let events = stream::once(async move { current }).chain(changes);
+        // End right after the deletion, without waiting for another event.
+        let events = stream::unfold(
+            (Box::pin(events), false),
+            |(mut events, finished)| async move {
+                if finished {
+                    return None;
+                }
+                let event = events.next().await?;
+                let finished = event.deleted;
+                Some((VideoEventObject::from(event), (events, finished)))
+            },
+        );
         Ok(events)
     }
 

@@ -23,6 +23,7 @@ pub enum GqlVideoStatus {
 }
 
 /// Rendition level: LD 360p, SD 480p, HD 720p, FHD 1080p, QHD 1440p, UHD 2160p.
+#[allow(clippy::upper_case_acronyms)] // the industry names of the rungs
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 #[graphql(name = "Definition", remote = "Definition", rename_items = "UPPERCASE")]
 pub enum GqlDefinition {

@@ -1,0 +1,349 @@
+//! Test harness: `TestApp` runs a real server on a free port against its own Postgres
+//! database (cloned from a migrated template), its own Redis prefix and its own data dir,
+//! and removes all three when dropped.
+#![allow(dead_code)]
+
+pub mod signing;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use reel::config::Config;
+use reel::db::models::NewVideo;
+use reel::ids::{AppId, VideoId};
+use reel::video::VideoStatus;
+use reel::{Reel, api};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+pub use signing::Credentials;
+
+/// Maintenance URL of the test server (the `postgres` database).
+pub fn admin_url() -> String {
+    std::env::var("REEL_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+pub fn redis_url() -> String {
+    std::env::var("REEL_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// `admin_url` pointed at another database.
+pub fn database_url(name: &str) -> String {
+    let mut url = url::Url::parse(&admin_url()).expect("REEL_TEST_DATABASE_URL is a URL");
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
+async fn admin() -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(&admin_url(), tokio_postgres::NoTls)
+        .await
+        .expect("test Postgres is reachable (scripts/setup starts it)");
+    tokio::spawn(conn);
+    client
+}
+
+/// Name of the template database for the migrations compiled into this binary.
+fn template_name() -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
+    let mut entries: Vec<_> = walk(std::path::Path::new(dir));
+    entries.sort();
+    for path in entries {
+        hash.update(path.to_string_lossy().as_bytes());
+        hash.update(std::fs::read(&path).unwrap());
+    }
+    format!("reel_tpl_{}", &hex::encode(hash.finalize())[..12])
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// A fresh, migrated database; the template is built once per migration set, under a lock.
+pub async fn fresh_database() -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let template = template_name();
+    let client = admin().await;
+    client
+        .execute("SELECT pg_advisory_lock(7319001)", &[])
+        .await
+        .unwrap();
+    let ready = client
+        .query_opt(
+            "SELECT datistemplate FROM pg_database WHERE datname = $1",
+            &[&template],
+        )
+        .await
+        .unwrap()
+        .map(|row| row.get::<_, bool>(0));
+    if ready != Some(true) {
+        if ready.is_some() {
+            // A run died while building it.
+            client
+                .batch_execute(&format!("DROP DATABASE \"{template}\" WITH (FORCE)"))
+                .await
+                .unwrap();
+        }
+        client
+            .batch_execute(&format!("CREATE DATABASE \"{template}\""))
+            .await
+            .unwrap();
+        reel::db::migrate(&database_url(&template))
+            .await
+            .expect("migrations apply");
+        client
+            .batch_execute(&format!(
+                "ALTER DATABASE \"{template}\" WITH is_template true"
+            ))
+            .await
+            .unwrap();
+    }
+    client
+        .execute("SELECT pg_advisory_unlock(7319001)", &[])
+        .await
+        .unwrap();
+    let name = format!(
+        "reel_t_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst),
+        reel::auth::new_nonce().get(..8).unwrap()
+    );
+    for attempt in 0.. {
+        let created = client
+            .batch_execute(&format!(
+                "CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""
+            ))
+            .await;
+        match created {
+            Ok(()) => break,
+            // Another process is cloning the template at this instant.
+            Err(_) if attempt < 50 => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await
+            }
+            Err(e) => panic!("cannot clone template: {e}"),
+        }
+    }
+    name
+}
+
+/// Drops a test database and the Redis keys under `prefix`, from any context (used in Drop).
+pub fn cleanup(db_name: String, redis: String, prefix: String) {
+    let work = move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            if let Ok((client, conn)) =
+                tokio_postgres::connect(&admin_url(), tokio_postgres::NoTls).await
+            {
+                tokio::spawn(conn);
+                let _ = client
+                    .batch_execute(&format!(
+                        "DROP DATABASE IF EXISTS \"{db_name}\" WITH (FORCE)"
+                    ))
+                    .await;
+            }
+            if let Ok(client) = redis::Client::open(redis.as_str())
+                && let Ok(mut conn) = client.get_multiplexed_async_connection().await
+            {
+                let keys: Vec<String> = redis::cmd("KEYS")
+                    .arg(format!("{prefix}*"))
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap_or_default();
+                if !keys.is_empty() {
+                    let _: redis::RedisResult<()> =
+                        redis::cmd("DEL").arg(keys).query_async(&mut conn).await;
+                }
+            }
+        });
+    };
+    let _ = std::thread::spawn(work).join();
+}
+
+type ConfigTweak = Box<dyn FnOnce(&mut Config)>;
+
+pub struct TestAppBuilder {
+    redis_url: String,
+    tweak: Vec<ConfigTweak>,
+}
+
+impl TestAppBuilder {
+    pub fn redis_url(mut self, url: impl Into<String>) -> Self {
+        self.redis_url = url.into();
+        self
+    }
+
+    pub fn config(mut self, f: impl FnOnce(&mut Config) + 'static) -> Self {
+        self.tweak.push(Box::new(f));
+        self
+    }
+
+    pub async fn start(self) -> TestApp {
+        let db_name = fresh_database().await;
+        let data_dir = tempfile::tempdir().unwrap();
+        let prefix = format!("reeltest:{db_name}:");
+        let mut config = Config {
+            listen: "127.0.0.1:0".into(),
+            data_dir: data_dir.path().to_path_buf(),
+            database_url: database_url(&db_name),
+            redis_url: self.redis_url.clone(),
+            redis_prefix: prefix.clone(),
+            ..Config::default()
+        };
+        config.database.pool_size = 4;
+        for f in self.tweak {
+            f(&mut config);
+        }
+        let reel = Reel::start(config, false)
+            .await
+            .expect("test services are reachable");
+        let (acceptor, addr) = api::bind("127.0.0.1:0").await.unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(api::serve(acceptor, reel.clone(), async move {
+            let _ = stopped.await;
+        }));
+        TestApp {
+            reel,
+            addr,
+            base: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+            db_name,
+            redis_url: self.redis_url,
+            prefix,
+            data_dir,
+            stop: Some(stop),
+            server: Some(server),
+        }
+    }
+}
+
+pub struct TestApp {
+    pub reel: Reel,
+    pub addr: SocketAddr,
+    pub base: String,
+    pub http: reqwest::Client,
+    pub db_name: String,
+    redis_url: String,
+    pub prefix: String,
+    pub data_dir: tempfile::TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestApp {
+    pub fn builder() -> TestAppBuilder {
+        TestAppBuilder {
+            redis_url: redis_url(),
+            tweak: Vec::new(),
+        }
+    }
+
+    pub async fn start() -> Self {
+        Self::builder().start().await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn create_app(&self, name: &str) -> Credentials {
+        let app = self.reel.apps.create(name).await.unwrap();
+        Credentials {
+            app_id: app.id,
+            key: app.app_key,
+            secret: app.app_secret,
+        }
+    }
+
+    /// A source video row as an upload would leave it.
+    pub async fn insert_video(&self, app: AppId, status: VideoStatus) -> VideoId {
+        let new = NewVideo::source(app, status, "clip.mp4");
+        self.reel.videos.insert(&new).await.unwrap().id
+    }
+
+    /// A signed GraphQL POST; returns the status and the JSON body.
+    pub async fn graphql(&self, creds: &Credentials, query: &str, variables: Value) -> Value {
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        let url = signing::signed_url(&self.base, creds, "POST", "/graphql", &[], body.as_bytes());
+        let resp = self
+            .http
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "graphql over HTTP answers 200");
+        resp.json().await.unwrap()
+    }
+
+    /// A GraphQL POST with a bearer token; returns the HTTP status and body.
+    pub async fn graphql_bearer(&self, token: &str, query: &str) -> (u16, Value) {
+        let resp = self
+            .http
+            .post(self.url("/graphql"))
+            .bearer_auth(token)
+            .json(&json!({ "query": query }))
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// A bearer token for `creds`' app, from `createToken`.
+    pub async fn token(&self, creds: &Credentials, ttl: i64) -> String {
+        let out = self
+            .graphql(
+                creds,
+                "mutation($ttl: Int) { createToken(ttlSeconds: $ttl) { token expiresAt } }",
+                json!({ "ttl": ttl }),
+            )
+            .await;
+        out["data"]["createToken"]["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no token in {out}"))
+            .to_string()
+    }
+
+    /// Stops the server and waits for it.
+    pub async fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        cleanup(
+            self.db_name.clone(),
+            self.redis_url.clone(),
+            self.prefix.clone(),
+        );
+    }
+}
+
+/// `extensions.code` of the first GraphQL error.
+pub fn error_code(response: &Value) -> Option<&str> {
+    response["errors"][0]["extensions"]["code"].as_str()
+}

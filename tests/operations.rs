@@ -1,0 +1,298 @@
+//! Operating the server: health, migrations, the schema file, the CLI and the README recipe.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{TestApp, database_url, fresh_database};
+use serde_json::Value;
+
+const REEL: &str = env!("CARGO_BIN_EXE_reel");
+
+#[tokio::test(flavor = "multi_thread")]
+async fn healthz_is_ok_when_postgres_and_redis_answer() {
+    let app = TestApp::start().await;
+    let resp = reqwest::get(app.url("/healthz")).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["postgres"]["ok"], true);
+    assert_eq!(body["redis"]["ok"], true);
+}
+
+/// A private redis-server on a free port, killed on drop.
+struct PrivateRedis {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl PrivateRedis {
+    fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed (scripts/setup)");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self { child, port }
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn healthz_reports_a_stopped_redis() {
+    let mut redis = PrivateRedis::start();
+    let app = TestApp::builder()
+        .redis_url(format!("redis://127.0.0.1:{}", redis.port))
+        .start()
+        .await;
+    assert_eq!(
+        reqwest::get(app.url("/healthz")).await.unwrap().status(),
+        200
+    );
+
+    redis.child.kill().unwrap();
+    redis.child.wait().unwrap();
+    let resp = reqwest::get(app.url("/healthz")).await.unwrap();
+    assert_eq!(resp.status(), 503);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["redis"]["ok"], false, "{body}");
+    assert!(
+        body["redis"]["error"]
+            .as_str()
+            .is_some_and(|e| !e.is_empty())
+    );
+    assert_eq!(body["postgres"]["ok"], true, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn migrations_are_idempotent() {
+    let name = fresh_database().await;
+    let url = database_url(&name);
+    // The template is already migrated: nothing is pending, twice over.
+    assert!(reel::db::migrate(&url).await.unwrap().is_empty());
+    assert!(reel::db::migrate(&url).await.unwrap().is_empty());
+    let out = Command::new(REEL)
+        .arg("migrate")
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "database is up to date"
+    );
+    common::cleanup(name, common::redis_url(), "reeltest:none:".into());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn migrate_creates_a_missing_database() {
+    let name = format!(
+        "reel_t_created_{}",
+        reel::auth::new_nonce().get(..10).unwrap()
+    );
+    let url = database_url(&name);
+    let out = Command::new(REEL)
+        .arg("migrate")
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("applied migrations"));
+    let again = Command::new(REEL)
+        .arg("migrate")
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&again.stdout).trim(),
+        "database is up to date"
+    );
+    common::cleanup(name, common::redis_url(), "reeltest:none:".into());
+}
+
+#[test]
+fn schema_file_is_in_sync() {
+    let out = Command::new(REEL).arg("schema").output().unwrap();
+    assert!(out.status.success());
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let checked_in =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql")).unwrap();
+    assert!(
+        printed == checked_in,
+        "schema.graphql is stale: run `cargo run -- schema > schema.graphql`"
+    );
+    for name in [
+        "videoStatus(id: ID!): VideoEvent!",
+        "videoEvents: VideoEvent!",
+        "createToken(ttlSeconds: Int): Token!",
+        "deleteVideo(id: ID!): Boolean!",
+        "TRANSCODE_QUEUED",
+    ] {
+        assert!(printed.contains(name), "schema names {name}");
+    }
+}
+
+#[test]
+fn unreachable_dependencies_give_one_clear_line() {
+    let out = Command::new(REEL)
+        .arg("migrate")
+        .env(
+            "DATABASE_URL",
+            "postgres://someone:hunter2@127.0.0.1:1/reel",
+        )
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("127.0.0.1:1") && stderr.contains("DATABASE_URL"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "passwords are not printed");
+    assert!(!stderr.contains("panicked"));
+
+    let out = Command::new(REEL)
+        .arg("serve")
+        .env("DATABASE_URL", database_url("reel_cli_unreachable_redis"))
+        .env("REDIS_URL", "redis://127.0.0.1:1")
+        .env("REEL_LISTEN", "127.0.0.1:0")
+        .env("REEL_DATA_DIR", tempfile::tempdir().unwrap().path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let last = stderr.trim().lines().last().unwrap_or("");
+    assert!(
+        last.starts_with("error: cannot reach Redis at redis://127.0.0.1:1"),
+        "{stderr}"
+    );
+    assert!(last.contains("REDIS_URL"));
+    assert!(!stderr.contains("panicked"));
+    common::cleanup(
+        "reel_cli_unreachable_redis".into(),
+        common::redis_url(),
+        "reeltest:none:".into(),
+    );
+}
+
+#[test]
+fn help_and_version() {
+    let help = Command::new(REEL).arg("--help").output().unwrap();
+    let text = String::from_utf8_lossy(&help.stdout);
+    for cmd in ["serve", "worker", "migrate", "app", "schema"] {
+        assert!(text.contains(cmd), "--help lists {cmd}");
+    }
+    let version = Command::new(REEL).arg("--version").output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        format!("reel {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+/// The new-user path of the README: start the binary, create an app with the CLI,
+/// then answer a request signed by the README's Python recipe.
+#[tokio::test(flavor = "multi_thread")]
+async fn readme_path_serve_create_app_and_signed_request() {
+    let name = fresh_database().await;
+    let data = tempfile::tempdir().unwrap();
+    let prefix = format!("reeltest:{name}:");
+    let env = [
+        ("DATABASE_URL", database_url(&name)),
+        ("REDIS_URL", common::redis_url()),
+        ("REEL_REDIS_PREFIX", prefix.clone()),
+        ("REEL_DATA_DIR", data.path().to_string_lossy().into_owned()),
+        ("REEL_LISTEN", "127.0.0.1:0".into()),
+    ];
+    let mut server = tokio::process::Command::new(REEL)
+        .arg("serve")
+        .envs(env.clone())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stderr = server.stderr.take().unwrap();
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stderr));
+    let base = loop {
+        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("server starts within 30 s")
+            .unwrap()
+            .expect("server prints its address");
+        if let Some(rest) = line.strip_prefix("reel listening on ") {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+
+    let out = Command::new(REEL)
+        .args(["app", "create", "demo", "--json"])
+        .envs(env.clone())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let creds: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (key, secret) = (
+        creds["app_key"].as_str().unwrap(),
+        creds["app_secret"].as_str().unwrap(),
+    );
+
+    let recipe = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/signed_request.py");
+    let out = tokio::process::Command::new("python3")
+        .arg(recipe)
+        .env("REEL_SERVER", &base)
+        .env("REEL_APP_KEY", key)
+        .env("REEL_APP_SECRET", secret)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["data"]["videos"]["edges"], serde_json::json!([]));
+
+    // SIGTERM stops it gracefully.
+    let pid = server.id().unwrap();
+    Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(15), server.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "graceful exit, got {status}");
+    common::cleanup(name, common::redis_url(), prefix);
+}

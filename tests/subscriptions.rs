@@ -1,0 +1,176 @@
+//! `/graphql/ws` with a real WebSocket client, in both sub-protocols.
+
+mod common;
+
+use std::time::Duration;
+
+use common::TestApp;
+use futures_util::{SinkExt, StreamExt};
+use reel::video::VideoStatus;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(app: &TestApp, protocol: &str) -> Ws {
+    let mut req = format!("ws://{}/graphql/ws", app.addr)
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("Sec-WebSocket-Protocol", protocol.parse().unwrap());
+    let (ws, resp) = tokio_tungstenite::connect_async(req).await.unwrap();
+    assert_eq!(resp.headers()["sec-websocket-protocol"], protocol);
+    ws
+}
+
+async fn send(ws: &mut Ws, msg: Value) {
+    ws.send(Message::Text(msg.to_string().into()))
+        .await
+        .unwrap();
+}
+
+/// The next JSON message, skipping keep-alives.
+async fn next(ws: &mut Ws) -> Value {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("a message within 10 s")
+            .expect("socket open")
+            .unwrap();
+        match msg {
+            Message::Text(text) => {
+                let v: Value = serde_json::from_str(&text).unwrap();
+                if v["type"] != "ka" && v["type"] != "ping" {
+                    return v;
+                }
+            }
+            Message::Close(frame) => {
+                return json!({ "type": "closed", "frame": format!("{frame:?}") });
+            }
+            _ => {}
+        }
+    }
+}
+
+const STATUS: &str =
+    "subscription($id: ID!) { videoStatus(id: $id) { videoId status progress deleted } }";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn graphql_transport_ws_sees_current_state_then_changes() {
+    let app = TestApp::start().await;
+    let alpha = app.create_app("alpha").await;
+    let video = app.insert_video(alpha.app_id, VideoStatus::Uploaded).await;
+    let token = app.token(&alpha, 600).await;
+
+    let mut ws = connect(&app, "graphql-transport-ws").await;
+    send(&mut ws, json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } })).await;
+    assert_eq!(next(&mut ws).await["type"], "connection_ack");
+    send(&mut ws, json!({ "id": "1", "type": "subscribe", "payload": { "query": STATUS, "variables": { "id": video.to_string() } } })).await;
+
+    let first = next(&mut ws).await;
+    assert_eq!(first["type"], "next", "{first}");
+    assert_eq!(
+        first["payload"]["data"]["videoStatus"]["status"],
+        "UPLOADED"
+    );
+    assert_eq!(first["payload"]["data"]["videoStatus"]["deleted"], false);
+
+    // A change made through the API reaches the subscriber.
+    let out = app
+        .graphql(
+            &alpha,
+            "mutation($id: ID!) { deleteVideo(id: $id) }",
+            json!({ "id": video.to_string() }),
+        )
+        .await;
+    assert_eq!(out["data"]["deleteVideo"], true);
+    let gone = next(&mut ws).await;
+    assert_eq!(
+        gone["payload"]["data"]["videoStatus"]["deleted"], true,
+        "{gone}"
+    );
+    assert_eq!(next(&mut ws).await["type"], "complete");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn legacy_graphql_ws_protocol_and_token_field_work() {
+    let app = TestApp::start().await;
+    let alpha = app.create_app("alpha").await;
+    let video = app
+        .insert_video(alpha.app_id, VideoStatus::TranscodeFailed)
+        .await;
+    let token = app.token(&alpha, 600).await;
+
+    let mut ws = connect(&app, "graphql-ws").await;
+    send(
+        &mut ws,
+        json!({ "type": "connection_init", "payload": { "token": token } }),
+    )
+    .await;
+    assert_eq!(next(&mut ws).await["type"], "connection_ack");
+    send(&mut ws, json!({ "id": "7", "type": "start", "payload": { "query": STATUS, "variables": { "id": video.to_string() } } })).await;
+    let first = next(&mut ws).await;
+    assert_eq!(first["type"], "data", "{first}");
+    assert_eq!(
+        first["payload"]["data"]["videoStatus"]["status"],
+        "TRANSCODE_FAILED"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn video_events_are_scoped_to_the_callers_app() {
+    let app = TestApp::start().await;
+    let alpha = app.create_app("alpha").await;
+    let beta = app.create_app("beta").await;
+    let theirs = app.insert_video(beta.app_id, VideoStatus::Uploaded).await;
+    let mine = app.insert_video(alpha.app_id, VideoStatus::Uploaded).await;
+    let token = app.token(&alpha, 600).await;
+
+    let mut ws = connect(&app, "graphql-transport-ws").await;
+    send(&mut ws, json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } })).await;
+    assert_eq!(next(&mut ws).await["type"], "connection_ack");
+    send(&mut ws, json!({ "id": "1", "type": "subscribe", "payload": { "query": "subscription { videoEvents { videoId deleted } }" } })).await;
+    // The subscription is registered once the server processed `subscribe`; give it a moment.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let delete = "mutation($id: ID!) { deleteVideo(id: $id) }";
+    app.graphql(&beta, delete, json!({ "id": theirs.to_string() }))
+        .await;
+    app.graphql(&alpha, delete, json!({ "id": mine.to_string() }))
+        .await;
+    let event = next(&mut ws).await;
+    assert_eq!(
+        event["payload"]["data"]["videoEvents"]["videoId"],
+        mine.to_string(),
+        "{event}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connection_without_valid_token_is_refused() {
+    let app = TestApp::start().await;
+    for payload in [json!({}), json!({ "token": "forged.token.value" })] {
+        let mut ws = connect(&app, "graphql-transport-ws").await;
+        send(
+            &mut ws,
+            json!({ "type": "connection_init", "payload": payload }),
+        )
+        .await;
+        let reply = next(&mut ws).await;
+        assert_ne!(reply["type"], "connection_ack", "{reply}");
+    }
+    // A bad signature on the upgrade itself is refused before the WebSocket opens.
+    let url = format!(
+        "ws://{}/graphql/ws?app_key=ak_x&timestamp=1&random=r&signature=00",
+        app.addr
+    );
+    let mut req = url.into_client_request().unwrap();
+    req.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let err = tokio_tungstenite::connect_async(req).await.unwrap_err();
+    assert!(err.to_string().contains("401"), "{err}");
+}
