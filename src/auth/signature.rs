@@ -132,6 +132,27 @@ mod tests {
         assert!(!verify("Jefe", "what do ya want for nothing?", "zz"));
     }
 
+    /// The worked example of the README, computed there with openssl.
+    #[test]
+    fn readme_worked_example() {
+        let body = br#"{"query":"{ videos { edges { node { id } } } }"}"#;
+        let hash = body_hash(body);
+        assert_eq!(
+            hash,
+            "c2b441ecb745da00f57b75fce5e9d0e20c040c54c7a839ceaef1380e92aa98bd"
+        );
+        let params = pairs(&[
+            ("app_key", "ak_demo"),
+            ("timestamp", "1764300000"),
+            ("random", "5f2b8c1e"),
+        ]);
+        let canonical = canonical_string("POST", "/graphql", &params, &hash);
+        assert_eq!(
+            sign("sk_demo_secret", &canonical),
+            "29d3a761a1cb2e3cf534c7705815b1bc04e2e54b56e2c2f0187a023a3c297c79"
+        );
+    }
+
     #[test]
     fn upload_content_types() {
         assert!(is_upload_content_type(Some(
