@@ -101,6 +101,20 @@ pub struct UploadConfig {
     pub max_size: u64,
     /// Lifetime of an unfinished upload session, in seconds.
     pub expiry_secs: u64,
+    /// Where bytes wait until the upload completes: `fs` (a directory, shared between
+    /// nodes if they are several) or `storage` (the object store itself).
+    pub staging: StagingKind,
+    /// Directory of `fs` staging; defaults to `{data_dir}/staging`.
+    pub staging_dir: Option<PathBuf>,
+    /// How often expired sessions are swept, in seconds.
+    pub sweep_interval_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StagingKind {
+    Fs,
+    Storage,
 }
 
 impl Default for Config {
@@ -170,6 +184,9 @@ impl Default for UploadConfig {
         Self {
             max_size: 20 << 30,
             expiry_secs: 24 * 3600,
+            staging: StagingKind::Fs,
+            staging_dir: None,
+            sweep_interval_secs: 60,
         }
     }
 }

@@ -8,10 +8,14 @@ use opendal::Operator;
 use crate::apps::AppService;
 use crate::auth::Authenticator;
 use crate::config::Config;
+use crate::config::StagingKind;
 use crate::db::{self, DbPool, DbSetupError};
 use crate::events::EventBus;
 use crate::kv::{Kv, KvSetupError};
 use crate::storage::{self, StorageSetupError};
+use crate::upload::UploadService;
+use crate::upload::session::SessionStore;
+use crate::upload::staging::Staging;
 use crate::video::VideoService;
 
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +38,7 @@ pub struct Reel {
     pub auth: Authenticator,
     pub apps: AppService,
     pub videos: VideoService,
+    pub uploads: UploadService,
 }
 
 impl Reel {
@@ -51,7 +56,29 @@ impl Reel {
         let kv = Kv::connect(&config.redis_url, &config.redis_prefix).await?;
         let storage = storage::build(&config.storage, &config.data_dir)?;
         let events = EventBus::start(kv.clone()).await;
+        let staging = match config.upload.staging {
+            StagingKind::Fs => Staging::Fs {
+                dir: config
+                    .upload
+                    .staging_dir
+                    .clone()
+                    .unwrap_or_else(|| config.data_dir.join("staging")),
+                storage_root: storage::fs_root(&config.storage, &config.data_dir),
+            },
+            StagingKind::Storage => Staging::Store {
+                op: storage.clone(),
+            },
+        };
+        let uploads = UploadService::new(
+            db.clone(),
+            SessionStore::new(kv.clone()),
+            staging,
+            storage.clone(),
+            events.clone(),
+            config.upload.clone(),
+        );
         Ok(Self {
+            uploads,
             auth: Authenticator::new(db.clone(), kv.clone(), config.auth.clone()),
             apps: AppService::new(db.clone()),
             videos: VideoService::new(db.clone(), storage.clone(), events.clone()),

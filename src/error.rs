@@ -11,6 +11,13 @@ pub enum ErrorCode {
     BadRequest,
     Conflict,
     PayloadTooLarge,
+    /// An upload that expired (HTTP 410).
+    Gone,
+    UploadFailed,
+    OffsetMismatch,
+    /// tus checksum extension: 460.
+    ChecksumMismatch,
+    Locked,
     RateLimited,
     Unavailable,
     Internal,
@@ -25,6 +32,11 @@ impl ErrorCode {
             Self::BadRequest => "BAD_REQUEST",
             Self::Conflict => "CONFLICT",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Self::Gone => "EXPIRED",
+            Self::UploadFailed => "UPLOAD_FAILED",
+            Self::OffsetMismatch => "OFFSET_MISMATCH",
+            Self::ChecksumMismatch => "CHECKSUM_MISMATCH",
+            Self::Locked => "LOCKED",
             Self::RateLimited => "RATE_LIMITED",
             Self::Unavailable => "UNAVAILABLE",
             Self::Internal => "INTERNAL",
@@ -39,6 +51,13 @@ impl ErrorCode {
             Self::BadRequest => StatusCode::BAD_REQUEST,
             Self::Conflict => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Gone => StatusCode::GONE,
+            Self::UploadFailed => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::OffsetMismatch => StatusCode::CONFLICT,
+            Self::ChecksumMismatch => {
+                StatusCode::from_u16(460).expect("460 is a valid status code")
+            }
+            Self::Locked => StatusCode::LOCKED,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,

@@ -14,6 +14,7 @@ pub mod kv;
 pub mod media;
 pub mod storage;
 pub mod telemetry;
+pub mod upload;
 pub mod video;
 
 pub use context::Reel;

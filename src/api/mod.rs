@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod graphql;
 mod health;
+pub mod tus;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -10,7 +11,7 @@ use std::time::Duration;
 
 use poem::endpoint::make_sync;
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
-use poem::middleware::Tracing;
+use poem::middleware::{Cors, Tracing};
 use poem::web::Html;
 use poem::{EndpointExt, IntoEndpoint, Response, Route, Server, get};
 use serde_json::json;
@@ -39,8 +40,15 @@ pub fn routes(reel: Reel) -> impl poem::Endpoint<Output = Response> {
         // A static page holding no data; its requests to /graphql are authenticated.
         .at("/graphiql", make_sync(move |_| Html(graphiql.clone())))
         .at("/healthz", get(health::healthz))
+        .nest("/files", tus::routes(reel.clone()))
         .data(schema)
         .data(reel)
+        // Outside auth, so browsers' preflight requests are answered.
+        .with(
+            Cors::new()
+                .expose_headers(tus::EXPOSED_HEADERS)
+                .max_age(86400),
+        )
         .with(Tracing)
         .into_endpoint()
         .map_to_response()

@@ -2,6 +2,7 @@
 //! Queries are plain functions over `&mut AsyncPgConnection` so callers own transactions.
 
 pub mod apps;
+pub mod jobs;
 pub mod models;
 pub mod schema;
 pub mod videos;

@@ -115,3 +115,62 @@ pub async fn count_sharing(conn: &mut AsyncPgConnection, owner: VideoId) -> Quer
         .get_result(conn)
         .await
 }
+
+/// Column changes that ride along with a status change.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = videos)]
+pub struct VideoChange {
+    pub file_size: Option<i64>,
+    pub hash: Option<Option<String>>,
+    pub storage_uri: Option<String>,
+    pub unique_id: Option<Option<VideoId>>,
+    pub progress: Option<i16>,
+    pub error: Option<Option<String>>,
+    pub task_priority: Option<i32>,
+}
+
+/// Moves a video to `to` when DESIGN §4 allows it from its current state; `None`
+/// when the video is missing or in a state that cannot move there.
+pub async fn transition(
+    conn: &mut AsyncPgConnection,
+    id: VideoId,
+    to: VideoStatus,
+    change: VideoChange,
+) -> QueryResult<Option<VideoRow>> {
+    diesel::update(
+        videos::table.filter(
+            videos::id
+                .eq(id)
+                .and(videos::status.eq_any(VideoStatus::predecessors(to))),
+        ),
+    )
+    .set((
+        videos::status.eq(to),
+        videos::update_time.eq(diesel::dsl::now),
+        change,
+    ))
+    .returning(VideoRow::as_returning())
+    .get_result(conn)
+    .await
+    .optional()
+}
+
+/// A stored source of `app` with these bytes, fit to share (instant upload).
+pub async fn find_by_content(
+    conn: &mut AsyncPgConnection,
+    app: AppId,
+    md5: &str,
+    size: i64,
+) -> QueryResult<Option<VideoRow>> {
+    videos::table
+        .filter(videos::app_id.eq(app))
+        .filter(videos::parent_id.is_null())
+        .filter(videos::hash.eq(md5))
+        .filter(videos::file_size.eq(size))
+        .filter(videos::status.ne_all([VideoStatus::Uploading, VideoStatus::UploadFailed]))
+        .order(videos::id.asc())
+        .select(VideoRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}

@@ -16,16 +16,25 @@ pub struct StorageSetupError {
     reason: String,
 }
 
+/// Root directory of the fs service (`None` for object stores).
+pub fn fs_root(cfg: &StorageConfig, data_dir: &Path) -> Option<std::path::PathBuf> {
+    if cfg.kind != StorageKind::Fs {
+        return None;
+    }
+    let root = cfg
+        .options
+        .get("root")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| data_dir.join("storage"));
+    Some(std::path::absolute(&root).unwrap_or(root))
+}
+
 /// Builds the operator of the configured service.
 pub fn build(cfg: &StorageConfig, data_dir: &Path) -> Result<Operator, StorageSetupError> {
     let mut options = cfg.options.clone();
     let (kind, result) = match cfg.kind {
         StorageKind::Fs => {
-            let root = options
-                .remove("root")
-                .map(std::path::PathBuf::from)
-                .unwrap_or_else(|| data_dir.join("storage"));
-            let root = std::path::absolute(&root).unwrap_or(root);
+            let root = fs_root(cfg, data_dir).expect("fs storage has a root");
             if let Err(e) = std::fs::create_dir_all(&root) {
                 return Err(StorageSetupError {
                     kind: "fs",

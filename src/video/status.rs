@@ -51,6 +51,14 @@ impl VideoStatus {
         }
     }
 
+    /// The states from which DESIGN §4 allows reaching `next`.
+    pub fn predecessors(next: VideoStatus) -> Vec<VideoStatus> {
+        Self::ALL
+            .into_iter()
+            .filter(|from| from.can_become(next))
+            .collect()
+    }
+
     /// Whether DESIGN §4 allows moving from `self` to `next`.
     pub fn can_become(self, next: VideoStatus) -> bool {
         use VideoStatus::*;

@@ -193,10 +193,12 @@ impl TestAppBuilder {
 
     pub async fn start(self) -> TestApp {
         let db_name = fresh_database().await;
+        let (acceptor, addr) = api::bind("127.0.0.1:0").await.unwrap();
         let data_dir = tempfile::tempdir().unwrap();
         let prefix = format!("reeltest:{db_name}:");
         let mut config = Config {
-            listen: "127.0.0.1:0".into(),
+            listen: addr.to_string(),
+            public_url: format!("http://{addr}"),
             data_dir: data_dir.path().to_path_buf(),
             database_url: database_url(&db_name),
             redis_url: self.redis_url.clone(),
@@ -210,7 +212,6 @@ impl TestAppBuilder {
         let reel = Reel::start(config, false)
             .await
             .expect("test services are reachable");
-        let (acceptor, addr) = api::bind("127.0.0.1:0").await.unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(api::serve(acceptor, reel.clone(), async move {
             let _ = stopped.await;

@@ -1,0 +1,292 @@
+//! The one completion path: verify, move the bytes into storage, record the video,
+//! queue its transcode. Also instant upload and tus concatenation, which end there too.
+
+use std::time::Duration;
+
+use diesel::sql_types::BigInt;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde_json::json;
+
+use super::UploadError;
+use super::digest::RunningMd5;
+use super::service::{UploadService, with_renewal};
+use super::session::{Concat, FileInfo, SessionState, Transfer, UploadId, UploadSession};
+use crate::db::{self, jobs::NewJob, models::NewVideo, videos::VideoChange};
+use crate::events::VideoEvent;
+use crate::ids::{AppId, VideoId};
+use crate::storage::layout;
+use crate::video::{Video, VideoStatus};
+
+/// Moving a large file into remote storage can take a while; the lock is renewed meanwhile.
+const COMPLETE_LOCK_TTL: Duration = Duration::from_secs(60);
+
+/// Marks an uploaded video `UPLOADED`, or `TRANSCODE_QUEUED` with its job when `auto`.
+async fn record_uploaded(
+    conn: &mut AsyncPgConnection,
+    video: VideoId,
+    change: VideoChange,
+    auto: bool,
+) -> Result<Vec<Video>, UploadError> {
+    let priority = change.task_priority;
+    let uploaded = db::videos::transition(conn, video, VideoStatus::Uploaded, change)
+        .await?
+        .ok_or_else(|| UploadError::Conflict("the video is no longer uploading".into()))?;
+    let mut changes = vec![uploaded.clone()];
+    if auto {
+        db::jobs::enqueue(
+            conn,
+            NewJob {
+                kind: db::jobs::TRANSCODE,
+                app_id: Some(uploaded.app_id),
+                video_id: Some(video),
+                payload: json!({}),
+                priority: priority.unwrap_or(uploaded.task_priority),
+            },
+        )
+        .await?;
+        let queued = db::videos::transition(
+            conn,
+            video,
+            VideoStatus::TranscodeQueued,
+            VideoChange::default(),
+        )
+        .await?
+        .ok_or_else(|| UploadError::Conflict("cannot queue the transcode".into()))?;
+        changes.push(queued);
+    }
+    Ok(changes)
+}
+
+impl UploadService {
+    async fn publish_all(&self, videos: &[Video]) {
+        for video in videos {
+            if let Err(e) = self.events.publish(&VideoEvent::snapshot(video)).await {
+                tracing::warn!(video = %video.id, error = %e, "event not published");
+            }
+        }
+    }
+
+    /// Finishes a session whose bytes have all arrived. Safe to call twice or from two
+    /// nodes: one completes, the other returns the session as it finds it.
+    pub(super) async fn complete(
+        &self,
+        session: UploadSession,
+    ) -> Result<UploadSession, UploadError> {
+        let Some(lock) = self
+            .sessions
+            .lock(&session.id, "complete", COMPLETE_LOCK_TTL)
+            .await?
+        else {
+            return Ok(session);
+        };
+        let result = with_renewal(&lock, self.complete_locked(&session.id)).await;
+        lock.release().await;
+        match result? {
+            Some(done) => Ok(done),
+            None => Ok(session),
+        }
+    }
+
+    async fn complete_locked(&self, id: &UploadId) -> Result<Option<UploadSession>, UploadError> {
+        let Some(mut session) = self.sessions.get(id).await? else {
+            return Ok(None);
+        };
+        if session.state != SessionState::Receiving {
+            return Ok(Some(session));
+        }
+        let (md5, total) = match (session.transfer, session.md5_state.as_deref()) {
+            (Transfer::Stream, Some(state)) if RunningMd5::restore(state).is_some() => (
+                RunningMd5::restore(state).unwrap_or_default().hex(),
+                session.offset,
+            ),
+            (transfer, _) => {
+                if let Transfer::Parts { count, .. } = transfer {
+                    let have = self.sessions.parts(id).await?.len();
+                    if have != count as usize {
+                        return Ok(Some(session));
+                    }
+                }
+                let mut md5 = RunningMd5::default();
+                let total = self.staging.read_all(id, &mut |b| md5.update(b)).await?;
+                (md5.hex(), total)
+            }
+        };
+        if let Some(size) = session.size
+            && size != total
+        {
+            let reason = format!("received {total} bytes, expected {size}");
+            return self.fail(session, reason).await.map(Some);
+        }
+        if let Some(declared) = session.file.md5.clone()
+            && declared != md5
+        {
+            let reason = format!("md5 mismatch: declared {declared}, received {md5}");
+            return self.fail(session, reason).await.map(Some);
+        }
+        session.md5_state = None;
+        let Some(video) = session.video_id else {
+            // A tus partial upload: its bytes wait for the final upload that joins them.
+            session.file.md5 = Some(md5);
+            session.state = SessionState::Done { video_id: None };
+            self.sessions.put(&session).await?;
+            return Ok(Some(session));
+        };
+        let key = format!("{}source", layout::source_dir(video));
+        self.staging.commit(id, &self.storage, &key).await?;
+        let change = VideoChange {
+            file_size: Some(total as i64),
+            hash: Some(Some(md5)),
+            storage_uri: Some(key),
+            ..VideoChange::default()
+        };
+        let auto = session.file.auto_transcode;
+        let mut conn = self.db.get().await?;
+        let changed = conn
+            .transaction::<_, UploadError, _>(async |conn| {
+                record_uploaded(conn, video, change, auto).await
+            })
+            .await?;
+        drop(conn);
+        self.publish_all(&changed).await;
+        session.state = SessionState::Done {
+            video_id: Some(video),
+        };
+        self.sessions.put(&session).await?;
+        Ok(Some(session))
+    }
+
+    /// Ends a session as failed: bytes dropped, video `UPLOAD_FAILED` with the reason.
+    pub(super) async fn fail(
+        &self,
+        mut session: UploadSession,
+        reason: String,
+    ) -> Result<UploadSession, UploadError> {
+        tracing::info!(upload = %session.id, reason, "upload failed");
+        self.staging.remove(&session.id).await?;
+        if let Some(video) = session.video_id {
+            let mut conn = self.db.get().await?;
+            let change = VideoChange {
+                error: Some(Some(reason.clone())),
+                ..VideoChange::default()
+            };
+            let failed =
+                db::videos::transition(&mut conn, video, VideoStatus::UploadFailed, change).await?;
+            drop(conn);
+            self.publish_all(failed.as_slice()).await;
+        }
+        session.md5_state = None;
+        session.state = SessionState::Failed {
+            reason: reason.clone(),
+        };
+        self.sessions.put(&session).await?;
+        Err(UploadError::Failed(reason))
+    }
+
+    /// Instant upload: a new video sharing the bytes `app` already stores with this md5
+    /// and size. `None` when there are none.
+    pub(super) async fn instant(
+        &self,
+        app: AppId,
+        file: &FileInfo,
+        md5: &str,
+        size: u64,
+    ) -> Result<Option<Video>, UploadError> {
+        let mut conn = self.db.get().await?;
+        let (name, passthrough, priority) =
+            (file.name.clone(), file.passthrough.clone(), file.priority);
+        let auto = file.auto_transcode;
+        let changed = conn
+            .transaction::<_, UploadError, _>(async |conn| {
+                let Some(existing) =
+                    db::videos::find_by_content(conn, app, md5, size as i64).await?
+                else {
+                    return Ok(None);
+                };
+                let owner = existing.unique_id.unwrap_or(existing.id);
+                // Serialises with a delete of the last video that holds these bytes.
+                diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+                    .bind::<BigInt, _>(owner.0)
+                    .execute(conn)
+                    .await?;
+                if db::videos::count_sharing(conn, owner).await? == 0 {
+                    return Ok(None);
+                }
+                let mut new = NewVideo::source(app, VideoStatus::Uploading, name);
+                new.unique_id = Some(owner);
+                new.task_priority = priority;
+                new.passthrough = passthrough;
+                let video = db::videos::insert(conn, &new).await?;
+                let change = VideoChange {
+                    file_size: Some(existing.file_size),
+                    hash: Some(existing.hash.clone()),
+                    storage_uri: Some(existing.storage_uri.clone()),
+                    ..VideoChange::default()
+                };
+                record_uploaded(conn, video.id, change, auto)
+                    .await
+                    .map(Some)
+            })
+            .await?;
+        drop(conn);
+        let Some(changed) = changed else {
+            return Ok(None);
+        };
+        self.publish_all(&changed).await;
+        Ok(changed.last().cloned())
+    }
+
+    /// tus `Upload-Concat: final`: joins finished partial uploads into a new upload and completes it.
+    pub(super) async fn concat_final(
+        &self,
+        app: AppId,
+        file: FileInfo,
+        parts: Vec<UploadId>,
+    ) -> Result<UploadSession, UploadError> {
+        if parts.is_empty() {
+            return Err(UploadError::BadRequest(
+                "Upload-Concat: final names no partial uploads".into(),
+            ));
+        }
+        let mut partials = Vec::with_capacity(parts.len());
+        for id in &parts {
+            let partial = self.get(app, id).await.map_err(|_| {
+                UploadError::BadRequest(format!("partial upload {id} does not exist"))
+            })?;
+            let finished = matches!(partial.state, SessionState::Done { video_id: None });
+            if partial.concat != Concat::Partial || !finished {
+                return Err(UploadError::BadRequest(format!(
+                    "upload {id} is not a finished partial upload"
+                )));
+            }
+            partials.push(partial);
+        }
+        let total: u64 = partials.iter().map(|p| p.offset).sum();
+        if total > self.config.max_size {
+            return Err(UploadError::TooLarge(self.config.max_size));
+        }
+        let video = self.create_video(app, &file, Some(total)).await?;
+        let concat = Concat::Final { parts };
+        let mut session = self.new_session(
+            app,
+            Some(video.id),
+            Transfer::Stream,
+            Some(total),
+            file,
+            concat,
+        );
+        // Computed over the joined bytes at completion.
+        session.md5_state = None;
+        for partial in &partials {
+            session.offset += self
+                .staging
+                .append_copy(&partial.id, &session.id, session.offset)
+                .await?;
+        }
+        self.sessions.put(&session).await?;
+        let session = self.complete(session).await?;
+        for partial in &partials {
+            self.staging.remove(&partial.id).await?;
+        }
+        Ok(session)
+    }
+}

@@ -1,0 +1,122 @@
+//! Starting an upload: validation, instant upload, the `UPLOADING` video and the session.
+
+use chrono::Utc;
+
+use super::UploadError;
+use super::digest::{RunningMd5, is_md5_hex};
+use super::rules::{part_count, validate_file_name};
+use super::service::{InitOutcome, NewUpload, TransferRequest, UploadService};
+use super::session::{Concat, FileInfo, SessionState, Transfer, UploadId, UploadSession};
+use crate::db::{self, models::NewVideo};
+use crate::ids::{AppId, VideoId};
+use crate::video::{Video, VideoStatus};
+
+impl UploadService {
+    /// Starts an upload, or finishes it at once when the app already stores these bytes.
+    pub async fn init(&self, req: NewUpload) -> Result<InitOutcome, UploadError> {
+        validate_file_name(&req.file.name)?;
+        let mut file = req.file;
+        if let Some(md5) = &file.md5 {
+            if !is_md5_hex(md5) {
+                return Err(UploadError::BadRequest(
+                    "md5 must be 32 hexadecimal characters".into(),
+                ));
+            }
+            file.md5 = Some(md5.to_ascii_lowercase());
+        }
+        if let Some(size) = req.size
+            && size > self.config.max_size
+        {
+            return Err(UploadError::TooLarge(self.config.max_size));
+        }
+        let transfer = match req.transfer {
+            TransferRequest::Stream => Transfer::Stream,
+            TransferRequest::Parts { part_size } => {
+                let size = req
+                    .size
+                    .ok_or_else(|| UploadError::BadRequest("fsize is required".into()))?;
+                Transfer::Parts {
+                    part_size,
+                    count: part_count(size, part_size)?,
+                }
+            }
+        };
+        if let (Some(md5), Some(size), Concat::None) = (&file.md5, req.size, &req.concat)
+            && let Some(video) = self.instant(req.app, &file, md5, size).await?
+        {
+            let mut session = self.new_session(
+                req.app,
+                Some(video.id),
+                transfer,
+                req.size,
+                file,
+                Concat::None,
+            );
+            session.offset = size;
+            session.md5_state = None;
+            session.state = SessionState::Done {
+                video_id: Some(video.id),
+            };
+            self.sessions.put(&session).await?;
+            return Ok(InitOutcome::Instant { video, session });
+        }
+        if let Concat::Final { parts } = &req.concat {
+            return self
+                .concat_final(req.app, file, parts.clone())
+                .await
+                .map(InitOutcome::Upload);
+        }
+        let video_id = match req.concat {
+            Concat::Partial => None,
+            _ => Some(self.create_video(req.app, &file, req.size).await?.id),
+        };
+        let session = self.new_session(req.app, video_id, transfer, req.size, file, req.concat);
+        self.sessions.put(&session).await?;
+        if session.size == Some(0) {
+            // Nothing to send: complete now (a zero-length file fails later, in the pipeline).
+            return self.complete(session).await.map(InitOutcome::Upload);
+        }
+        Ok(InitOutcome::Upload(session))
+    }
+
+    /// A session in `Receiving`, expiring after the configured time.
+    pub(super) fn new_session(
+        &self,
+        app: AppId,
+        video_id: Option<VideoId>,
+        transfer: Transfer,
+        size: Option<u64>,
+        file: FileInfo,
+        concat: Concat,
+    ) -> UploadSession {
+        let now = Utc::now();
+        UploadSession {
+            id: UploadId::generate(),
+            app_id: app,
+            video_id,
+            transfer,
+            size,
+            offset: 0,
+            md5_state: Some(RunningMd5::default().save()),
+            file,
+            concat,
+            created_at: now,
+            expires_at: now + chrono::Duration::seconds(self.config.expiry_secs as i64),
+            state: SessionState::Receiving,
+        }
+    }
+
+    pub(super) async fn create_video(
+        &self,
+        app: AppId,
+        file: &FileInfo,
+        size: Option<u64>,
+    ) -> Result<Video, UploadError> {
+        let mut new = NewVideo::source(app, VideoStatus::Uploading, file.name.clone());
+        new.file_size = size.unwrap_or(0) as i64;
+        new.task_priority = file.priority;
+        new.passthrough = file.passthrough.clone();
+        let mut conn = self.db.get().await?;
+        Ok(db::videos::insert(&mut conn, &new).await?)
+    }
+}

@@ -1,0 +1,79 @@
+//! Uploads: sessions, staging, the two transfer modes (stream and parts) and the one
+//! completion path that turns staged bytes into a stored video (DESIGN §5).
+
+mod complete;
+pub mod digest;
+mod init;
+mod receive;
+mod rules;
+mod service;
+pub mod session;
+pub mod staging;
+mod sweep;
+
+pub use rules::{MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, validate_file_name};
+pub use service::{
+    InitOutcome, NewUpload, PartReceipt, StreamReceipt, TransferRequest, UploadService,
+};
+pub use session::{Concat, FileInfo, SessionState, Transfer, UploadId, UploadSession};
+
+use crate::error::{Coded, ErrorCode, InfraError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    #[error("upload not found")]
+    NotFound,
+    #[error("upload expired")]
+    Expired,
+    #[error("upload failed: {0}")]
+    Failed(String),
+    #[error("upload is already complete")]
+    AlreadyComplete,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("file is larger than the {0} bytes allowed")]
+    TooLarge(u64),
+    #[error("offset {given} does not match the upload's offset {expected}")]
+    OffsetMismatch { expected: u64, given: u64 },
+    #[error("checksum does not match the chunk; the chunk was discarded")]
+    ChecksumMismatch,
+    #[error("another request is writing this upload; retry shortly")]
+    Locked,
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Staging(#[from] staging::StagingError),
+    #[error(transparent)]
+    Infra(#[from] InfraError),
+}
+
+impl From<diesel::result::Error> for UploadError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Infra(e.into())
+    }
+}
+
+impl From<crate::db::PoolError> for UploadError {
+    fn from(e: crate::db::PoolError) -> Self {
+        Self::Infra(e.into())
+    }
+}
+
+impl Coded for UploadError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            Self::NotFound => ErrorCode::NotFound,
+            Self::Expired => ErrorCode::Gone,
+            Self::Failed(_) => ErrorCode::UploadFailed,
+            Self::AlreadyComplete | Self::Conflict(_) => ErrorCode::Conflict,
+            Self::BadRequest(_) => ErrorCode::BadRequest,
+            Self::TooLarge(_) => ErrorCode::PayloadTooLarge,
+            Self::OffsetMismatch { .. } => ErrorCode::OffsetMismatch,
+            Self::ChecksumMismatch => ErrorCode::ChecksumMismatch,
+            Self::Locked => ErrorCode::Locked,
+            Self::Staging(staging::StagingError::TooLong(_)) => ErrorCode::PayloadTooLarge,
+            Self::Staging(_) => ErrorCode::Internal,
+            Self::Infra(e) => e.code(),
+        }
+    }
+}

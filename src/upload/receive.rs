@@ -1,0 +1,226 @@
+//! Receiving bytes: stream writes (tus PATCH, seed `Content-Range`) and parts.
+
+use tokio::io::AsyncRead;
+
+use super::UploadError;
+use super::digest::{ChunkChecksum, RunningMd5, is_md5_hex};
+use super::rules::part_len;
+use super::service::{PartReceipt, StreamReceipt, UploadService, with_renewal};
+use super::session::{Transfer, UploadId, UploadSession};
+use crate::ids::AppId;
+
+impl UploadService {
+    /// Appends `body` at `offset` of a stream transfer (tus PATCH, seed `Content-Range`).
+    /// A body that breaks off keeps what arrived; a checksum mismatch keeps nothing.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn write_stream(
+        &self,
+        app: AppId,
+        id: &UploadId,
+        offset: u64,
+        body: impl AsyncRead + Unpin + Send,
+        content_length: Option<u64>,
+        mut checksum: Option<ChunkChecksum>,
+        length: Option<u64>,
+    ) -> Result<StreamReceipt, UploadError> {
+        let lock = self.lock(id, "lock").await?;
+        let result = with_renewal(&lock, async {
+            let mut session = self.receiving(app, id).await?;
+            if session.transfer != Transfer::Stream {
+                return Err(UploadError::BadRequest(
+                    "this upload takes parts (pseq)".into(),
+                ));
+            }
+            if offset != session.offset {
+                return Err(UploadError::OffsetMismatch {
+                    expected: session.offset,
+                    given: offset,
+                });
+            }
+            if let Some(length) = length {
+                match session.size {
+                    Some(size) if size != length => {
+                        return Err(UploadError::BadRequest(format!(
+                            "Upload-Length {length} differs from the declared {size}"
+                        )));
+                    }
+                    None if length < session.offset || length > self.config.max_size => {
+                        return Err(UploadError::TooLarge(self.config.max_size));
+                    }
+                    _ => session.size = Some(length),
+                }
+            }
+            let limit = session.size.unwrap_or(self.config.max_size) - offset;
+            if let Some(len) = content_length
+                && len > limit
+            {
+                return Err(match session.size {
+                    Some(_) => UploadError::BadRequest(format!(
+                        "Content-Length {len} goes past the upload's end ({limit} bytes left)"
+                    )),
+                    None => UploadError::TooLarge(self.config.max_size),
+                });
+            }
+            let mut md5 = session
+                .md5_state
+                .as_deref()
+                .and_then(RunningMd5::restore)
+                .unwrap_or_default();
+            let mut on_bytes = |b: &[u8]| {
+                md5.update(b);
+                if let Some(c) = checksum.as_mut() {
+                    c.update(b);
+                }
+            };
+            let written = self
+                .staging
+                .write_at(id, offset, body, limit, true, &mut on_bytes)
+                .await;
+            let written = match written {
+                Ok(w) => w,
+                Err(e) => {
+                    self.staging.truncate(id, offset).await?;
+                    return Err(e.into());
+                }
+            };
+            if let Some(checksum) = checksum
+                && (!written.complete || !checksum.matches())
+            {
+                self.staging.truncate(id, offset).await?;
+                return Err(UploadError::ChecksumMismatch);
+            }
+            session.offset += written.bytes;
+            session.md5_state = Some(md5.save());
+            self.sessions.put(&session).await?;
+            if session.size == Some(session.offset) {
+                session = self.complete(session).await?;
+            }
+            Ok(StreamReceipt {
+                offset: session.offset,
+                session,
+            })
+        })
+        .await;
+        lock.release().await;
+        result
+    }
+
+    /// Stores part `part` (1-based) of a parts transfer. The same bytes twice are fine;
+    /// other bytes for a received part are refused.
+    pub async fn write_part(
+        &self,
+        app: AppId,
+        id: &UploadId,
+        part: u32,
+        body: impl AsyncRead + Unpin + Send,
+        content_length: Option<u64>,
+        md5: Option<&str>,
+    ) -> Result<PartReceipt, UploadError> {
+        let session = self.receiving(app, id).await?;
+        let Transfer::Parts { part_size, count } = session.transfer else {
+            return Err(UploadError::BadRequest(
+                "this upload takes a stream (Content-Range or tus), not parts".into(),
+            ));
+        };
+        if part == 0 || part > count {
+            return Err(UploadError::BadRequest(format!(
+                "pseq must be between 1 and {count}"
+            )));
+        }
+        let size = session.size.unwrap_or(0);
+        let expected_len = part_len(size, part_size, count, part);
+        if let Some(len) = content_length
+            && len != expected_len
+        {
+            return Err(UploadError::BadRequest(format!(
+                "part {part} must be exactly {expected_len} bytes, Content-Length says {len}"
+            )));
+        }
+        if let Some(m) = md5
+            && !is_md5_hex(m)
+        {
+            return Err(UploadError::BadRequest(
+                "hash must be 32 hexadecimal characters".into(),
+            ));
+        }
+        let lock = self.lock(id, &format!("part:{part}")).await?;
+        let result = with_renewal(
+            &lock,
+            self.receive_part(&session, part, expected_len, body, md5),
+        )
+        .await;
+        lock.release().await;
+        result?;
+        let received = self.sessions.parts(id).await?.len();
+        let mut session = session;
+        if received == count as usize {
+            session = self.complete(session).await?;
+        }
+        Ok(PartReceipt {
+            received,
+            count,
+            session,
+        })
+    }
+
+    async fn receive_part(
+        &self,
+        session: &UploadSession,
+        part: u32,
+        expected_len: u64,
+        body: impl AsyncRead + Unpin + Send,
+        declared: Option<&str>,
+    ) -> Result<(), UploadError> {
+        let Transfer::Parts { part_size, .. } = session.transfer else {
+            unreachable!("checked by the caller")
+        };
+        let recorded = self.sessions.parts(&session.id).await?.remove(&part);
+        let mut md5 = RunningMd5::default();
+        let mut on_bytes = |b: &[u8]| md5.update(b);
+        let written = if recorded.is_some() {
+            // Already stored: hash the body without touching the stored bytes.
+            super::staging::drain(body, expected_len, &mut on_bytes).await?
+        } else {
+            let offset = u64::from(part - 1) * part_size;
+            self.staging
+                .write_at(
+                    &session.id,
+                    offset,
+                    body,
+                    expected_len,
+                    false,
+                    &mut on_bytes,
+                )
+                .await?
+        };
+        if !written.complete {
+            return Err(UploadError::BadRequest(
+                "body broke off; send the part again".into(),
+            ));
+        }
+        let written = written.bytes;
+        if written != expected_len {
+            return Err(UploadError::BadRequest(format!(
+                "part {part} must be exactly {expected_len} bytes, got {written}"
+            )));
+        }
+        let got = md5.hex();
+        if let Some(declared) = declared
+            && !declared.eq_ignore_ascii_case(&got)
+        {
+            return Err(UploadError::BadRequest(format!(
+                "part {part} md5 mismatch: declared {declared}, received {got}; send it again"
+            )));
+        }
+        let previous = match recorded {
+            Some(previous) => Some(previous),
+            None => self.sessions.add_part(&session.id, part, &got).await?,
+        };
+        match previous {
+            Some(previous) if previous != got => Err(UploadError::Conflict(format!(
+                "part {part} was already received with other bytes"
+            ))),
+            _ => Ok(()),
+        }
+    }
+}

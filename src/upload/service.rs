@@ -1,0 +1,168 @@
+//! Starting uploads and receiving their bytes, for tus, the seed API and GraphQL alike.
+
+use std::time::Duration;
+
+use opendal::Operator;
+
+use super::UploadError;
+use super::session::{
+    Concat, FileInfo, SessionState, SessionStore, Transfer, UploadId, UploadLock, UploadSession,
+};
+use super::staging::Staging;
+use crate::config::UploadConfig;
+use crate::db::{self, DbPool};
+use crate::events::EventBus;
+use crate::ids::AppId;
+use crate::video::Video;
+
+/// How long a writer's lock lives without renewal.
+const LOCK_TTL: Duration = Duration::from_secs(15);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferRequest {
+    Stream,
+    Parts { part_size: u64 },
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUpload {
+    pub app: AppId,
+    pub file: FileInfo,
+    /// `None`: tus `Upload-Defer-Length`.
+    pub size: Option<u64>,
+    pub transfer: TransferRequest,
+    pub concat: Concat,
+}
+
+#[allow(clippy::large_enum_variant)] // a one-off return value
+pub enum InitOutcome {
+    Upload(UploadSession),
+    /// Instant upload: the bytes were already stored; no data needs to be sent. The
+    /// session is already complete (so tus HEAD and resume answer with the video).
+    Instant {
+        video: Video,
+        session: UploadSession,
+    },
+}
+
+/// State after a stream write.
+#[derive(Debug, Clone)]
+pub struct StreamReceipt {
+    pub offset: u64,
+    pub session: UploadSession,
+}
+
+/// State after a part write.
+#[derive(Debug, Clone)]
+pub struct PartReceipt {
+    pub received: usize,
+    pub count: u32,
+    pub session: UploadSession,
+}
+
+#[derive(Clone)]
+pub struct UploadService {
+    pub(super) db: DbPool,
+    pub(super) sessions: SessionStore,
+    pub(super) staging: Staging,
+    pub(super) storage: Operator,
+    pub(super) events: EventBus,
+    pub(super) config: UploadConfig,
+}
+
+impl UploadService {
+    pub fn new(
+        db: DbPool,
+        sessions: SessionStore,
+        staging: Staging,
+        storage: Operator,
+        events: EventBus,
+        config: UploadConfig,
+    ) -> Self {
+        Self {
+            db,
+            sessions,
+            staging,
+            storage,
+            events,
+            config,
+        }
+    }
+
+    pub fn max_size(&self) -> u64 {
+        self.config.max_size
+    }
+
+    /// The upload `id` of `app`, refusing unknown, foreign and expired ones.
+    pub async fn get(&self, app: AppId, id: &UploadId) -> Result<UploadSession, UploadError> {
+        let session = self.sessions.get(id).await?.filter(|s| s.app_id == app);
+        let session = session.ok_or(UploadError::NotFound)?;
+        if session.is_expired() || session.state == SessionState::Expired {
+            return Err(UploadError::Expired);
+        }
+        Ok(session)
+    }
+
+    /// Like `get`, but only while bytes may still be written.
+    pub(super) async fn receiving(
+        &self,
+        app: AppId,
+        id: &UploadId,
+    ) -> Result<UploadSession, UploadError> {
+        let session = self.get(app, id).await?;
+        match &session.state {
+            SessionState::Receiving => Ok(session),
+            SessionState::Done { .. } => Err(UploadError::AlreadyComplete),
+            SessionState::Failed { reason } => Err(UploadError::Failed(reason.clone())),
+            SessionState::Expired => Err(UploadError::Expired),
+        }
+    }
+
+    pub(super) async fn lock(&self, id: &UploadId, name: &str) -> Result<UploadLock, UploadError> {
+        self.sessions
+            .lock(id, name, LOCK_TTL)
+            .await?
+            .ok_or(UploadError::Locked)
+    }
+
+    /// Part numbers not received yet.
+    pub async fn missing_parts(&self, session: &UploadSession) -> Result<Vec<u32>, UploadError> {
+        let Transfer::Parts { count, .. } = session.transfer else {
+            return Ok(Vec::new());
+        };
+        let have = self.sessions.parts(&session.id).await?;
+        Ok((1..=count).filter(|n| !have.contains_key(n)).collect())
+    }
+
+    /// tus termination: forgets the upload, its bytes and its unfinished video.
+    pub async fn terminate(&self, app: AppId, id: &UploadId) -> Result<(), UploadError> {
+        let session = self.get(app, id).await?;
+        let lock = self.lock(id, "lock").await?;
+        self.staging.remove(id).await?;
+        self.sessions.remove(id).await?;
+        if let (SessionState::Receiving, Some(video)) = (&session.state, session.video_id) {
+            let mut conn = self.db.get().await?;
+            db::videos::delete(&mut conn, app, video).await?;
+        }
+        lock.release().await;
+        Ok(())
+    }
+}
+
+/// Runs `work` while renewing `lock` in the background, so long writes keep it.
+pub(super) async fn with_renewal<T>(lock: &UploadLock, work: impl Future<Output = T>) -> T {
+    let renew = async {
+        let mut tick = tokio::time::interval(lock.ttl() / 3);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            if !matches!(lock.renew().await, Ok(true)) {
+                tracing::warn!("upload lock could not be renewed");
+            }
+        }
+    };
+    tokio::select! {
+        out = work => out,
+        _ = renew => unreachable!("renewal never ends"),
+    }
+}

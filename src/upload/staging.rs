@@ -1,0 +1,314 @@
+//! Where upload bytes wait until the upload completes: a local (or shared) directory, or
+//! the object store itself so several API nodes without a shared disk can take turns.
+//! Bytes are streamed through a fixed buffer, hashed on the way, never held whole.
+
+use std::path::{Path, PathBuf};
+
+use futures_util::TryStreamExt;
+use opendal::Operator;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+
+use super::session::UploadId;
+
+/// Size of the copy buffer: large enough for throughput, small enough for many uploads.
+const BUF: usize = 1 << 20;
+/// Chunk size for writes to object stores (multipart uploads need ≥ 5 MiB parts).
+const STORE_CHUNK: usize = 8 << 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StagingError {
+    #[error("body is larger than the {0} bytes expected")]
+    TooLong(u64),
+    #[error("staging i/o: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("staging storage: {0}")]
+    Store(#[from] opendal::Error),
+}
+
+/// How a write ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    pub bytes: u64,
+    /// False when the client's body broke off (the bytes before the break are kept).
+    pub complete: bool,
+}
+
+#[derive(Clone)]
+pub enum Staging {
+    /// Files under `dir`; `storage_root` is set when storage is fs on the same disk,
+    /// so completion is a rename instead of a copy.
+    Fs {
+        dir: PathBuf,
+        storage_root: Option<PathBuf>,
+    },
+    /// Objects under `staging/` in the storage operator: one per chunk or part.
+    Store { op: Operator },
+}
+
+impl Staging {
+    fn path(dir: &Path, id: &UploadId) -> PathBuf {
+        dir.join(id.as_str())
+    }
+
+    fn chunk_key(id: &UploadId, offset: u64) -> String {
+        format!("staging/{id}/{offset:020}")
+    }
+
+    /// Writes `body` at `offset`, at most `max` bytes, calling `on_bytes` with each slice.
+    /// `truncate` drops whatever followed `offset` (stream transfers: a crashed earlier
+    /// write may have left bytes past the recorded offset).
+    pub async fn write_at(
+        &self,
+        id: &UploadId,
+        offset: u64,
+        body: impl AsyncRead + Unpin,
+        max: u64,
+        truncate: bool,
+        on_bytes: &mut (dyn FnMut(&[u8]) + Send),
+    ) -> Result<Written, StagingError> {
+        match self {
+            Self::Fs { dir, .. } => {
+                tokio::fs::create_dir_all(dir).await?;
+                let mut file = tokio::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(false)
+                    .open(Self::path(dir, id))
+                    .await?;
+                if truncate {
+                    file.set_len(offset).await?;
+                }
+                file.seek(std::io::SeekFrom::Start(offset)).await?;
+                let written = pump(body, max, on_bytes, &mut file).await;
+                file.flush().await?;
+                file.sync_data().await?;
+                written
+            }
+            Self::Store { op } => {
+                let mut writer = op
+                    .writer_with(&Self::chunk_key(id, offset))
+                    .chunk(STORE_CHUNK)
+                    .await?
+                    .into_futures_async_write();
+                let mut sink =
+                    tokio_util::compat::FuturesAsyncWriteCompatExt::compat_write(&mut writer);
+                let written = pump(body, max, on_bytes, &mut sink).await;
+                match written {
+                    // A broken body leaves no partial object: the chunk is simply absent.
+                    Ok(w) if w.complete => {
+                        sink.shutdown().await?;
+                        Ok(w)
+                    }
+                    Ok(_) => Ok(Written {
+                        bytes: 0,
+                        complete: false,
+                    }),
+                    Err(e) => Err(e),
+                }
+            }
+        }
+    }
+
+    /// Forgets everything staged after `len` (a rejected chunk).
+    pub async fn truncate(&self, id: &UploadId, len: u64) -> Result<(), StagingError> {
+        match self {
+            Self::Fs { dir, .. } => {
+                let file = tokio::fs::OpenOptions::new()
+                    .write(true)
+                    .open(Self::path(dir, id))
+                    .await?;
+                file.set_len(len).await?;
+                Ok(())
+            }
+            Self::Store { op } => {
+                for key in self.store_chunks(op, id).await? {
+                    let start: u64 = key.rsplit('/').next().unwrap_or("0").parse().unwrap_or(0);
+                    if start >= len {
+                        op.delete(&key).await?;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    async fn store_chunks(
+        &self,
+        op: &Operator,
+        id: &UploadId,
+    ) -> Result<Vec<String>, StagingError> {
+        let mut keys: Vec<String> = op
+            .lister(&format!("staging/{id}/"))
+            .await?
+            .map_ok(|e| e.path().to_string())
+            .try_collect()
+            .await?;
+        keys.retain(|k| !k.ends_with('/'));
+        keys.sort();
+        Ok(keys)
+    }
+
+    /// Reads the staged bytes in order through `on_bytes` (for digests computed at the end).
+    pub async fn read_all(
+        &self,
+        id: &UploadId,
+        on_bytes: &mut (dyn FnMut(&[u8]) + Send),
+    ) -> Result<u64, StagingError> {
+        match self {
+            Self::Fs { dir, .. } => {
+                let file = tokio::fs::File::open(Self::path(dir, id)).await?;
+                let mut sink = tokio::io::sink();
+                Ok(pump(file, u64::MAX, on_bytes, &mut sink).await?.bytes)
+            }
+            Self::Store { op } => {
+                let mut total = 0;
+                for key in self.store_chunks(op, id).await? {
+                    let reader = op.reader(&key).await?.into_futures_async_read(..).await?;
+                    let reader = tokio_util::compat::FuturesAsyncReadCompatExt::compat(reader);
+                    total += pump(reader, u64::MAX, on_bytes, &mut tokio::io::sink())
+                        .await?
+                        .bytes;
+                }
+                Ok(total)
+            }
+        }
+    }
+
+    /// Moves the staged bytes to `key` in `storage`: a rename when both are on one disk,
+    /// otherwise one streaming copy.
+    pub async fn commit(
+        &self,
+        id: &UploadId,
+        storage: &Operator,
+        key: &str,
+    ) -> Result<(), StagingError> {
+        if let Self::Fs {
+            dir,
+            storage_root: Some(root),
+        } = self
+        {
+            let target = root.join(key);
+            if let Some(parent) = target.parent() {
+                tokio::fs::create_dir_all(parent).await?;
+            }
+            match tokio::fs::rename(Self::path(dir, id), &target).await {
+                Ok(()) => return Ok(()),
+                // Different filesystems: fall back to copying.
+                Err(e) if e.raw_os_error() == Some(18) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let mut writer = storage
+            .writer_with(key)
+            .chunk(STORE_CHUNK)
+            .await?
+            .into_futures_async_write();
+        let mut sink = tokio_util::compat::FuturesAsyncWriteCompatExt::compat_write(&mut writer);
+        let mut copy = |_: &[u8]| {};
+        match self {
+            Self::Fs { dir, .. } => {
+                let file = tokio::fs::File::open(Self::path(dir, id)).await?;
+                pump(file, u64::MAX, &mut copy, &mut sink).await?;
+            }
+            Self::Store { op } => {
+                for chunk in self.store_chunks(op, id).await? {
+                    let reader = op.reader(&chunk).await?.into_futures_async_read(..).await?;
+                    let reader = tokio_util::compat::FuturesAsyncReadCompatExt::compat(reader);
+                    pump(reader, u64::MAX, &mut copy, &mut sink).await?;
+                }
+            }
+        }
+        sink.shutdown().await?;
+        self.remove(id).await
+    }
+
+    /// Appends everything staged for `src` to `dst` at `offset` (tus concatenation);
+    /// returns the bytes copied.
+    pub async fn append_copy(
+        &self,
+        src: &UploadId,
+        dst: &UploadId,
+        offset: u64,
+    ) -> Result<u64, StagingError> {
+        match self {
+            Self::Fs { dir, .. } => {
+                let file = tokio::fs::File::open(Self::path(dir, src)).await?;
+                let w = self
+                    .write_at(dst, offset, file, u64::MAX, true, &mut |_| {})
+                    .await?;
+                Ok(w.bytes)
+            }
+            Self::Store { op } => {
+                let mut at = offset;
+                for key in self.store_chunks(op, src).await? {
+                    let len = op.stat(&key).await?.content_length();
+                    op.copy(&key, &Self::chunk_key(dst, at)).await?;
+                    at += len;
+                }
+                Ok(at - offset)
+            }
+        }
+    }
+
+    /// Deletes whatever is staged for `id`.
+    pub async fn remove(&self, id: &UploadId) -> Result<(), StagingError> {
+        match self {
+            Self::Fs { dir, .. } => match tokio::fs::remove_file(Self::path(dir, id)).await {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+                _ => Ok(()),
+            },
+            Self::Store { op } => {
+                op.delete_with(&format!("staging/{id}/"))
+                    .recursive(true)
+                    .await?;
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Reads a body through `on_bytes` without storing it (at most `max` bytes).
+pub async fn drain(
+    body: impl AsyncRead + Unpin,
+    max: u64,
+    on_bytes: &mut (dyn FnMut(&[u8]) + Send),
+) -> Result<Written, StagingError> {
+    pump(body, max, on_bytes, &mut tokio::io::sink()).await
+}
+
+/// Copies up to `max` bytes from `reader` to `writer` through one buffer. A read error
+/// (client gone) ends the copy as incomplete; a write error is returned.
+async fn pump(
+    mut reader: impl AsyncRead + Unpin,
+    max: u64,
+    on_bytes: &mut (dyn FnMut(&[u8]) + Send),
+    writer: &mut (impl tokio::io::AsyncWrite + Unpin),
+) -> Result<Written, StagingError> {
+    let mut buf = vec![0u8; BUF];
+    let mut total: u64 = 0;
+    loop {
+        let n = match reader.read(&mut buf).await {
+            Ok(0) => {
+                return Ok(Written {
+                    bytes: total,
+                    complete: true,
+                });
+            }
+            Ok(n) => n,
+            Err(e) => {
+                tracing::debug!(error = %e, bytes = total, "request body broke off");
+                writer.flush().await?;
+                return Ok(Written {
+                    bytes: total,
+                    complete: false,
+                });
+            }
+        };
+        if total + n as u64 > max {
+            return Err(StagingError::TooLong(max));
+        }
+        on_bytes(&buf[..n]);
+        writer.write_all(&buf[..n]).await?;
+        total += n as u64;
+    }
+}
