@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod signing;
+pub mod tus;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -318,6 +319,50 @@ impl TestApp {
             .as_str()
             .unwrap_or_else(|| panic!("no token in {out}"))
             .to_string()
+    }
+
+    pub async fn video(&self, app: AppId, id: VideoId) -> reel::video::Video {
+        self.reel
+            .videos
+            .get(app, id)
+            .await
+            .unwrap()
+            .expect("video exists")
+    }
+
+    /// MD5 of a stored object.
+    pub async fn stored_md5(&self, key: &str) -> String {
+        let bytes = self.reel.storage.read(key).await.unwrap().to_vec();
+        tus::md5_hex(&bytes)
+    }
+
+    /// Files left in the staging directory.
+    pub fn staged_files(&self) -> Vec<String> {
+        match std::fs::read_dir(self.data_dir.path().join("staging")) {
+            Ok(dir) => dir
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Jobs rows of a video (kind, state).
+    pub async fn jobs_of(&self, video: VideoId) -> Vec<(String, String)> {
+        let (client, conn) =
+            tokio_postgres::connect(&database_url(&self.db_name), tokio_postgres::NoTls)
+                .await
+                .unwrap();
+        tokio::spawn(conn);
+        client
+            .query(
+                "SELECT kind, state FROM jobs WHERE video_id = $1 ORDER BY id",
+                &[&video.0],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect()
     }
 
     /// Stops the server and waits for it.
