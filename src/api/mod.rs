@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod graphql;
 mod health;
+mod rest;
 pub mod tus;
 
 use std::future::Future;
@@ -41,6 +42,7 @@ pub fn routes(reel: Reel) -> impl poem::Endpoint<Output = Response> {
         .at("/graphiql", make_sync(move |_| Html(graphiql.clone())))
         .at("/healthz", get(health::healthz))
         .nest("/files", tus::routes(reel.clone()))
+        .nest("/video", rest::routes(reel.clone()))
         .data(schema)
         .data(reel)
         // Outside auth, so browsers' preflight requests are answered.

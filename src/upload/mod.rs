@@ -13,7 +13,8 @@ mod sweep;
 
 pub use rules::{MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, validate_file_name};
 pub use service::{
-    InitOutcome, NewUpload, PartReceipt, StreamReceipt, TransferRequest, UploadService,
+    InitOutcome, NewUpload, PartReceipt, StreamReceipt, TransferRequest, UploadProgress,
+    UploadService,
 };
 pub use session::{Concat, FileInfo, SessionState, Transfer, UploadId, UploadSession};
 

@@ -45,6 +45,14 @@ pub enum InitOutcome {
     },
 }
 
+/// An upload and what it still lacks.
+#[derive(Debug, Clone)]
+pub struct UploadProgress {
+    pub session: UploadSession,
+    /// Parts transfers: the part numbers not received yet.
+    pub missing_parts: Vec<u32>,
+}
+
 /// State after a stream write.
 #[derive(Debug, Clone)]
 pub struct StreamReceipt {
@@ -89,6 +97,10 @@ impl UploadService {
         }
     }
 
+    pub fn config(&self) -> &UploadConfig {
+        &self.config
+    }
+
     pub fn max_size(&self) -> u64 {
         self.config.max_size
     }
@@ -123,6 +135,23 @@ impl UploadService {
             .lock(id, name, LOCK_TTL)
             .await?
             .ok_or(UploadError::Locked)
+    }
+
+    /// The upload as its owner may see it, expired or finished included; `None` when
+    /// unknown or another app's.
+    pub async fn progress(
+        &self,
+        app: AppId,
+        id: &UploadId,
+    ) -> Result<Option<UploadProgress>, UploadError> {
+        let Some(session) = self.sessions.get(id).await?.filter(|s| s.app_id == app) else {
+            return Ok(None);
+        };
+        let missing_parts = self.missing_parts(&session).await?;
+        Ok(Some(UploadProgress {
+            session,
+            missing_parts,
+        }))
     }
 
     /// Part numbers not received yet.

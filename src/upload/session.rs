@@ -121,6 +121,21 @@ impl UploadSession {
         }
     }
 
+    /// Bytes received so far (parts transfers count whole parts).
+    pub fn received_bytes(&self, missing_parts: &[u32]) -> u64 {
+        match self.transfer {
+            Transfer::Stream => self.offset,
+            Transfer::Parts { part_size, count } => {
+                let size = self.size.unwrap_or(0);
+                let missing: u64 = missing_parts
+                    .iter()
+                    .map(|&n| super::rules::part_len(size, part_size, count, n))
+                    .sum();
+                size - missing
+            }
+        }
+    }
+
     pub fn is_expired(&self) -> bool {
         matches!(self.state, SessionState::Receiving) && Utc::now() >= self.expires_at
     }

@@ -292,6 +292,43 @@ impl TestApp {
         resp.json().await.unwrap()
     }
 
+    /// A signed request to the seed REST API; returns the status and JSON body.
+    pub async fn rest(
+        &self,
+        creds: &Credentials,
+        method: &str,
+        path: &str,
+        params: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> (u16, Value) {
+        // Bodies are upload data here: signed as UNSIGNED-PAYLOAD.
+        let sig = signing::Signature::new(creds);
+        let mut fields = vec![
+            ("app_key".to_string(), sig.app_key.clone()),
+            ("timestamp".to_string(), sig.timestamp.to_string()),
+            ("random".to_string(), sig.random.clone()),
+        ];
+        fields.extend(params.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let hash = match &body {
+            Some(_) => reel::auth::signature::UNSIGNED_PAYLOAD.to_string(),
+            None => reel::auth::signature::body_hash(b""),
+        };
+        let canonical = reel::auth::signature::canonical_string(method, path, &fields, &hash);
+        let signature = reel::auth::signature::sign(&creds.secret, &canonical);
+        let url = format!("{}{path}?{}", self.base, sig.query(&signature, params));
+        let mut req = self.http.request(method.parse().unwrap(), url);
+        if let Some(body) = body {
+            req = req
+                .header("content-type", "application/octet-stream")
+                .body(body);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        let json = serde_json::from_str(&text).unwrap_or_else(|_| json!({ "raw": text }));
+        (status, json)
+    }
+
     /// A GraphQL POST with a bearer token; returns the HTTP status and body.
     pub async fn graphql_bearer(&self, token: &str, query: &str) -> (u16, Value) {
         let resp = self

@@ -5,6 +5,7 @@ mod mutation;
 mod query;
 mod subscription;
 mod types;
+mod upload;
 
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
 use async_graphql::{Data, Schema, SchemaBuilder};
@@ -16,14 +17,20 @@ use poem::{IntoResponse, handler};
 use crate::Reel;
 use crate::auth::{AuthError, Caller};
 
-pub use mutation::Mutation;
-pub use query::Query;
 pub use subscription::Subscription;
+
+/// The query root, merged from each domain's part.
+#[derive(async_graphql::MergedObject, Default)]
+pub struct Query(query::VideoQuery, upload::UploadQuery);
+
+/// The mutation root, merged from each domain's part.
+#[derive(async_graphql::MergedObject, Default)]
+pub struct Mutation(mutation::VideoMutation, upload::UploadMutation);
 
 pub type ReelSchema = Schema<Query, Mutation, Subscription>;
 
 fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
-    Schema::build(Query, Mutation, Subscription)
+    Schema::build(Query::default(), Mutation::default(), Subscription)
 }
 
 /// The executable schema, with the limits from the config.

@@ -1,14 +1,15 @@
-//! Mutation root.
+//! Changing videos, and tokens for browsers.
 
 use async_graphql::{Context, ID, Object, Result};
 
 use super::errors::{caller, gql, reel, video_id};
 use super::types::TokenObject;
 
-pub struct Mutation;
+#[derive(Default)]
+pub struct VideoMutation;
 
 #[Object]
-impl Mutation {
+impl VideoMutation {
     /// Deletes a video of the caller's app with its renditions, snapshots and stored bytes.
     async fn delete_video(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
         let caller = caller(ctx)?;

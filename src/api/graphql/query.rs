@@ -1,4 +1,4 @@
-//! Query root: reading an app's videos.
+//! Reading an app's videos.
 
 use async_graphql::connection::{Connection, CursorType, Edge};
 use async_graphql::{Context, ID, Object, Result};
@@ -10,7 +10,8 @@ use super::types::{GqlVideoStatus, VideoObject};
 use crate::error::ErrorCode;
 use crate::ids::VideoId;
 
-pub struct Query;
+#[derive(Default)]
+pub struct VideoQuery;
 
 /// Opaque, stable position in a listing (the id of the last video seen).
 pub struct VideoCursor(VideoId);
@@ -36,7 +37,7 @@ impl CursorType for VideoCursor {
 pub type VideoConnection = Connection<VideoCursor, VideoObject>;
 
 #[Object]
-impl Query {
+impl VideoQuery {
     /// A video of the caller's app (source or rendition); null when it does not exist.
     async fn video(&self, ctx: &Context<'_>, id: ID) -> Result<Option<VideoObject>> {
         let caller = caller(ctx)?;

@@ -1,0 +1,205 @@
+//! Starting uploads and asking where they stand (the bytes go through tus or the seed API).
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use super::errors::{caller, coded, gql, reel};
+use super::types::VideoObject;
+use crate::error::ErrorCode;
+use crate::upload::{
+    Concat, FileInfo, InitOutcome, NewUpload, SessionState, Transfer, TransferRequest, UploadId,
+    UploadProgress,
+};
+
+#[derive(Default)]
+pub struct UploadQuery;
+
+#[derive(Default)]
+pub struct UploadMutation;
+
+/// Mirrors the seed's `upload/init` (`fn`, `fsize`, `psize`, `auto`, `hash`).
+#[derive(InputObject)]
+pub struct InitUploadInput {
+    file_name: String,
+    /// Bytes.
+    file_size: i64,
+    /// Set to upload fixed-size parts through `/video/upload/upload`; leave out to
+    /// upload one stream through tus (`tusUrl`).
+    part_size: Option<i64>,
+    #[graphql(default = true)]
+    auto_transcode: bool,
+    /// MD5 of the whole file (hex). Verified on completion; a file the app already
+    /// stores with this md5 and size is not uploaded again (instant upload).
+    md5: Option<String>,
+    #[graphql(default)]
+    priority: i32,
+    /// Echoed in every event and webhook of the video.
+    passthrough: Option<String>,
+}
+
+/// Either an upload to send bytes to, or (instant upload) the finished video.
+#[derive(SimpleObject)]
+pub struct InitUploadResult {
+    /// True when no bytes need to be sent.
+    instant: bool,
+    upload: UploadObject,
+    video: Option<VideoObject>,
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum UploadState {
+    Receiving,
+    Complete,
+    Failed,
+    Expired,
+}
+
+/// An upload session (resume information).
+#[derive(SimpleObject)]
+#[graphql(name = "Upload")]
+pub struct UploadObject {
+    id: ID,
+    state: UploadState,
+    /// Where to send the bytes with tus (stream uploads).
+    tus_url: Option<String>,
+    /// Where to PUT parts (`&pseq=N`), for part uploads.
+    part_url: Option<String>,
+    file_name: String,
+    file_size: Option<i64>,
+    part_size: Option<i64>,
+    part_count: Option<i32>,
+    /// Bytes received.
+    offset: i64,
+    /// Part numbers still to send (part uploads).
+    missing_parts: Vec<i32>,
+    video_id: Option<ID>,
+    expires_at: DateTime<Utc>,
+    error: Option<String>,
+}
+
+impl UploadObject {
+    fn new(p: UploadProgress, base: &str) -> Self {
+        let s = p.session;
+        let state = match &s.state {
+            _ if s.is_expired() => UploadState::Expired,
+            SessionState::Receiving => UploadState::Receiving,
+            SessionState::Done { .. } => UploadState::Complete,
+            SessionState::Failed { .. } => UploadState::Failed,
+            SessionState::Expired => UploadState::Expired,
+        };
+        let (part_size, part_count) = match s.transfer {
+            Transfer::Parts { part_size, count } => (Some(part_size as i64), Some(count as i32)),
+            Transfer::Stream => (None, None),
+        };
+        let id = s.id.to_string();
+        Self {
+            tus_url: part_size.is_none().then(|| format!("{base}/files/{id}")),
+            part_url: part_size.map(|_| format!("{base}/video/upload/upload?upid={id}")),
+            state,
+            file_name: s.file.name.clone(),
+            file_size: s.size.map(|n| n as i64),
+            part_size,
+            part_count,
+            offset: s.received_bytes(&p.missing_parts) as i64,
+            missing_parts: p.missing_parts.iter().map(|&n| n as i32).collect(),
+            video_id: s.video_id.map(|v| ID(v.to_string())),
+            expires_at: s.expires_at,
+            error: match &s.state {
+                SessionState::Failed { reason } => Some(reason.clone()),
+                _ => None,
+            },
+            id: ID(id),
+        }
+    }
+}
+
+#[Object]
+impl UploadQuery {
+    /// An upload of the caller's app; null when unknown.
+    async fn upload(&self, ctx: &Context<'_>, id: ID) -> Result<Option<UploadObject>> {
+        let caller = caller(ctx)?;
+        let Some(id) = UploadId::parse(&id) else {
+            return Ok(None);
+        };
+        let reel = reel(ctx);
+        let progress = reel
+            .uploads
+            .progress(caller.app_id, &id)
+            .await
+            .map_err(gql)?;
+        Ok(progress.map(|p| UploadObject::new(p, &reel.config.public_base())))
+    }
+}
+
+#[Object]
+impl UploadMutation {
+    /// Starts an upload; for a file the app already stores, returns the new video at once.
+    async fn init_upload(
+        &self,
+        ctx: &Context<'_>,
+        input: InitUploadInput,
+    ) -> Result<InitUploadResult> {
+        let caller = caller(ctx)?;
+        let reel = reel(ctx);
+        let size = u64::try_from(input.file_size)
+            .map_err(|_| coded(ErrorCode::BadRequest, "fileSize must not be negative"))?;
+        let transfer = match input.part_size {
+            None => TransferRequest::Stream,
+            Some(p) => TransferRequest::Parts {
+                part_size: u64::try_from(p)
+                    .map_err(|_| coded(ErrorCode::BadRequest, "partSize must not be negative"))?,
+            },
+        };
+        let outcome = reel
+            .uploads
+            .init(NewUpload {
+                app: caller.app_id,
+                file: FileInfo {
+                    name: input.file_name,
+                    file_type: None,
+                    md5: input.md5,
+                    auto_transcode: input.auto_transcode,
+                    priority: input.priority,
+                    passthrough: input.passthrough,
+                    tus_metadata: None,
+                },
+                size: Some(size),
+                transfer,
+                concat: Concat::None,
+            })
+            .await
+            .map_err(gql)?;
+        let base = reel.config.public_base();
+        let view = |session| {
+            UploadObject::new(
+                UploadProgress {
+                    session,
+                    missing_parts: Vec::new(),
+                },
+                &base,
+            )
+        };
+        Ok(match outcome {
+            InitOutcome::Upload(session) => {
+                let progress = reel
+                    .uploads
+                    .progress(caller.app_id, &session.id)
+                    .await
+                    .map_err(gql)?;
+                InitUploadResult {
+                    instant: false,
+                    upload: match progress {
+                        Some(p) => UploadObject::new(p, &base),
+                        None => view(session),
+                    },
+                    video: None,
+                }
+            }
+            InitOutcome::Instant { video, session } => InitUploadResult {
+                instant: true,
+                upload: view(session),
+                video: Some(VideoObject(video)),
+            },
+        })
+    }
+}

@@ -1,0 +1,124 @@
+//! The seed's REST API under `/video/` (DESIGN §9), as thin poem-openapi adapters.
+//! Every response carries a stable `code` and a `message`.
+
+mod upload;
+mod video;
+
+use poem::{EndpointExt, Route};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApiService};
+
+use super::auth::Authenticate;
+use crate::Reel;
+use crate::error::{Coded, ErrorCode};
+
+/// The body of every error.
+#[derive(Object, Debug)]
+pub struct ErrorBody {
+    /// Stable machine-readable code (`NOT_FOUND`, `BAD_REQUEST`, `EXPIRED`, …).
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(ApiResponse, Debug)]
+pub enum ErrorReply {
+    /// Bad parameters or body.
+    #[oai(status = 400)]
+    BadRequest(Json<ErrorBody>),
+    /// Missing or wrong credentials.
+    #[oai(status = 401)]
+    Unauthorized(Json<ErrorBody>),
+    /// Unknown upload or video (or another app's).
+    #[oai(status = 404)]
+    NotFound(Json<ErrorBody>),
+    /// The request conflicts with the current state (offset, part bytes, status).
+    #[oai(status = 409)]
+    Conflict(Json<ErrorBody>),
+    /// The upload expired.
+    #[oai(status = 410)]
+    Gone(Json<ErrorBody>),
+    /// Larger than allowed.
+    #[oai(status = 413)]
+    TooLarge(Json<ErrorBody>),
+    /// The upload failed verification (md5, size).
+    #[oai(status = 422)]
+    Failed(Json<ErrorBody>),
+    /// Another request holds the upload.
+    #[oai(status = 423)]
+    Locked(Json<ErrorBody>),
+    /// A dependency is down or saturated.
+    #[oai(status = 503)]
+    Unavailable(Json<ErrorBody>),
+    #[oai(status = 500)]
+    Internal(Json<ErrorBody>),
+}
+
+impl ErrorReply {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        let body = Json(ErrorBody {
+            code: code.as_str().to_string(),
+            message: message.into(),
+        });
+        match code {
+            ErrorCode::BadRequest | ErrorCode::ChecksumMismatch => Self::BadRequest(body),
+            ErrorCode::Unauthenticated | ErrorCode::Forbidden => Self::Unauthorized(body),
+            ErrorCode::NotFound => Self::NotFound(body),
+            ErrorCode::Conflict | ErrorCode::OffsetMismatch => Self::Conflict(body),
+            ErrorCode::Gone => Self::Gone(body),
+            ErrorCode::PayloadTooLarge => Self::TooLarge(body),
+            ErrorCode::UploadFailed => Self::Failed(body),
+            ErrorCode::Locked | ErrorCode::RateLimited => Self::Locked(body),
+            ErrorCode::Unavailable => Self::Unavailable(body),
+            ErrorCode::Internal => Self::Internal(body),
+        }
+    }
+
+    /// The one mapping of domain errors.
+    pub fn from_coded<E: Coded>(e: E) -> Self {
+        if e.code() == ErrorCode::Internal {
+            tracing::error!(error = %e, "rest request failed");
+        }
+        Self::new(e.code(), e.public_message())
+    }
+}
+
+pub type Reply<T> = Result<Json<T>, ErrorReply>;
+
+const OK: &str = "OK";
+
+/// `/video/...`: the API (authenticated), its OpenAPI document and Swagger UI (public).
+pub fn routes(reel: Reel) -> Route {
+    let api = OpenApiService::new((upload::UploadApi, video::VideoApi), "Reel seed API", env!("CARGO_PKG_VERSION"))
+        .server(format!("{}/video", reel.config.public_base()))
+        .description("The seed's REST API. Sign every request (see the README) or send `Authorization: Bearer <token>`.");
+    let spec = api.spec_endpoint();
+    let docs = api.swagger_ui();
+    Route::new()
+        .at("/openapi.json", spec)
+        .nest("/docs", docs)
+        .nest(
+            "/",
+            api.with(Authenticate::required(reel))
+                .catch_all_error(|e| async move { framework_error(e) }),
+        )
+}
+
+/// Errors raised before our handlers run (bad parameter types, unknown paths, wrong
+/// methods) in the same `{code, message}` shape.
+fn framework_error(e: poem::Error) -> poem::Response {
+    if e.is_from_response() {
+        // Our own ErrorReply, already in shape.
+        return e.into_response();
+    }
+    let status = e.status();
+    let code = match status.as_u16() {
+        401 => ErrorCode::Unauthenticated,
+        404 => ErrorCode::NotFound,
+        413 => ErrorCode::PayloadTooLarge,
+        s if s >= 500 => ErrorCode::Internal,
+        _ => ErrorCode::BadRequest,
+    };
+    let mut resp = super::error_response(code, e.to_string());
+    resp.set_status(status);
+    resp
+}
