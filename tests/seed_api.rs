@@ -14,6 +14,9 @@ use serde_json::{Value, json};
 
 const MIB: usize = 1 << 20;
 
+/// (parameters, expected status, words in the message)
+type InitCase = (Vec<(&'static str, String)>, u16, &'static str);
+
 async fn setup() -> (Arc<TestApp>, Credentials) {
     let app = TestApp::builder()
         .config(|c| c.upload.max_size = 64 << 20)
@@ -255,7 +258,7 @@ async fn whole_stream_with_content_range_resumes_from_the_offset() {
 async fn bad_init_parameters_change_nothing() {
     let (app, creds) = setup().await;
     let name = b64("a.mp4");
-    let cases: Vec<(Vec<(&str, String)>, u16, &str)> = vec![
+    let cases: Vec<InitCase> = vec![
         (
             vec![
                 ("fn", name.clone()),
