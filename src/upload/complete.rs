@@ -18,7 +18,7 @@ use crate::storage::layout;
 use crate::video::{Video, VideoStatus};
 
 /// Moving a large file into remote storage can take a while; the lock is renewed meanwhile.
-const COMPLETE_LOCK_TTL: Duration = Duration::from_secs(60);
+const COMPLETE_LOCK_TTL: Duration = Duration::from_secs(20);
 
 /// Marks an uploaded video `UPLOADED`, or `TRANSCODE_QUEUED` with its job when `auto`.
 async fn record_uploaded(

@@ -15,8 +15,9 @@ use crate::events::EventBus;
 use crate::ids::AppId;
 use crate::video::Video;
 
-/// How long a writer's lock lives without renewal.
-const LOCK_TTL: Duration = Duration::from_secs(15);
+/// How long a writer's lock lives without renewal (renewed every third of it): short,
+/// so the lock of a crashed node frees within seconds.
+const LOCK_TTL: Duration = Duration::from_secs(6);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransferRequest {

@@ -3,6 +3,7 @@
 //! and removes all three when dropped.
 #![allow(dead_code)]
 
+pub mod node;
 pub mod signing;
 pub mod tus;
 
@@ -276,20 +277,9 @@ impl TestApp {
         self.reel.videos.insert(&new).await.unwrap().id
     }
 
-    /// A signed GraphQL POST; returns the status and the JSON body.
+    /// A signed GraphQL POST; returns the JSON body.
     pub async fn graphql(&self, creds: &Credentials, query: &str, variables: Value) -> Value {
-        let body = json!({ "query": query, "variables": variables }).to_string();
-        let url = signing::signed_url(&self.base, creds, "POST", "/graphql", &[], body.as_bytes());
-        let resp = self
-            .http
-            .post(url)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 200, "graphql over HTTP answers 200");
-        resp.json().await.unwrap()
+        graphql_at(&self.http, &self.base, creds, query, variables).await
     }
 
     /// A signed request to the seed REST API; returns the status and JSON body.
@@ -301,32 +291,7 @@ impl TestApp {
         params: &[(&str, &str)],
         body: Option<Vec<u8>>,
     ) -> (u16, Value) {
-        // Bodies are upload data here: signed as UNSIGNED-PAYLOAD.
-        let sig = signing::Signature::new(creds);
-        let mut fields = vec![
-            ("app_key".to_string(), sig.app_key.clone()),
-            ("timestamp".to_string(), sig.timestamp.to_string()),
-            ("random".to_string(), sig.random.clone()),
-        ];
-        fields.extend(params.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let hash = match &body {
-            Some(_) => reel::auth::signature::UNSIGNED_PAYLOAD.to_string(),
-            None => reel::auth::signature::body_hash(b""),
-        };
-        let canonical = reel::auth::signature::canonical_string(method, path, &fields, &hash);
-        let signature = reel::auth::signature::sign(&creds.secret, &canonical);
-        let url = format!("{}{path}?{}", self.base, sig.query(&signature, params));
-        let mut req = self.http.request(method.parse().unwrap(), url);
-        if let Some(body) = body {
-            req = req
-                .header("content-type", "application/octet-stream")
-                .body(body);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
-        let json = serde_json::from_str(&text).unwrap_or_else(|_| json!({ "raw": text }));
-        (status, json)
+        rest_at(&self.http, &self.base, creds, method, path, params, body).await
     }
 
     /// A GraphQL POST with a bearer token; returns the HTTP status and body.
@@ -424,6 +389,81 @@ impl Drop for TestApp {
             self.prefix.clone(),
         );
     }
+}
+
+/// A signed GraphQL POST to the server at `base`; returns the JSON body.
+pub async fn graphql_at(
+    http: &reqwest::Client,
+    base: &str,
+    creds: &Credentials,
+    query: &str,
+    variables: Value,
+) -> Value {
+    let body = json!({ "query": query, "variables": variables }).to_string();
+    let url = signing::signed_url(base, creds, "POST", "/graphql", &[], body.as_bytes());
+    let resp = http
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "graphql over HTTP answers 200");
+    resp.json().await.unwrap()
+}
+
+/// A bearer token from `createToken` on the server at `base`.
+pub async fn token_at(base: &str, creds: &Credentials) -> String {
+    let out = graphql_at(
+        &reqwest::Client::new(),
+        base,
+        creds,
+        "mutation { createToken(ttlSeconds: 3600) { token } }",
+        json!({}),
+    )
+    .await;
+    out["data"]["createToken"]["token"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// A signed request to the seed REST API at `base`; returns the status and JSON body.
+pub async fn rest_at(
+    http: &reqwest::Client,
+    base: &str,
+    creds: &Credentials,
+    method: &str,
+    path: &str,
+    params: &[(&str, &str)],
+    body: Option<Vec<u8>>,
+) -> (u16, Value) {
+    // Bodies are upload data here: signed as UNSIGNED-PAYLOAD.
+    let sig = signing::Signature::new(creds);
+    let mut fields = vec![
+        ("app_key".to_string(), sig.app_key.clone()),
+        ("timestamp".to_string(), sig.timestamp.to_string()),
+        ("random".to_string(), sig.random.clone()),
+    ];
+    fields.extend(params.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let hash = match &body {
+        Some(_) => reel::auth::signature::UNSIGNED_PAYLOAD.to_string(),
+        None => reel::auth::signature::body_hash(b""),
+    };
+    let canonical = reel::auth::signature::canonical_string(method, path, &fields, &hash);
+    let signature = reel::auth::signature::sign(&creds.secret, &canonical);
+    let url = format!("{}{path}?{}", base, sig.query(&signature, params));
+    let mut req = http.request(method.parse().unwrap(), url);
+    if let Some(body) = body {
+        req = req
+            .header("content-type", "application/octet-stream")
+            .body(body);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    let json = serde_json::from_str(&text).unwrap_or_else(|_| json!({ "raw": text }));
+    (status, json)
 }
 
 /// `extensions.code` of the first GraphQL error.
