@@ -116,7 +116,7 @@ async fn parts_in_any_order_and_in_parallel() {
     assert_eq!(video.hash.as_deref(), Some(md5.as_str()));
     assert_eq!(video.source_name, "trip.mp4");
     assert_eq!(app.stored_md5(&video.storage_uri).await, md5);
-    assert!(app.staged_files().is_empty());
+    assert!(app.staged_files().await.is_empty());
 
     let (status, out) = resume(&app, &creds, &upid).await;
     assert_eq!(status, 200);
@@ -142,7 +142,8 @@ async fn reverse_order_with_resume_and_duplicates() {
     let upid = out["upload_id"].as_str().unwrap().to_string();
     let piece = |n: usize| &data[(n - 1) * MIB..n * MIB];
 
-    assert_eq!(part(&app, &creds, &upid, 3, piece(3), None).await.0, 200);
+    let (status, out) = part(&app, &creds, &upid, 3, piece(3), None).await;
+    assert_eq!(status, 200, "{out}");
     let (_, r) = resume(&app, &creds, &upid).await;
     assert_eq!(r["mode"], "parts");
     assert_eq!(r["missing_parts"], json!([1, 2]));
@@ -418,7 +419,7 @@ async fn instant_upload_and_md5_mismatch() {
         .await
         .unwrap();
     assert_eq!(failed.videos.len(), 1);
-    assert!(app.staged_files().is_empty());
+    assert!(app.staged_files().await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]

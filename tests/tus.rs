@@ -100,9 +100,9 @@ async fn chunked_upload_stores_the_bytes_and_records_the_video() {
     assert_eq!(video.passthrough.as_deref(), Some("order-7"));
     assert_eq!(app.stored_md5(&video.storage_uri).await, md5_hex(&data));
     assert!(
-        app.staged_files().is_empty(),
+        app.staged_files().await.is_empty(),
         "staging emptied: {:?}",
-        app.staged_files()
+        app.staged_files().await
     );
     assert!(
         app.jobs_of(vid).await.is_empty(),
@@ -365,7 +365,11 @@ async fn concatenation_joins_partial_uploads() {
             .unwrap()
             .starts_with("final;")
     );
-    assert!(app.staged_files().is_empty(), "{:?}", app.staged_files());
+    assert!(
+        app.staged_files().await.is_empty(),
+        "{:?}",
+        app.staged_files().await
+    );
 
     let unfinished = tus
         .create(&[
@@ -386,7 +390,7 @@ async fn termination_forgets_bytes_and_video() {
     let tus = Tus { app: &app, token };
     let url = tus.create_url(1000, &[("filename", "a.mp4")]).await;
     assert_eq!(tus.patch(&url, 0, vec![1; 400]).await.status(), 204);
-    assert_eq!(app.staged_files().len(), 1);
+    assert_eq!(app.staged_files().await.len(), 1);
     let listed = app
         .reel
         .videos
@@ -398,7 +402,7 @@ async fn termination_forgets_bytes_and_video() {
     let resp = tus.request(Method::DELETE, &url).send().await.unwrap();
     assert_eq!(resp.status(), 204);
     assert_eq!(tus.head(&url).await.status(), 404);
-    assert!(app.staged_files().is_empty());
+    assert!(app.staged_files().await.is_empty());
     assert!(
         app.reel
             .videos
@@ -421,7 +425,7 @@ async fn expired_uploads_answer_410_and_are_swept() {
     assert_eq!(tus.head(&url).await.status(), 410);
 
     assert_eq!(app.reel.uploads.sweep_expired().await.unwrap(), 1);
-    assert!(app.staged_files().is_empty());
+    assert!(app.staged_files().await.is_empty());
     let video = &app
         .reel
         .videos
@@ -461,7 +465,7 @@ async fn declared_md5_mismatch_fails_the_upload() {
         "{:?}",
         video.error
     );
-    assert!(app.staged_files().is_empty());
+    assert!(app.staged_files().await.is_empty());
     assert_eq!(tus.head(&url).await.status(), 422);
 }
 

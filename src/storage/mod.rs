@@ -31,6 +31,8 @@ pub fn fs_root(cfg: &StorageConfig, data_dir: &Path) -> Option<std::path::PathBu
 
 /// Builds the operator of the configured service.
 pub fn build(cfg: &StorageConfig, data_dir: &Path) -> Result<Operator, StorageSetupError> {
+    // The HTTP transport of the object stores (first call wins; later calls are no-ops).
+    opendal::install_default();
     let mut options = cfg.options.clone();
     let (kind, result) = match cfg.kind {
         StorageKind::Fs => {

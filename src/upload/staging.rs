@@ -92,19 +92,10 @@ impl Staging {
                     .into_futures_async_write();
                 let mut sink =
                     tokio_util::compat::FuturesAsyncWriteCompatExt::compat_write(&mut writer);
-                let written = pump(body, max, on_bytes, &mut sink).await;
-                match written {
-                    // A broken body leaves no partial object: the chunk is simply absent.
-                    Ok(w) if w.complete => {
-                        sink.shutdown().await?;
-                        Ok(w)
-                    }
-                    Ok(_) => Ok(Written {
-                        bytes: 0,
-                        complete: false,
-                    }),
-                    Err(e) => Err(e),
-                }
+                // Even a body that broke off keeps what arrived (tus semantics).
+                let written = pump(body, max, on_bytes, &mut sink).await?;
+                sink.shutdown().await?;
+                Ok(written)
             }
         }
     }

@@ -194,6 +194,11 @@ impl TestAppBuilder {
     }
 
     pub async fn start(self) -> TestApp {
+        // Server logs show up in the output of a failing test.
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("warn,reel=info"))
+            .try_init();
         let db_name = fresh_database().await;
         let (acceptor, addr) = api::bind("127.0.0.1:0").await.unwrap();
         let data_dir = tempfile::tempdir().unwrap();
@@ -208,6 +213,22 @@ impl TestAppBuilder {
             ..Config::default()
         };
         config.database.pool_size = 4;
+        // The same suites run once against an S3-compatible server (scripts/test).
+        if let Ok(endpoint) = std::env::var("REEL_TEST_S3_ENDPOINT") {
+            config.storage.kind = reel::config::StorageKind::S3;
+            config.storage.options = [
+                ("bucket", "reel-test".to_string()),
+                ("endpoint", endpoint),
+                ("region", "us-east-1".into()),
+                ("access_key_id", "test".into()),
+                ("secret_access_key", "test".into()),
+                ("root", format!("/{db_name}/")),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+            config.upload.staging = reel::config::StagingKind::Storage;
+        }
         for f in self.tweak {
             f(&mut config);
         }
@@ -338,8 +359,26 @@ impl TestApp {
         tus::md5_hex(&bytes)
     }
 
-    /// Files left in the staging directory.
-    pub fn staged_files(&self) -> Vec<String> {
+    /// Uploads with bytes left in staging (a directory, or `staging/` in the object store).
+    pub async fn staged_files(&self) -> Vec<String> {
+        if self.reel.config.upload.staging == reel::config::StagingKind::Storage {
+            use futures_util::TryStreamExt;
+            let entries: Vec<opendal::Entry> = self
+                .reel
+                .storage
+                .lister_with("staging/")
+                .recursive(true)
+                .await
+                .unwrap()
+                .try_collect()
+                .await
+                .unwrap();
+            return entries
+                .iter()
+                .map(|e| e.path().to_string())
+                .filter(|p| !p.ends_with('/'))
+                .collect();
+        }
         match std::fs::read_dir(self.data_dir.path().join("staging")) {
             Ok(dir) => dir
                 .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
