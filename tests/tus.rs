@@ -649,3 +649,55 @@ async fn signed_patch_uses_unsigned_payload() {
         md5_hex(&data)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn browsers_on_other_origins_may_upload() {
+    let (app, _, token) = setup().await;
+    let origin = "https://app.example.com";
+    let preflight = app
+        .http
+        .request(Method::OPTIONS, app.url("/files/0123"))
+        .header("Origin", origin)
+        .header("Access-Control-Request-Method", "PATCH")
+        .header(
+            "Access-Control-Request-Headers",
+            "authorization,tus-resumable,upload-offset,content-type",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success(), "{}", preflight.status());
+    assert_eq!(
+        header(&preflight, "access-control-allow-origin").unwrap(),
+        origin
+    );
+    let allowed = header(&preflight, "access-control-allow-headers")
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(
+        allowed.contains("upload-offset") && allowed.contains("authorization"),
+        "{allowed}"
+    );
+
+    let tus = Tus { app: &app, token };
+    let resp = tus
+        .request(Method::POST, &app.url("/files/"))
+        .header("Origin", origin)
+        .header("Upload-Length", "10")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let exposed = header(&resp, "access-control-expose-headers")
+        .unwrap()
+        .to_ascii_lowercase();
+    for h in [
+        "location",
+        "upload-offset",
+        "upload-length",
+        "tus-resumable",
+        "reel-video-id",
+    ] {
+        assert!(exposed.contains(h), "{h} exposed in {exposed}");
+    }
+}
