@@ -51,6 +51,11 @@ pub struct VideoRow {
     pub error: Option<String>,
     pub passthrough: Option<String>,
     pub media_info: Option<serde_json::Value>,
+    /// Sources: the HLS master playlist of the current renditions.
+    pub playlist_uri: Option<String>,
+    /// Sources: the scrubbing sprite sheet and its WebVTT track.
+    pub sprite_uri: Option<String>,
+    pub thumbnails_uri: Option<String>,
 }
 
 #[derive(Debug, Clone, Insertable)]

@@ -35,6 +35,9 @@ diesel::table! {
         error -> Nullable<Text>,
         passthrough -> Nullable<Text>,
         media_info -> Nullable<Jsonb>,
+        playlist_uri -> Nullable<Text>,
+        sprite_uri -> Nullable<Text>,
+        thumbnails_uri -> Nullable<Text>,
     }
 }
 

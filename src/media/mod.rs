@@ -1,5 +1,9 @@
-//! Media facts about a file (ffprobe) and, later, the ffmpeg pipeline.
+//! Media: what a file is (ffprobe) and what becomes of it (the ffmpeg pipeline).
 
 mod info;
+pub mod ladder;
+pub mod probe;
+pub mod process;
+pub mod transcode;
 
 pub use info::{AudioStream, MediaInfo, VideoStream};

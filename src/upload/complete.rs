@@ -106,8 +106,7 @@ impl UploadService {
                         return Ok(Some(session));
                     }
                 }
-                let mut md5 = RunningMd5::default();
-                let total = self.staging.read_all(id, &mut |b| md5.update(b)).await?;
+                let (total, md5) = self.staging.read_all(id, RunningMd5::default()).await?;
                 (md5.hex(), total)
             }
         };

@@ -34,6 +34,69 @@ impl RunningMd5 {
     }
 }
 
+/// The identity of one part's bytes: md5 when the client declared one (it is checked),
+/// otherwise xxh3-128, an order of magnitude cheaper, enough to recognise a resent part.
+#[derive(Default)]
+pub struct PartDigest {
+    md5: Option<RunningMd5>,
+    xxh3: Option<xxhash_rust::xxh3::Xxh3>,
+}
+
+impl PartDigest {
+    /// Computes md5 if `md5` (a hash was declared) and whatever `recorded` was made with.
+    pub fn new(md5: bool, recorded: Option<&str>) -> Self {
+        let recorded_md5 = recorded.is_some_and(|r| r.starts_with("md5:"));
+        let want_md5 = md5 || recorded_md5;
+        let want_xxh3 = !want_md5 || recorded.is_some_and(|r| r.starts_with("xxh3:"));
+        Self {
+            md5: want_md5.then(RunningMd5::default),
+            xxh3: want_xxh3.then(xxhash_rust::xxh3::Xxh3::new),
+        }
+    }
+
+    pub fn update(&mut self, bytes: &[u8]) {
+        if let Some(m) = self.md5.as_mut() {
+            m.update(bytes);
+        }
+        if let Some(x) = self.xxh3.as_mut() {
+            x.update(bytes);
+        }
+    }
+
+    /// `(md5 hex, record)`: the record is `md5:<hex>` or `xxh3:<hex>`, as stored per part.
+    pub fn finish(self) -> PartIdentity {
+        PartIdentity {
+            md5: self.md5.map(RunningMd5::hex),
+            xxh3: self.xxh3.map(|x| format!("{:032x}", x.digest128())),
+        }
+    }
+}
+
+pub struct PartIdentity {
+    pub md5: Option<String>,
+    pub xxh3: Option<String>,
+}
+
+impl PartIdentity {
+    /// The form stored for the part.
+    pub fn record(&self) -> String {
+        match (&self.md5, &self.xxh3) {
+            (Some(m), _) => format!("md5:{m}"),
+            (None, Some(x)) => format!("xxh3:{x}"),
+            (None, None) => String::new(),
+        }
+    }
+
+    /// Whether these bytes are the ones `recorded` describes.
+    pub fn matches(&self, recorded: &str) -> bool {
+        match recorded.split_once(':') {
+            Some(("md5", m)) => self.md5.as_deref() == Some(m),
+            Some(("xxh3", x)) => self.xxh3.as_deref() == Some(x),
+            _ => false,
+        }
+    }
+}
+
 /// `md5`, `sha1` or `sha256` of one chunk (tus checksum extension).
 pub enum ChunkChecksum {
     Md5(Md5, Vec<u8>),
@@ -105,6 +168,22 @@ mod tests {
         resumed.update(b"world");
         assert_eq!(resumed.hex(), "5eb63bbbe01eeed093cb22bb8f5acdc3");
         assert!(RunningMd5::restore("bm9wZQ==").is_none());
+    }
+
+    #[test]
+    fn part_identities() {
+        let mut fast = PartDigest::new(false, None);
+        fast.update(b"part");
+        let fast = fast.finish();
+        assert!(fast.md5.is_none() && fast.record().starts_with("xxh3:"));
+        let mut both = PartDigest::new(true, Some(&fast.record()));
+        both.update(b"part");
+        let both = both.finish();
+        assert!(both.matches(&fast.record()));
+        assert_eq!(both.md5.as_deref(), Some("f4c9385f1902f7334b00b9b4ecd164de"));
+        let mut other = PartDigest::new(false, Some(&both.record()));
+        other.update(b"tart");
+        assert!(!other.finish().matches(&both.record()));
     }
 
     #[test]

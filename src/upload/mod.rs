@@ -4,6 +4,7 @@
 mod complete;
 pub mod digest;
 mod init;
+mod pump;
 mod receive;
 mod rules;
 mod service;

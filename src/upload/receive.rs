@@ -3,7 +3,7 @@
 use tokio::io::AsyncRead;
 
 use super::UploadError;
-use super::digest::{ChunkChecksum, RunningMd5, is_md5_hex};
+use super::digest::{ChunkChecksum, PartDigest, RunningMd5, is_md5_hex};
 use super::rules::part_len;
 use super::service::{PartReceipt, StreamReceipt, UploadService, with_renewal};
 use super::session::{Transfer, UploadId, UploadSession};
@@ -20,7 +20,7 @@ impl UploadService {
         offset: u64,
         body: impl AsyncRead + Unpin + Send,
         content_length: Option<u64>,
-        mut checksum: Option<ChunkChecksum>,
+        checksum: Option<ChunkChecksum>,
         length: Option<u64>,
     ) -> Result<StreamReceipt, UploadError> {
         let lock = self.lock(id, "lock").await?;
@@ -61,22 +61,16 @@ impl UploadService {
                     None => UploadError::TooLarge(self.config.max_size),
                 });
             }
-            let mut md5 = session
+            let md5 = session
                 .md5_state
                 .as_deref()
                 .and_then(RunningMd5::restore)
                 .unwrap_or_default();
-            let mut on_bytes = |b: &[u8]| {
-                md5.update(b);
-                if let Some(c) = checksum.as_mut() {
-                    c.update(b);
-                }
-            };
             let written = self
                 .staging
-                .write_at(id, offset, body, limit, true, &mut on_bytes)
+                .write_at(id, offset, body, limit, true, (md5, checksum))
                 .await;
-            let written = match written {
+            let (written, (md5, checksum)) = match written {
                 Ok(w) => w,
                 Err(e) => {
                     self.staging.truncate(id, offset).await?;
@@ -175,22 +169,14 @@ impl UploadService {
             unreachable!("checked by the caller")
         };
         let recorded = self.sessions.parts(&session.id).await?.remove(&part);
-        let mut md5 = RunningMd5::default();
-        let mut on_bytes = |b: &[u8]| md5.update(b);
-        let written = if recorded.is_some() {
+        let digest = PartDigest::new(declared.is_some(), recorded.as_deref());
+        let (written, digest) = if recorded.is_some() {
             // Already stored: hash the body without touching the stored bytes.
-            super::staging::drain(body, expected_len, &mut on_bytes).await?
+            super::staging::drain(body, expected_len, digest).await?
         } else {
             let offset = u64::from(part - 1) * part_size;
             self.staging
-                .write_at(
-                    &session.id,
-                    offset,
-                    body,
-                    expected_len,
-                    false,
-                    &mut on_bytes,
-                )
+                .write_at(&session.id, offset, body, expected_len, false, digest)
                 .await?
         };
         if !written.complete {
@@ -204,20 +190,20 @@ impl UploadService {
                 "part {part} must be exactly {expected_len} bytes, got {written}"
             )));
         }
-        let got = md5.hex();
-        if let Some(declared) = declared
-            && !declared.eq_ignore_ascii_case(&got)
+        let got = digest.finish();
+        if let (Some(declared), Some(md5)) = (declared, &got.md5)
+            && !declared.eq_ignore_ascii_case(md5)
         {
             return Err(UploadError::BadRequest(format!(
-                "part {part} md5 mismatch: declared {declared}, received {got}; send it again"
+                "part {part} md5 mismatch: declared {declared}, received {md5}; send it again"
             )));
         }
         let previous = match recorded {
             Some(previous) => Some(previous),
-            None => self.sessions.add_part(&session.id, part, &got).await?,
+            None => self.sessions.add_part(&session.id, part, &got.record()).await?,
         };
         match previous {
-            Some(previous) if previous != got => Err(UploadError::Conflict(format!(
+            Some(previous) if !got.matches(&previous) => Err(UploadError::Conflict(format!(
                 "part {part} was already received with other bytes"
             ))),
             _ => Ok(()),

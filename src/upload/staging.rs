@@ -6,12 +6,11 @@ use std::path::{Path, PathBuf};
 
 use futures_util::TryStreamExt;
 use opendal::Operator;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncSeekExt, AsyncWriteExt};
 
+use super::pump::{Digester, pump};
 use super::session::UploadId;
 
-/// Size of the copy buffer: large enough for throughput, small enough for many uploads.
-const BUF: usize = 1 << 20;
 /// Chunk size for writes to object stores (multipart uploads need ≥ 5 MiB parts).
 const STORE_CHUNK: usize = 8 << 20;
 
@@ -54,18 +53,18 @@ impl Staging {
         format!("staging/{id}/{offset:020}")
     }
 
-    /// Writes `body` at `offset`, at most `max` bytes, calling `on_bytes` with each slice.
+    /// Writes `body` at `offset`, at most `max` bytes, feeding `digests` on the way.
     /// `truncate` drops whatever followed `offset` (stream transfers: a crashed earlier
     /// write may have left bytes past the recorded offset).
-    pub async fn write_at(
+    pub async fn write_at<D: Digester>(
         &self,
         id: &UploadId,
         offset: u64,
         body: impl AsyncRead + Unpin,
         max: u64,
         truncate: bool,
-        on_bytes: &mut (dyn FnMut(&[u8]) + Send),
-    ) -> Result<Written, StagingError> {
+        digests: D,
+    ) -> Result<(Written, D), StagingError> {
         match self {
             Self::Fs { dir, .. } => {
                 tokio::fs::create_dir_all(dir).await?;
@@ -79,7 +78,8 @@ impl Staging {
                     file.set_len(offset).await?;
                 }
                 file.seek(std::io::SeekFrom::Start(offset)).await?;
-                let written = pump(body, max, on_bytes, &mut file).await;
+                let flush = file.try_clone().await?.into_std().await;
+                let written = pump(body, max, digests, &mut file, Some(flush)).await;
                 file.flush().await?;
                 file.sync_data().await?;
                 written
@@ -93,7 +93,7 @@ impl Staging {
                 let mut sink =
                     tokio_util::compat::FuturesAsyncWriteCompatExt::compat_write(&mut writer);
                 // Even a body that broke off keeps what arrived (tus semantics).
-                let written = pump(body, max, on_bytes, &mut sink).await?;
+                let written = pump(body, max, digests, &mut sink, None).await?;
                 sink.shutdown().await?;
                 Ok(written)
             }
@@ -139,28 +139,28 @@ impl Staging {
         Ok(keys)
     }
 
-    /// Reads the staged bytes in order through `on_bytes` (for digests computed at the end).
-    pub async fn read_all(
+    /// Reads the staged bytes in order through `digests` (for digests computed at the end).
+    pub async fn read_all<D: Digester>(
         &self,
         id: &UploadId,
-        on_bytes: &mut (dyn FnMut(&[u8]) + Send),
-    ) -> Result<u64, StagingError> {
+        digests: D,
+    ) -> Result<(u64, D), StagingError> {
         match self {
             Self::Fs { dir, .. } => {
                 let file = tokio::fs::File::open(Self::path(dir, id)).await?;
-                let mut sink = tokio::io::sink();
-                Ok(pump(file, u64::MAX, on_bytes, &mut sink).await?.bytes)
+                let (w, d) = drain(file, u64::MAX, digests).await?;
+                Ok((w.bytes, d))
             }
             Self::Store { op } => {
-                let mut total = 0;
+                let (mut total, mut digests) = (0, digests);
                 for key in self.store_chunks(op, id).await? {
                     let reader = op.reader(&key).await?.into_futures_async_read(..).await?;
                     let reader = tokio_util::compat::FuturesAsyncReadCompatExt::compat(reader);
-                    total += pump(reader, u64::MAX, on_bytes, &mut tokio::io::sink())
-                        .await?
-                        .bytes;
+                    let (w, d) = drain(reader, u64::MAX, digests).await?;
+                    total += w.bytes;
+                    digests = d;
                 }
-                Ok(total)
+                Ok((total, digests))
             }
         }
     }
@@ -195,17 +195,16 @@ impl Staging {
             .await?
             .into_futures_async_write();
         let mut sink = tokio_util::compat::FuturesAsyncWriteCompatExt::compat_write(&mut writer);
-        let mut copy = |_: &[u8]| {};
         match self {
             Self::Fs { dir, .. } => {
                 let file = tokio::fs::File::open(Self::path(dir, id)).await?;
-                pump(file, u64::MAX, &mut copy, &mut sink).await?;
+                pump(file, u64::MAX, (), &mut sink, None).await?;
             }
             Self::Store { op } => {
                 for chunk in self.store_chunks(op, id).await? {
                     let reader = op.reader(&chunk).await?.into_futures_async_read(..).await?;
                     let reader = tokio_util::compat::FuturesAsyncReadCompatExt::compat(reader);
-                    pump(reader, u64::MAX, &mut copy, &mut sink).await?;
+                    pump(reader, u64::MAX, (), &mut sink, None).await?;
                 }
             }
         }
@@ -224,9 +223,7 @@ impl Staging {
         match self {
             Self::Fs { dir, .. } => {
                 let file = tokio::fs::File::open(Self::path(dir, src)).await?;
-                let w = self
-                    .write_at(dst, offset, file, u64::MAX, true, &mut |_| {})
-                    .await?;
+                let (w, ()) = self.write_at(dst, offset, file, u64::MAX, true, ()).await?;
                 Ok(w.bytes)
             }
             Self::Store { op } => {
@@ -258,48 +255,11 @@ impl Staging {
     }
 }
 
-/// Reads a body through `on_bytes` without storing it (at most `max` bytes).
-pub async fn drain(
+/// Reads a body through `digests` without storing it (at most `max` bytes).
+pub async fn drain<D: Digester>(
     body: impl AsyncRead + Unpin,
     max: u64,
-    on_bytes: &mut (dyn FnMut(&[u8]) + Send),
-) -> Result<Written, StagingError> {
-    pump(body, max, on_bytes, &mut tokio::io::sink()).await
-}
-
-/// Copies up to `max` bytes from `reader` to `writer` through one buffer. A read error
-/// (client gone) ends the copy as incomplete; a write error is returned.
-async fn pump(
-    mut reader: impl AsyncRead + Unpin,
-    max: u64,
-    on_bytes: &mut (dyn FnMut(&[u8]) + Send),
-    writer: &mut (impl tokio::io::AsyncWrite + Unpin),
-) -> Result<Written, StagingError> {
-    let mut buf = vec![0u8; BUF];
-    let mut total: u64 = 0;
-    loop {
-        let n = match reader.read(&mut buf).await {
-            Ok(0) => {
-                return Ok(Written {
-                    bytes: total,
-                    complete: true,
-                });
-            }
-            Ok(n) => n,
-            Err(e) => {
-                tracing::debug!(error = %e, bytes = total, "request body broke off");
-                writer.flush().await?;
-                return Ok(Written {
-                    bytes: total,
-                    complete: false,
-                });
-            }
-        };
-        if total + n as u64 > max {
-            return Err(StagingError::TooLong(max));
-        }
-        on_bytes(&buf[..n]);
-        writer.write_all(&buf[..n]).await?;
-        total += n as u64;
-    }
+    digests: D,
+) -> Result<(Written, D), StagingError> {
+    pump(body, max, digests, &mut tokio::io::sink(), None).await
 }

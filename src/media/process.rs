@@ -1,0 +1,178 @@
+//! The one way Reel runs ffmpeg and ffprobe: a concurrency cap, a timeout, `kill_on_drop`
+//! (dropping the future kills the process), stderr kept for the error, a tracing span.
+
+use std::collections::VecDeque;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
+use tokio::process::Command;
+use tokio::sync::Semaphore;
+use tracing::Instrument;
+
+/// Bytes of stderr kept for an error message.
+const STDERR_TAIL: usize = 4096;
+/// Largest stdout collected (ffprobe JSON).
+const STDOUT_MAX: usize = 16 << 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ToolError {
+    #[error("cannot start {program}: {source} (is it installed? scripts/setup installs ffmpeg)")]
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
+    #[error("{program} took longer than {0:?} and was stopped", .timeout)]
+    Timeout { program: String, timeout: Duration },
+    #[error("{program} failed ({status}): {stderr}")]
+    Failed {
+        program: String,
+        status: String,
+        stderr: String,
+    },
+    #[error("reading {program}'s output: {source}")]
+    Io {
+        program: String,
+        source: std::io::Error,
+    },
+}
+
+/// Runs media tools with at most `limit` processes at once.
+#[derive(Clone)]
+pub struct Tools {
+    slots: Arc<Semaphore>,
+}
+
+pub struct Output {
+    pub stdout: Vec<u8>,
+}
+
+impl Tools {
+    pub fn new(limit: usize) -> Self {
+        Self {
+            slots: Arc::new(Semaphore::new(limit.max(1))),
+        }
+    }
+
+    /// Runs `program args` and collects its stdout (ffprobe JSON).
+    pub async fn run(
+        &self,
+        program: &str,
+        args: &[String],
+        timeout: Duration,
+    ) -> Result<Output, ToolError> {
+        self.run_inner(program, args, timeout, None::<fn(&str)>).await
+    }
+
+    /// Runs `program args`, handing each stdout line to `on_line` (ffmpeg `-progress pipe:1`).
+    pub async fn run_with_lines(
+        &self,
+        program: &str,
+        args: &[String],
+        timeout: Duration,
+        on_line: impl FnMut(&str) + Send,
+    ) -> Result<Output, ToolError> {
+        self.run_inner(program, args, timeout, Some(on_line)).await
+    }
+
+    async fn run_inner(
+        &self,
+        program: &str,
+        args: &[String],
+        timeout: Duration,
+        on_line: Option<impl FnMut(&str) + Send>,
+    ) -> Result<Output, ToolError> {
+        let _slot = self.slots.acquire().await.expect("semaphore never closes");
+        let span = tracing::info_span!("tool", program, timeout_s = timeout.as_secs());
+        async move {
+            let started = std::time::Instant::now();
+            let mut child = Command::new(program)
+                .args(args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .kill_on_drop(true)
+                .spawn()
+                .map_err(|source| ToolError::Spawn {
+                    program: program.into(),
+                    source,
+                })?;
+            let stdout = child.stdout.take().expect("piped");
+            let stderr = child.stderr.take().expect("piped");
+            let work = async {
+                let (out, err, status) = tokio::join!(
+                    read_stdout(stdout, on_line),
+                    tail(stderr),
+                    child.wait()
+                );
+                (out, err, status)
+            };
+            let (out, err, status) = match tokio::time::timeout(timeout, work).await {
+                Ok(done) => done,
+                Err(_) => {
+                    // `child` is dropped with the future: kill_on_drop stops it.
+                    return Err(ToolError::Timeout {
+                        program: program.into(),
+                        timeout,
+                    });
+                }
+            };
+            let io = |source| ToolError::Io {
+                program: program.into(),
+                source,
+            };
+            let status = status.map_err(io)?;
+            let stdout = out.map_err(io)?;
+            tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, %status, "tool finished");
+            if !status.success() {
+                return Err(ToolError::Failed {
+                    program: program.into(),
+                    status: status.to_string(),
+                    stderr: err.trim().to_string(),
+                });
+            }
+            Ok(Output { stdout })
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+async fn read_stdout(
+    stdout: impl AsyncRead + Unpin,
+    on_line: Option<impl FnMut(&str)>,
+) -> std::io::Result<Vec<u8>> {
+    match on_line {
+        Some(mut f) => {
+            let mut lines = BufReader::new(stdout).lines();
+            while let Some(line) = lines.next_line().await? {
+                f(&line);
+            }
+            Ok(Vec::new())
+        }
+        None => {
+            let mut buf = Vec::new();
+            stdout.take(STDOUT_MAX as u64).read_to_end(&mut buf).await?;
+            Ok(buf)
+        }
+    }
+}
+
+/// The last lines of stderr (whatever its length), for error messages.
+async fn tail(stderr: impl AsyncRead + Unpin) -> String {
+    let mut lines = BufReader::new(stderr).lines();
+    let mut kept: VecDeque<String> = VecDeque::new();
+    let mut size = 0;
+    while let Ok(Some(line)) = lines.next_line().await {
+        size += line.len() + 1;
+        kept.push_back(line);
+        while size > STDERR_TAIL {
+            match kept.pop_front() {
+                Some(old) => size -= old.len() + 1,
+                None => break,
+            }
+        }
+    }
+    Vec::from(kept).join("\n")
+}

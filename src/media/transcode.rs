@@ -1,0 +1,270 @@
+//! One ffmpeg process per source: decode once, scale each rung from the next larger one,
+//! encode every rung to HLS (aligned keyframes, audio once), and take the snapshots and
+//! the scrubbing sprite from the same decode.
+
+use std::path::Path;
+
+use super::ladder::Rung;
+
+/// Segment length of the HLS output, seconds.
+pub const SEGMENT_SECS: u32 = 4;
+/// Width of one thumbnail in the sprite sheet.
+pub const THUMB_WIDTH: u32 = 160;
+const SPRITE_COLUMNS: u32 = 10;
+const MAX_THUMBS: u32 = 100;
+
+/// What to make from one source.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Smallest first.
+    pub rungs: Vec<Rung>,
+    pub has_audio: bool,
+    pub duration_ms: i64,
+    pub fps: f64,
+    pub snapshots: u32,
+    pub threads: usize,
+}
+
+/// Geometry of the sprite sheet (thumbnails left to right, top to bottom).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sprite {
+    pub count: u32,
+    pub columns: u32,
+    pub rows: u32,
+    pub thumb_width: u32,
+    pub thumb_height: u32,
+    pub interval_secs: f64,
+}
+
+impl Plan {
+    fn seconds(&self) -> f64 {
+        (self.duration_ms.max(1) as f64) / 1000.0
+    }
+
+    pub fn sprite(&self) -> Sprite {
+        let seconds = self.seconds();
+        let interval = (seconds / f64::from(MAX_THUMBS)).max(1.0);
+        let count = ((seconds / interval).floor() as u32).clamp(1, MAX_THUMBS);
+        let smallest = self.rungs[0];
+        let thumb_height =
+            ((f64::from(THUMB_WIDTH) * f64::from(smallest.height) / f64::from(smallest.width) / 2.0)
+                .round() as u32
+                * 2)
+            .max(2);
+        Sprite {
+            count,
+            columns: count.min(SPRITE_COLUMNS),
+            rows: count.div_ceil(SPRITE_COLUMNS),
+            thumb_width: THUMB_WIDTH,
+            thumb_height,
+            interval_secs: interval,
+        }
+    }
+
+    /// Keyframe interval in frames: one per segment, the same in every rung.
+    fn gop(&self) -> u32 {
+        ((self.fps.clamp(1.0, 120.0)) * f64::from(SEGMENT_SECS)).round() as u32
+    }
+
+    /// The ffmpeg arguments writing into `out` (which must exist): `master.m3u8`,
+    /// `{DEF}/index.m3u8` + segments, `audio/…`, `snapshots/snap_NNN.jpg`, `sprite.jpg`.
+    pub fn ffmpeg_args(&self, input: &Path, out: &Path) -> Vec<String> {
+        let o = |rel: &str| out.join(rel).to_string_lossy().into_owned();
+        let sprite = self.sprite();
+        let seconds = self.seconds();
+        let n = self.rungs.len();
+
+        // Largest rung first; each further rung is scaled from the one before it.
+        let mut graph = Vec::new();
+        let mut prev = "0:v".to_string();
+        for (i, rung) in self.rungs.iter().enumerate().rev() {
+            let mut outs = vec![format!("[r{i}]")];
+            if i == n - 1 {
+                outs.push("[snap]".into());
+            }
+            if i == 0 {
+                outs.push("[spr]".into());
+            } else {
+                outs.push(format!("[next{i}]"));
+            }
+            graph.push(format!(
+                "[{prev}]scale={}:{}:flags=bicubic,format=yuv420p,split={}{}",
+                rung.width,
+                rung.height,
+                outs.len(),
+                outs.join("")
+            ));
+            prev = format!("next{i}");
+        }
+        graph.push(format!(
+            "[snap]fps=fps={}/{seconds:.3}[snapshots]",
+            self.snapshots.max(1)
+        ));
+        graph.push(format!(
+            "[spr]fps=fps=1/{:.3},scale={}:{},tile={}x{}[sprite]",
+            sprite.interval_secs, sprite.thumb_width, sprite.thumb_height, sprite.columns, sprite.rows
+        ));
+
+        let gop = self.gop().to_string();
+        let threads = self.threads.max(1).to_string();
+        let mut args: Vec<String> = [
+            "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats",
+            "-filter_complex_threads", &threads, "-i",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.push(input.to_string_lossy().into_owned());
+        args.extend(["-filter_complex".into(), graph.join(";")]);
+
+        let mut stream_map = Vec::new();
+        for (i, rung) in self.rungs.iter().enumerate() {
+            let (k, max) = (rung.video_kbps, rung.max_kbps());
+            args.extend([
+                "-map".into(),
+                format!("[r{i}]"),
+                format!("-c:v:{i}"),
+                "libx264".into(),
+                format!("-b:v:{i}"),
+                format!("{k}k"),
+                format!("-maxrate:v:{i}"),
+                format!("{max}k"),
+                format!("-bufsize:v:{i}"),
+                format!("{}k", 2 * k),
+            ]);
+            let group = if self.has_audio { ",agroup:audio" } else { "" };
+            stream_map.push(format!("v:{i}{group},name:{}", rung.definition));
+        }
+        if self.has_audio {
+            args.extend(
+                ["-map", "0:a:0", "-c:a", "aac", "-b:a", "128k", "-ac", "2"].map(String::from),
+            );
+            stream_map.push("a:0,agroup:audio,name:audio".into());
+        }
+        let key_frames = format!("expr:gte(t,n_forced*{SEGMENT_SECS})");
+        args.extend(
+            [
+                "-preset", "veryfast", "-profile:v", "high", "-g", &gop, "-keyint_min", &gop,
+                "-sc_threshold", "0", "-force_key_frames", &key_frames, "-threads", &threads,
+                "-f", "hls", "-hls_time", &SEGMENT_SECS.to_string(), "-hls_playlist_type", "vod",
+                "-hls_flags", "independent_segments", "-hls_segment_type", "mpegts",
+                "-master_pl_name", "master.m3u8", "-hls_segment_filename",
+            ]
+            .map(String::from),
+        );
+        args.push(o("%v/seg_%05d.ts"));
+        args.extend(["-var_stream_map".into(), stream_map.join(" ")]);
+        args.push(o("%v/index.m3u8"));
+
+        args.extend(
+            ["-map", "[snapshots]", "-frames:v", &self.snapshots.max(1).to_string(), "-q:v", "3"]
+                .map(String::from),
+        );
+        args.push(o("snapshots/snap_%03d.jpg"));
+        args.extend(["-map", "[sprite]", "-frames:v", "1", "-q:v", "5", "-update", "1"].map(String::from));
+        args.push(o("sprite.jpg"));
+        args
+    }
+}
+
+/// WebVTT cues pointing into the sprite sheet (`sprite_url#xywh=x,y,w,h`).
+pub fn thumbnails_vtt(sprite: &Sprite, duration_ms: i64, sprite_url: &str) -> String {
+    let stamp = |ms: i64| {
+        format!(
+            "{:02}:{:02}:{:02}.{:03}",
+            ms / 3_600_000,
+            ms / 60_000 % 60,
+            ms / 1000 % 60,
+            ms % 1000
+        )
+    };
+    let mut vtt = String::from("WEBVTT\n");
+    let step = (sprite.interval_secs * 1000.0) as i64;
+    for i in 0..sprite.count {
+        let start = i64::from(i) * step;
+        if start >= duration_ms {
+            break;
+        }
+        let end = if i + 1 == sprite.count { duration_ms } else { (start + step).min(duration_ms) };
+        let x = (i % sprite.columns) * sprite.thumb_width;
+        let y = (i / sprite.columns) * sprite.thumb_height;
+        vtt.push_str(&format!(
+            "\n{} --> {}\n{sprite_url}#xywh={x},{y},{},{}\n",
+            stamp(start),
+            stamp(end),
+            sprite.thumb_width,
+            sprite.thumb_height
+        ));
+    }
+    vtt
+}
+
+/// Percent done from one `-progress` line (`out_time_us=…`), if it is one.
+pub fn progress_line(line: &str, duration_ms: i64) -> Option<i16> {
+    let us: i64 = line.strip_prefix("out_time_us=")?.trim().parse().ok()?;
+    if duration_ms <= 0 || us < 0 {
+        return None;
+    }
+    Some(((us / 1000) * 100 / duration_ms).clamp(0, 99) as i16)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::ladder::ladder;
+    use crate::video::Definition;
+
+    fn plan(w: u32, h: u32, audio: bool) -> Plan {
+        Plan {
+            rungs: ladder(w, h, &Definition::ALL),
+            has_audio: audio,
+            duration_ms: 30_000,
+            fps: 30.0,
+            snapshots: 10,
+            threads: 2,
+        }
+    }
+
+    #[test]
+    fn cascade_scales_each_rung_from_the_next_larger() {
+        let args = plan(1920, 1080, true).ffmpeg_args(Path::new("/in.mp4"), Path::new("/out"));
+        let graph = &args[args.iter().position(|a| a == "-filter_complex").unwrap() + 1];
+        assert!(graph.starts_with("[0:v]scale=1920:1080"), "{graph}");
+        assert!(graph.contains("[next3]scale=1280:720"), "{graph}");
+        assert!(graph.contains("[next1]scale=640:360"), "{graph}");
+        let map = &args[args.iter().position(|a| a == "-var_stream_map").unwrap() + 1];
+        assert_eq!(
+            map,
+            "v:0,agroup:audio,name:LD v:1,agroup:audio,name:SD v:2,agroup:audio,name:HD v:3,agroup:audio,name:FHD a:0,agroup:audio,name:audio"
+        );
+        assert!(args.windows(2).any(|w| w[0] == "-g" && w[1] == "120"));
+    }
+
+    #[test]
+    fn no_audio_no_audio_group() {
+        let args = plan(320, 240, false).ffmpeg_args(Path::new("/in.mp4"), Path::new("/out"));
+        let map = &args[args.iter().position(|a| a == "-var_stream_map").unwrap() + 1];
+        assert_eq!(map, "v:0,name:LD");
+        assert!(!args.iter().any(|a| a == "0:a:0"));
+    }
+
+    #[test]
+    fn vtt_cues_cover_the_video() {
+        let p = plan(1280, 720, true);
+        let sprite = p.sprite();
+        assert_eq!((sprite.count, sprite.columns, sprite.rows), (30, 10, 3));
+        assert_eq!((sprite.thumb_width, sprite.thumb_height), (160, 90));
+        let vtt = thumbnails_vtt(&sprite, 30_000, "sprite.jpg");
+        assert!(vtt.starts_with("WEBVTT\n"));
+        assert!(vtt.contains("00:00:00.000 --> 00:00:01.000\nsprite.jpg#xywh=0,0,160,90"));
+        assert!(vtt.contains("00:00:29.000 --> 00:00:30.000\nsprite.jpg#xywh=1440,180,160,90"));
+    }
+
+    #[test]
+    fn progress_lines() {
+        assert_eq!(progress_line("out_time_us=15000000", 30_000), Some(50));
+        assert_eq!(progress_line("out_time_us=31000000", 30_000), Some(99));
+        assert_eq!(progress_line("frame=12", 30_000), None);
+        assert_eq!(progress_line("out_time_us=N/A", 30_000), None);
+    }
+}
