@@ -30,8 +30,39 @@ pub struct Config {
     pub graphql: GraphqlConfig,
     pub storage: StorageConfig,
     pub upload: UploadConfig,
-    /// Transcode workers embedded in `reel serve` (`--workers`).
+    /// Transcode workers embedded in `reel serve` (`--workers`), or run by `reel worker`.
     pub workers: usize,
+    pub media: MediaConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MediaConfig {
+    pub ffmpeg: String,
+    pub ffprobe: String,
+    /// Threads one ffmpeg may use.
+    pub threads: usize,
+    /// ffmpeg/ffprobe processes one node runs at once.
+    pub max_processes: usize,
+    /// The ladder's rungs (`LD`, `SD`, `HD`, `FHD`, `QHD`, `UHD`); larger than the source are skipped.
+    pub definitions: Vec<crate::video::Definition>,
+    /// A transcode may take 2 minutes plus this many times the video's duration.
+    pub timeout_factor: u32,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        Self {
+            ffmpeg: "ffmpeg".into(),
+            ffprobe: "ffprobe".into(),
+            threads: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+            max_processes: 4,
+            definitions: crate::video::Definition::ALL.to_vec(),
+            timeout_factor: 10,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,6 +164,7 @@ impl Default for Config {
             storage: StorageConfig::default(),
             upload: UploadConfig::default(),
             workers: 1,
+            media: MediaConfig::default(),
         }
     }
 }

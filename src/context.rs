@@ -11,6 +11,8 @@ use crate::config::Config;
 use crate::config::StagingKind;
 use crate::db::{self, DbPool, DbSetupError};
 use crate::events::EventBus;
+use crate::jobs::JobSignal;
+use crate::jobs::transcode::Transcoder;
 use crate::kv::{Kv, KvSetupError};
 use crate::storage::{self, StorageSetupError};
 use crate::upload::UploadService;
@@ -39,9 +41,21 @@ pub struct Reel {
     pub apps: AppService,
     pub videos: VideoService,
     pub uploads: UploadService,
+    pub job_signal: JobSignal,
+    pub transcoder: Transcoder,
 }
 
 impl Reel {
+    /// A worker over this process's connections, with `slots` jobs at once.
+    pub fn worker(&self, slots: usize) -> crate::jobs::worker::Worker {
+        crate::jobs::worker::Worker::new(
+            self.db.clone(),
+            self.job_signal.clone(),
+            self.transcoder.clone(),
+            slots,
+        )
+    }
+
     /// Connects everything; creates the database and runs migrations first when `migrate`.
     pub async fn start(config: Config, migrate: bool) -> Result<Self, StartupError> {
         let connect_timeout = Duration::from_millis(config.database.connect_timeout_ms);
@@ -69,19 +83,31 @@ impl Reel {
                 op: storage.clone(),
             },
         };
+        let job_signal = JobSignal::new(kv.clone());
         let uploads = UploadService::new(
             db.clone(),
             SessionStore::new(kv.clone()),
             staging,
             storage.clone(),
             events.clone(),
+            job_signal.clone(),
             config.upload.clone(),
+        );
+        let transcoder = Transcoder::new(
+            db.clone(),
+            storage.clone(),
+            storage::fs_root(&config.storage, &config.data_dir),
+            events.clone(),
+            config.media.clone(),
+            config.data_dir.join("tmp"),
         );
         Ok(Self {
             uploads,
+            transcoder,
+            job_signal: job_signal.clone(),
             auth: Authenticator::new(db.clone(), kv.clone(), config.auth.clone()),
             apps: AppService::new(db.clone()),
-            videos: VideoService::new(db.clone(), storage.clone(), events.clone()),
+            videos: VideoService::new(db.clone(), storage.clone(), events.clone(), job_signal),
             config: Arc::new(config),
             db,
             kv,

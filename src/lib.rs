@@ -10,6 +10,7 @@ pub mod db;
 pub mod error;
 pub mod events;
 pub mod ids;
+pub mod jobs;
 pub mod kv;
 pub mod media;
 pub mod storage;

@@ -105,24 +105,40 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+async fn serve(mut config: Config) -> anyhow::Result<()> {
     let listen = config.listen.clone();
-    let reel = Reel::start(config, true).await?;
     let (acceptor, addr) = api::bind(&listen).await.with_context(|| {
         format!("cannot listen on {listen} (set REEL_LISTEN to another host:port)")
     })?;
+    if config.public_url.is_empty() {
+        // URLs handed out (tus Location, …) name the port actually bound.
+        config.public_url = format!("http://{addr}");
+    }
+    let reel = Reel::start(config, true).await?;
+    let sweep_every = Duration::from_secs(reel.config.upload.sweep_interval_secs.max(1));
+    reel.uploads.clone().spawn_sweeper(sweep_every);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let workers =
+        (reel.config.workers > 0).then(|| reel.worker(reel.config.workers).spawn(stopped));
     tracing::info!(%addr, public_url = %reel.config.public_base(), "reel is listening");
     eprintln!("reel listening on http://{addr}  (GraphiQL: http://{addr}/graphiql)");
     api::serve(acceptor, reel, shutdown_signal()).await?;
+    // Running jobs are stopped and given back to the queue for another worker.
+    let _ = stop.send(true);
+    if let Some(workers) = workers {
+        let _ = workers.await;
+    }
     tracing::info!("stopped");
     Ok(())
 }
 
 async fn worker(config: Config) -> anyhow::Result<()> {
-    let _reel = Reel::start(config, true).await?;
-    tracing::info!("worker started; waiting for jobs");
+    let reel = Reel::start(config, true).await?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let running = reel.worker(reel.config.workers.max(1)).spawn(stopped);
     shutdown_signal().await;
-    tracing::info!("worker stopped");
+    let _ = stop.send(true);
+    let _ = running.await;
     Ok(())
 }
 

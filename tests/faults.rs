@@ -34,8 +34,12 @@ impl Client {
             .await
             .unwrap();
         assert_eq!(resp.status(), 201);
-        // The path: any node can serve it.
         let location = resp.headers()["location"].to_str().unwrap();
+        assert!(
+            location.starts_with(base),
+            "{location} names the node's address"
+        );
+        // The path: any node can serve it.
         location[location.find("/files/").unwrap()..].to_string()
     }
 

@@ -1,6 +1,9 @@
-//! Queries on `jobs`, the durable work queue.
+//! Queries on `jobs`, the durable work queue: enqueue in the caller's transaction,
+//! claim with `FOR UPDATE SKIP LOCKED`, hold by lease, retry with backoff.
 
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Integer, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::schema::jobs;
@@ -19,6 +22,22 @@ pub struct NewJob<'a> {
     pub priority: i32,
 }
 
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
+#[diesel(table_name = jobs, check_for_backend(diesel::pg::Pg))]
+pub struct Job {
+    pub id: i64,
+    pub kind: String,
+    pub app_id: Option<AppId>,
+    pub video_id: Option<VideoId>,
+    pub payload: serde_json::Value,
+    pub priority: i32,
+    pub state: String,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub lease_until: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
 /// Queues a job; call inside the transaction that changes the video's status.
 pub async fn enqueue(conn: &mut AsyncPgConnection, job: NewJob<'_>) -> QueryResult<i64> {
     diesel::insert_into(jobs::table)
@@ -26,6 +45,121 @@ pub async fn enqueue(conn: &mut AsyncPgConnection, job: NewJob<'_>) -> QueryResu
         .returning(jobs::id)
         .get_result(conn)
         .await
+}
+
+/// Takes the most urgent ready job (highest priority, then oldest), or one whose
+/// worker died (lease expired), and leases it to `worker`.
+pub async fn claim(
+    conn: &mut AsyncPgConnection,
+    worker: &str,
+    lease_secs: i32,
+) -> QueryResult<Option<Job>> {
+    diesel::sql_query(
+        "UPDATE jobs SET state = 'running', attempts = attempts + 1, worker = $1,
+                lease_until = now() + make_interval(secs => $2), updated_at = now()
+         WHERE id = (
+             SELECT id FROM jobs
+             WHERE (state = 'queued' AND run_at <= now())
+                OR (state = 'running' AND lease_until < now())
+             ORDER BY priority DESC, run_at, id
+             FOR UPDATE SKIP LOCKED
+             LIMIT 1)
+         RETURNING id, kind, app_id, video_id, payload, priority, state, attempts,
+                   max_attempts, lease_until, last_error",
+    )
+    .bind::<Text, _>(worker)
+    .bind::<Integer, _>(lease_secs)
+    .get_result(conn)
+    .await
+    .optional()
+}
+
+/// Extends the lease; false when the job is gone (video deleted) or taken over.
+pub async fn renew(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    worker: &str,
+    lease_secs: i32,
+) -> QueryResult<bool> {
+    let n = diesel::sql_query(
+        "UPDATE jobs SET lease_until = now() + make_interval(secs => $3), updated_at = now()
+         WHERE id = $1 AND worker = $2 AND state = 'running'",
+    )
+    .bind::<BigInt, _>(id)
+    .bind::<Text, _>(worker)
+    .bind::<Integer, _>(lease_secs)
+    .execute(conn)
+    .await?;
+    Ok(n == 1)
+}
+
+/// Marks the job done; false when it was no longer ours.
+pub async fn finish(conn: &mut AsyncPgConnection, id: i64, worker: &str) -> QueryResult<bool> {
+    let n = diesel::update(
+        jobs::table.filter(
+            jobs::id
+                .eq(id)
+                .and(jobs::worker.eq(worker))
+                .and(jobs::state.eq("running")),
+        ),
+    )
+    .set((
+        jobs::state.eq("done"),
+        jobs::lease_until.eq(None::<DateTime<Utc>>),
+        jobs::updated_at.eq(diesel::dsl::now),
+    ))
+    .execute(conn)
+    .await?;
+    Ok(n == 1)
+}
+
+/// Records a failed attempt: back to the queue after `retry_in_secs`, or `failed` when
+/// `retry_in_secs` is `None`. Returns the job's new state.
+pub async fn fail(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    worker: &str,
+    error: &str,
+    retry_in_secs: Option<i32>,
+) -> QueryResult<Option<String>> {
+    let (state, delay) = match retry_in_secs {
+        Some(s) => ("queued", s),
+        None => ("failed", 0),
+    };
+    diesel::sql_query(
+        "UPDATE jobs SET state = $3, last_error = $4, lease_until = NULL, worker = NULL,
+                run_at = now() + make_interval(secs => $5), updated_at = now()
+         WHERE id = $1 AND worker = $2 AND state = 'running'
+         RETURNING state",
+    )
+    .bind::<BigInt, _>(id)
+    .bind::<Text, _>(worker)
+    .bind::<Text, _>(state)
+    .bind::<Text, _>(error)
+    .bind::<Integer, _>(delay)
+    .load::<StateRow>(conn)
+    .await
+    .map(|rows| rows.into_iter().next().map(|r| r.state))
+}
+
+/// Gives a job back untouched (graceful shutdown): the attempt does not count.
+pub async fn release(conn: &mut AsyncPgConnection, id: i64, worker: &str) -> QueryResult<()> {
+    diesel::sql_query(
+        "UPDATE jobs SET state = 'queued', attempts = greatest(attempts - 1, 0), worker = NULL,
+                lease_until = NULL, updated_at = now()
+         WHERE id = $1 AND worker = $2 AND state = 'running'",
+    )
+    .bind::<BigInt, _>(id)
+    .bind::<Text, _>(worker)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct StateRow {
+    #[diesel(sql_type = Text)]
+    state: String,
 }
 
 /// Jobs not yet finished for a video.

@@ -4,6 +4,7 @@
 pub mod apps;
 pub mod jobs;
 pub mod models;
+pub mod pipeline;
 pub mod schema;
 pub mod videos;
 

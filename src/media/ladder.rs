@@ -46,7 +46,11 @@ pub fn ladder(width: u32, height: u32, enabled: &[Definition]) -> Vec<Rung> {
         let ratio = f64::from(width.max(height)) / f64::from(short);
         let long = even(f64::from(nominal) * ratio);
         let nominal = even(f64::from(nominal));
-        if landscape { (long, nominal) } else { (nominal, long) }
+        if landscape {
+            (long, nominal)
+        } else {
+            (nominal, long)
+        }
     };
     let mut enabled: Vec<Definition> = enabled.to_vec();
     enabled.sort();

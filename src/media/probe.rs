@@ -66,7 +66,10 @@ fn rotation(stream: &RawStream) -> i32 {
         .side_data_list
         .iter()
         .find_map(|sd| sd.get("rotation").and_then(|r| r.as_f64()));
-    let from_tag = stream.tags.get("rotate").and_then(|r| r.parse::<f64>().ok());
+    let from_tag = stream
+        .tags
+        .get("rotate")
+        .and_then(|r| r.parse::<f64>().ok());
     let degrees = match (from_side_data, from_tag) {
         // The display matrix turns counter-clockwise; the legacy tag clockwise.
         (Some(ccw), _) => -ccw,
@@ -136,7 +139,10 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> Vec<u8> {
-        let path = format!("{}/tests/fixtures/ffprobe/{name}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/tests/fixtures/ffprobe/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
         std::fs::read(path).unwrap()
     }
 
@@ -146,12 +152,18 @@ mod tests {
         assert_eq!(info.format, "mov,mp4,m4a,3gp,3g2,mj2");
         assert_eq!(info.duration_ms, Some(2000));
         let v = info.video.as_ref().unwrap();
-        assert_eq!((v.codec.as_str(), v.width, v.height, v.rotation), ("h264", 320, 240, 0));
+        assert_eq!(
+            (v.codec.as_str(), v.width, v.height, v.rotation),
+            ("h264", 320, 240, 0)
+        );
         assert_eq!(v.fps, Some(25.0));
         assert_eq!(v.profile.as_deref(), Some("High"));
         assert_eq!(v.pixel_format.as_deref(), Some("yuv420p"));
         let a = info.audio.as_ref().unwrap();
-        assert_eq!((a.codec.as_str(), a.channels, a.sample_rate), ("aac", 1, 44100));
+        assert_eq!(
+            (a.codec.as_str(), a.channels, a.sample_rate),
+            ("aac", 1, 44100)
+        );
         assert_eq!(info.display_size(), Some((320, 240)));
     }
 

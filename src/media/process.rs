@@ -62,7 +62,8 @@ impl Tools {
         args: &[String],
         timeout: Duration,
     ) -> Result<Output, ToolError> {
-        self.run_inner(program, args, timeout, None::<fn(&str)>).await
+        self.run_inner(program, args, timeout, None::<fn(&str)>)
+            .await
     }
 
     /// Runs `program args`, handing each stdout line to `on_line` (ffmpeg `-progress pipe:1`).

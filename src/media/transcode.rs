@@ -46,11 +46,12 @@ impl Plan {
         let interval = (seconds / f64::from(MAX_THUMBS)).max(1.0);
         let count = ((seconds / interval).floor() as u32).clamp(1, MAX_THUMBS);
         let smallest = self.rungs[0];
-        let thumb_height =
-            ((f64::from(THUMB_WIDTH) * f64::from(smallest.height) / f64::from(smallest.width) / 2.0)
-                .round() as u32
-                * 2)
-            .max(2);
+        let thumb_height = ((f64::from(THUMB_WIDTH) * f64::from(smallest.height)
+            / f64::from(smallest.width)
+            / 2.0)
+            .round() as u32
+            * 2)
+        .max(2);
         Sprite {
             count,
             columns: count.min(SPRITE_COLUMNS),
@@ -102,14 +103,27 @@ impl Plan {
         ));
         graph.push(format!(
             "[spr]fps=fps=1/{:.3},scale={}:{},tile={}x{}[sprite]",
-            sprite.interval_secs, sprite.thumb_width, sprite.thumb_height, sprite.columns, sprite.rows
+            sprite.interval_secs,
+            sprite.thumb_width,
+            sprite.thumb_height,
+            sprite.columns,
+            sprite.rows
         ));
 
         let gop = self.gop().to_string();
         let threads = self.threads.max(1).to_string();
         let mut args: Vec<String> = [
-            "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats",
-            "-filter_complex_threads", &threads, "-i",
+            "-hide_banner",
+            "-nostdin",
+            "-y",
+            "-loglevel",
+            "error",
+            "-progress",
+            "pipe:1",
+            "-nostats",
+            "-filter_complex_threads",
+            &threads,
+            "-i",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -144,11 +158,33 @@ impl Plan {
         let key_frames = format!("expr:gte(t,n_forced*{SEGMENT_SECS})");
         args.extend(
             [
-                "-preset", "veryfast", "-profile:v", "high", "-g", &gop, "-keyint_min", &gop,
-                "-sc_threshold", "0", "-force_key_frames", &key_frames, "-threads", &threads,
-                "-f", "hls", "-hls_time", &SEGMENT_SECS.to_string(), "-hls_playlist_type", "vod",
-                "-hls_flags", "independent_segments", "-hls_segment_type", "mpegts",
-                "-master_pl_name", "master.m3u8", "-hls_segment_filename",
+                "-preset",
+                "veryfast",
+                "-profile:v",
+                "high",
+                "-g",
+                &gop,
+                "-keyint_min",
+                &gop,
+                "-sc_threshold",
+                "0",
+                "-force_key_frames",
+                &key_frames,
+                "-threads",
+                &threads,
+                "-f",
+                "hls",
+                "-hls_time",
+                &SEGMENT_SECS.to_string(),
+                "-hls_playlist_type",
+                "vod",
+                "-hls_flags",
+                "independent_segments",
+                "-hls_segment_type",
+                "mpegts",
+                "-master_pl_name",
+                "master.m3u8",
+                "-hls_segment_filename",
             ]
             .map(String::from),
         );
@@ -157,11 +193,30 @@ impl Plan {
         args.push(o("%v/index.m3u8"));
 
         args.extend(
-            ["-map", "[snapshots]", "-frames:v", &self.snapshots.max(1).to_string(), "-q:v", "3"]
-                .map(String::from),
+            [
+                "-map",
+                "[snapshots]",
+                "-frames:v",
+                &self.snapshots.max(1).to_string(),
+                "-q:v",
+                "3",
+            ]
+            .map(String::from),
         );
         args.push(o("snapshots/snap_%03d.jpg"));
-        args.extend(["-map", "[sprite]", "-frames:v", "1", "-q:v", "5", "-update", "1"].map(String::from));
+        args.extend(
+            [
+                "-map",
+                "[sprite]",
+                "-frames:v",
+                "1",
+                "-q:v",
+                "5",
+                "-update",
+                "1",
+            ]
+            .map(String::from),
+        );
         args.push(o("sprite.jpg"));
         args
     }
@@ -185,7 +240,11 @@ pub fn thumbnails_vtt(sprite: &Sprite, duration_ms: i64, sprite_url: &str) -> St
         if start >= duration_ms {
             break;
         }
-        let end = if i + 1 == sprite.count { duration_ms } else { (start + step).min(duration_ms) };
+        let end = if i + 1 == sprite.count {
+            duration_ms
+        } else {
+            (start + step).min(duration_ms)
+        };
         let x = (i % sprite.columns) * sprite.thumb_width;
         let y = (i / sprite.columns) * sprite.thumb_height;
         vtt.push_str(&format!(

@@ -59,6 +59,12 @@ async fn record_uploaded(
 
 impl UploadService {
     async fn publish_all(&self, videos: &[Video]) {
+        if videos
+            .iter()
+            .any(|v| v.status == VideoStatus::TranscodeQueued)
+        {
+            self.jobs.notify().await;
+        }
         for video in videos {
             if let Err(e) = self.events.publish(&VideoEvent::snapshot(video)).await {
                 tracing::warn!(video = %video.id, error = %e, "event not published");

@@ -180,7 +180,10 @@ mod tests {
         both.update(b"part");
         let both = both.finish();
         assert!(both.matches(&fast.record()));
-        assert_eq!(both.md5.as_deref(), Some("f4c9385f1902f7334b00b9b4ecd164de"));
+        assert_eq!(
+            both.md5.as_deref(),
+            Some("f4c9385f1902f7334b00b9b4ecd164de")
+        );
         let mut other = PartDigest::new(false, Some(&both.record()));
         other.update(b"tart");
         assert!(!other.finish().matches(&both.record()));

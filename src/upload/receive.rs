@@ -200,7 +200,11 @@ impl UploadService {
         }
         let previous = match recorded {
             Some(previous) => Some(previous),
-            None => self.sessions.add_part(&session.id, part, &got.record()).await?,
+            None => {
+                self.sessions
+                    .add_part(&session.id, part, &got.record())
+                    .await?
+            }
         };
         match previous {
             Some(previous) if !got.matches(&previous) => Err(UploadError::Conflict(format!(

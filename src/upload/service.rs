@@ -13,6 +13,7 @@ use crate::config::UploadConfig;
 use crate::db::{self, DbPool};
 use crate::events::EventBus;
 use crate::ids::AppId;
+use crate::jobs::JobSignal;
 use crate::video::Video;
 
 /// How long a writer's lock lives without renewal (renewed every third of it): short,
@@ -76,6 +77,7 @@ pub struct UploadService {
     pub(super) staging: Staging,
     pub(super) storage: Operator,
     pub(super) events: EventBus,
+    pub(super) jobs: JobSignal,
     pub(super) config: UploadConfig,
 }
 
@@ -86,6 +88,7 @@ impl UploadService {
         staging: Staging,
         storage: Operator,
         events: EventBus,
+        jobs: JobSignal,
         config: UploadConfig,
     ) -> Self {
         Self {
@@ -94,6 +97,7 @@ impl UploadService {
             staging,
             storage,
             events,
+            jobs,
             config,
         }
     }

@@ -6,9 +6,12 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use opendal::Operator;
 
 use super::{Snapshot, Video, VideoError, VideoStatus};
+use crate::db::jobs::NewJob;
+use crate::db::videos::VideoChange;
 use crate::db::{self, DbPool, models::NewVideo};
 use crate::events::{EventBus, VideoEvent};
 use crate::ids::{AppId, VideoId};
+use crate::jobs::JobSignal;
 use crate::storage::layout;
 
 /// One page of a listing.
@@ -22,15 +25,81 @@ pub struct VideoService {
     db: DbPool,
     storage: Operator,
     events: EventBus,
+    jobs: JobSignal,
 }
 
 impl VideoService {
-    pub fn new(db: DbPool, storage: Operator, events: EventBus) -> Self {
+    pub fn new(db: DbPool, storage: Operator, events: EventBus, jobs: JobSignal) -> Self {
         Self {
             db,
             storage,
             events,
+            jobs,
         }
+    }
+
+    /// Queues a (re)transcode of a source of `app`: from `UPLOADED`, `TRANSCODED`,
+    /// `TRANSCODE_FAILED` or `PLAYABLE` (whose renditions keep playing until the new ones
+    /// replace them). Anything else, or a transcode already queued, is a `Conflict`.
+    pub async fn transcode(
+        &self,
+        app: AppId,
+        id: VideoId,
+        priority: Option<i32>,
+    ) -> Result<Video, VideoError> {
+        let mut conn = self.db.get().await?;
+        let queued = conn
+            .transaction::<_, VideoError, _>(async |conn| {
+                let video = db::videos::find(conn, app, id)
+                    .await?
+                    .ok_or(VideoError::NotFound)?;
+                if video.parent_id.is_some() {
+                    return Err(VideoError::Conflict(
+                        "renditions are not transcoded; transcode their source".into(),
+                    ));
+                }
+                if !video.status.can_become(VideoStatus::TranscodeQueued) {
+                    return Err(VideoError::Conflict(format!(
+                        "a video in {} cannot be transcoded",
+                        video.status
+                    )));
+                }
+                if db::jobs::pending_for_video(conn, id).await? > 0 {
+                    return Err(VideoError::Conflict(
+                        "a transcode of this video is already queued".into(),
+                    ));
+                }
+                let priority = priority.unwrap_or(video.task_priority);
+                db::jobs::enqueue(
+                    conn,
+                    NewJob {
+                        kind: db::jobs::TRANSCODE,
+                        app_id: Some(app),
+                        video_id: Some(id),
+                        payload: serde_json::json!({}),
+                        priority,
+                    },
+                )
+                .await?;
+                let change = VideoChange {
+                    task_priority: Some(priority),
+                    progress: Some(0),
+                    error: Some(None),
+                    ..VideoChange::default()
+                };
+                db::videos::transition(conn, id, VideoStatus::TranscodeQueued, change)
+                    .await?
+                    .ok_or_else(|| {
+                        VideoError::Conflict("the video changed meanwhile; try again".into())
+                    })
+            })
+            .await?;
+        drop(conn);
+        self.jobs.notify().await;
+        if let Err(e) = self.events.publish(&VideoEvent::snapshot(&queued)).await {
+            tracing::warn!(video = %id, error = %e, "event not published");
+        }
+        Ok(queued)
     }
 
     /// A video of `app`; `None` when missing or another app's.

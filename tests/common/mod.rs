@@ -3,6 +3,7 @@
 //! and removes all three when dropped.
 #![allow(dead_code)]
 
+pub mod media;
 pub mod node;
 pub mod signing;
 pub mod tus;
@@ -213,6 +214,8 @@ impl TestAppBuilder {
             ..Config::default()
         };
         config.database.pool_size = 4;
+        // Workers only where a test asks for them (`.config(|c| c.workers = N)`).
+        config.workers = 0;
         // The same suites run once against an S3-compatible server (scripts/test).
         if let Ok(endpoint) = std::env::var("REEL_TEST_S3_ENDPOINT") {
             config.storage.kind = reel::config::StorageKind::S3;
@@ -235,6 +238,9 @@ impl TestAppBuilder {
         let reel = Reel::start(config, false)
             .await
             .expect("test services are reachable");
+        let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
+        let workers = (reel.config.workers > 0)
+            .then(|| reel.worker(reel.config.workers).spawn(workers_stopped));
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(api::serve(acceptor, reel.clone(), async move {
             let _ = stopped.await;
@@ -250,6 +256,8 @@ impl TestAppBuilder {
             data_dir,
             stop: Some(stop),
             server: Some(server),
+            stop_workers,
+            workers,
         }
     }
 }
@@ -265,6 +273,8 @@ pub struct TestApp {
     pub data_dir: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    stop_workers: tokio::sync::watch::Sender<bool>,
+    workers: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl TestApp {
@@ -419,6 +429,10 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        let _ = self.stop_workers.send(true);
+        if let Some(w) = self.workers.take() {
+            w.abort();
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

@@ -3,7 +3,7 @@
 use async_graphql::{Context, ID, Object, Result};
 
 use super::errors::{caller, gql, reel, video_id};
-use super::types::TokenObject;
+use super::types::{TokenObject, VideoObject};
 
 #[derive(Default)]
 pub struct VideoMutation;
@@ -20,6 +20,36 @@ impl VideoMutation {
             .await
             .map_err(gql)?;
         Ok(true)
+    }
+
+    /// Queues a transcode of a source (`UPLOADED`, `TRANSCODED`, `TRANSCODE_FAILED` or
+    /// `PLAYABLE`); `priority` orders the queue (higher first).
+    async fn transcode(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        priority: Option<i32>,
+    ) -> Result<VideoObject> {
+        let caller = caller(ctx)?;
+        let id = video_id(&id)?;
+        let video = reel(ctx)
+            .videos
+            .transcode(caller.app_id, id, priority)
+            .await
+            .map_err(gql)?;
+        Ok(VideoObject(video))
+    }
+
+    /// Transcodes again; the current renditions keep playing until the new ones replace them.
+    async fn retranscode(&self, ctx: &Context<'_>, id: ID) -> Result<VideoObject> {
+        let caller = caller(ctx)?;
+        let id = video_id(&id)?;
+        let video = reel(ctx)
+            .videos
+            .transcode(caller.app_id, id, None)
+            .await
+            .map_err(gql)?;
+        Ok(VideoObject(video))
     }
 
     /// A JWT for browsers, scoped to the caller's app. Defaults to the configured TTL;

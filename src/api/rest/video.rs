@@ -28,6 +28,27 @@ pub struct StatusReply {
 }
 
 #[derive(Object)]
+pub struct SnapshotReply {
+    code: String,
+    message: String,
+    vid: i64,
+    /// Index of the cover among `snapshots`.
+    cover: i32,
+    snapshots: Vec<SnapshotItem>,
+    /// Scrubbing previews: a sprite sheet and the WebVTT track that points into it.
+    sprite: Option<String>,
+    thumbnails: Option<String>,
+}
+
+#[derive(Object)]
+pub struct SnapshotItem {
+    image_index: i32,
+    url: String,
+    width: Option<i32>,
+    height: Option<i32>,
+}
+
+#[derive(Object)]
 pub struct DoneReply {
     code: String,
     message: String,
@@ -56,6 +77,17 @@ async fn find(reel: &Reel, caller: &Caller, raw: &str) -> Result<Video, ErrorRep
         .await
         .map_err(ErrorReply::from_coded)?
         .ok_or_else(|| ErrorReply::from_coded(VideoError::NotFound))
+}
+
+fn status_reply(video: Video) -> StatusReply {
+    StatusReply {
+        code: OK.into(),
+        message: video.status.to_string(),
+        vid: video.id.0,
+        status: video.status.to_string(),
+        progress: video.progress,
+        error: video.error,
+    }
 }
 
 #[OpenApi]
@@ -95,6 +127,89 @@ impl VideoApi {
         Ok(Json(DoneReply {
             code: OK.into(),
             message: "deleted".into(),
+        }))
+    }
+
+    /// Queue a transcode of `vid` (higher `priority` first).
+    #[oai(path = "/transcode", method = "get", method = "post")]
+    async fn transcode(
+        &self,
+        reel: Data<&Reel>,
+        caller: Data<&Caller>,
+        vid: Query<String>,
+        priority: Query<Option<i32>>,
+    ) -> Reply<StatusReply> {
+        let video = reel
+            .videos
+            .transcode(caller.app_id, self::vid(&vid)?, priority.0)
+            .await
+            .map_err(ErrorReply::from_coded)?;
+        Ok(Json(status_reply(video)))
+    }
+
+    /// Transcode `vid` again; its current renditions play until the new ones replace them.
+    #[oai(path = "/retranscode", method = "get", method = "post")]
+    async fn retranscode(
+        &self,
+        reel: Data<&Reel>,
+        caller: Data<&Caller>,
+        vid: Query<String>,
+    ) -> Reply<StatusReply> {
+        let video = reel
+            .videos
+            .transcode(caller.app_id, self::vid(&vid)?, None)
+            .await
+            .map_err(ErrorReply::from_coded)?;
+        Ok(Json(status_reply(video)))
+    }
+
+    /// The seed's spelling of `retranscode`.
+    #[oai(path = "/retransocde", method = "get", method = "post", deprecated)]
+    async fn retransocde(
+        &self,
+        reel: Data<&Reel>,
+        caller: Data<&Caller>,
+        vid: Query<String>,
+    ) -> Reply<StatusReply> {
+        self.retranscode(reel, caller, vid).await
+    }
+
+    /// Snapshots of `vid` (evenly spaced), its cover, and the scrubbing sprite + WebVTT.
+    #[oai(path = "/snapshot", method = "get", method = "post")]
+    async fn snapshot(
+        &self,
+        reel: Data<&Reel>,
+        caller: Data<&Caller>,
+        vid: Query<String>,
+    ) -> Reply<SnapshotReply> {
+        let video = find(&reel, &caller, &vid).await?;
+        let snapshots = reel
+            .videos
+            .snapshots(&video)
+            .await
+            .map_err(ErrorReply::from_coded)?;
+        let base = format!("{}/media/", reel.config.public_base());
+        Ok(Json(SnapshotReply {
+            code: OK.into(),
+            message: if snapshots.is_empty() {
+                "no snapshots yet"
+            } else {
+                "ok"
+            }
+            .into(),
+            vid: video.id.0,
+            cover: video.image_index,
+            snapshots: snapshots
+                .into_iter()
+                .map(|s| SnapshotItem {
+                    image_index: s.image_index,
+                    url: format!("{base}{}", s.storage_uri),
+                    width: s.width,
+                    height: s.height,
+                })
+                .collect(),
+            sprite: video.sprite_uri.map(|k| format!("{base}{k}")),
+            thumbnails: video.thumbnails_uri.map(|k| format!("{base}{k}")),
         }))
     }
 

@@ -1,0 +1,330 @@
+//! The transcode job: probe the source, run the single-pass ffmpeg plan with live
+//! progress, store the outputs, then swap the renditions in one transaction.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use opendal::Operator;
+use tokio::sync::watch;
+
+use super::JobError;
+use super::outputs::{self, Outputs};
+use crate::config::MediaConfig;
+use crate::db::{self, DbPool, jobs::Job, videos::VideoChange};
+use crate::events::{EventBus, VideoEvent};
+use crate::ids::VideoId;
+use crate::media::ladder::{MIN_SIDE, ladder};
+use crate::media::process::{ToolError, Tools};
+use crate::media::transcode::{Plan, progress_line};
+use crate::media::{MediaInfo, probe};
+use crate::storage::layout;
+use crate::video::{Video, VideoStatus};
+
+#[derive(Clone)]
+pub struct Transcoder {
+    pub(super) db: DbPool,
+    pub(super) storage: Operator,
+    /// Root of fs storage: sources are read in place instead of downloaded.
+    pub(super) storage_root: Option<PathBuf>,
+    pub(super) events: EventBus,
+    pub(super) tools: Tools,
+    pub(super) config: MediaConfig,
+    pub(super) tmp_dir: PathBuf,
+}
+
+impl Transcoder {
+    pub fn new(
+        db: DbPool,
+        storage: Operator,
+        storage_root: Option<PathBuf>,
+        events: EventBus,
+        config: MediaConfig,
+        tmp_dir: PathBuf,
+    ) -> Self {
+        Self {
+            tools: Tools::new(config.max_processes),
+            db,
+            storage,
+            storage_root,
+            events,
+            config,
+            tmp_dir,
+        }
+    }
+
+    async fn publish(&self, video: &Video) {
+        if let Err(e) = self.events.publish(&VideoEvent::snapshot(video)).await {
+            tracing::warn!(video = %video.id, error = %e, "event not published");
+        }
+    }
+
+    async fn set(
+        &self,
+        id: VideoId,
+        to: VideoStatus,
+        change: VideoChange,
+    ) -> Result<Option<Video>, JobError> {
+        let mut conn = self.db.get().await?;
+        let video = db::videos::transition(&mut conn, id, to, change).await?;
+        drop(conn);
+        if let Some(v) = &video {
+            self.publish(v).await;
+        }
+        Ok(video)
+    }
+
+    /// One attempt of a transcode job.
+    pub async fn run(&self, job: &Job, worker: &str) -> Result<(), JobError> {
+        let id = job
+            .video_id
+            .ok_or_else(|| JobError::Permanent("transcode job without a video".into()))?;
+        let started = std::time::Instant::now();
+        let change = VideoChange {
+            progress: Some(0),
+            error: Some(None),
+            ..VideoChange::default()
+        };
+        let video = match self.set(id, VideoStatus::Transcoding, change).await? {
+            Some(v) => v,
+            // Taken over after a crash: it is TRANSCODING already.
+            None => self
+                .current(id)
+                .await?
+                .filter(|v| v.status == VideoStatus::Transcoding)
+                .ok_or_else(|| {
+                    JobError::Permanent("the video is not waiting for a transcode".into())
+                })?,
+        };
+        let work = tempfile::Builder::new()
+            .prefix("transcode-")
+            .tempdir_in(self.ensure_tmp().await?)?;
+        let source = self.local_source(&video, work.path()).await?;
+        let info = self.probe(&source).await?;
+        let plan = self.plan(&video, &info)?;
+        self.record_probe(id, &info).await?;
+
+        let out = work.path().join("out");
+        tokio::fs::create_dir_all(out.join("snapshots")).await?;
+        self.ffmpeg(&video, &plan, &source, &out).await?;
+
+        let generation = format!("{}{}/", layout::output_dir(id), job.id);
+        let outputs = Outputs::collect(&out, &plan, &generation)?;
+        outputs::upload(&self.storage, &out, &outputs).await?;
+        let swapped = outputs::swap(&self.db, &video, &info, &plan, &outputs, job.id, worker).await;
+        match swapped {
+            Ok(Some((done, old))) => {
+                self.publish(&done).await;
+                if let Some(old) = old {
+                    let _ = self.storage.delete_with(&old).recursive(true).await;
+                }
+                tracing::info!(
+                    video = %id,
+                    rungs = plan.rungs.len(),
+                    seconds = started.elapsed().as_secs_f64(),
+                    realtime = (plan_seconds(&plan) / started.elapsed().as_secs_f64().max(0.001)),
+                    "transcoded"
+                );
+                Ok(())
+            }
+            // The video was deleted meanwhile: drop what we stored.
+            Ok(None) => {
+                let _ = self.storage.delete_with(&generation).recursive(true).await;
+                Ok(())
+            }
+            Err(e) => {
+                let _ = self.storage.delete_with(&generation).recursive(true).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn current(&self, id: VideoId) -> Result<Option<Video>, JobError> {
+        let mut conn = self.db.get().await?;
+        Ok(db::pipeline::find_any(&mut conn, id).await?)
+    }
+
+    async fn ensure_tmp(&self) -> Result<&Path, JobError> {
+        tokio::fs::create_dir_all(&self.tmp_dir).await?;
+        Ok(&self.tmp_dir)
+    }
+
+    /// A local path to the source: in place on fs storage, otherwise downloaded into `work`.
+    async fn local_source(&self, video: &Video, work: &Path) -> Result<PathBuf, JobError> {
+        if video.storage_uri.is_empty() {
+            return Err(JobError::Permanent("the video has no stored source".into()));
+        }
+        if let Some(root) = &self.storage_root {
+            let path = root.join(&video.storage_uri);
+            if tokio::fs::try_exists(&path).await? {
+                return Ok(path);
+            }
+            return Err(JobError::Permanent("the stored source is missing".into()));
+        }
+        let path = work.join("source");
+        let reader = self
+            .storage
+            .reader(&video.storage_uri)
+            .await?
+            .into_futures_async_read(..)
+            .await?;
+        let mut reader = tokio_util::compat::FuturesAsyncReadCompatExt::compat(reader);
+        let mut file = tokio::fs::File::create(&path).await?;
+        tokio::io::copy(&mut reader, &mut file).await?;
+        Ok(path)
+    }
+
+    async fn probe(&self, source: &Path) -> Result<MediaInfo, JobError> {
+        let args: Vec<String> = [
+            "-v",
+            "error",
+            "-print_format",
+            "json",
+            "-show_format",
+            "-show_streams",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([source.to_string_lossy().into_owned()])
+        .collect();
+        let out = self
+            .tools
+            .run(&self.config.ffprobe, &args, Duration::from_secs(60))
+            .await
+            .map_err(|e| match e {
+                ToolError::Failed { stderr, .. } => JobError::Permanent(format!(
+                    "not a media file: {}",
+                    stderr.lines().last().unwrap_or("ffprobe failed")
+                )),
+                other => JobError::Transient(other.to_string()),
+            })?;
+        probe::parse(&out.stdout).map_err(|e| JobError::Permanent(format!("not a media file: {e}")))
+    }
+
+    fn plan(&self, video: &Video, info: &MediaInfo) -> Result<Plan, JobError> {
+        let (w, h) = info.display_size().ok_or_else(|| {
+            JobError::Permanent(
+                "no video stream: audio-only and other files are not transcoded".into(),
+            )
+        })?;
+        if w < MIN_SIDE as i32 || h < MIN_SIDE as i32 {
+            return Err(JobError::Permanent(format!(
+                "the video is {w}x{h}; at least {MIN_SIDE}x{MIN_SIDE} is needed"
+            )));
+        }
+        let duration_ms = info.duration_ms.filter(|d| *d > 0).ok_or_else(|| {
+            JobError::Permanent("the file has no duration (empty or truncated?)".into())
+        })?;
+        Ok(Plan {
+            rungs: ladder(w as u32, h as u32, &self.config.definitions),
+            has_audio: info.audio.is_some(),
+            duration_ms,
+            fps: info.video.as_ref().and_then(|v| v.fps).unwrap_or(30.0),
+            snapshots: video.image_count.clamp(1, 100) as u32,
+            threads: self.config.threads,
+        })
+    }
+
+    async fn record_probe(&self, id: VideoId, info: &MediaInfo) -> Result<(), JobError> {
+        let mut conn = self.db.get().await?;
+        db::pipeline::record_media_info(&mut conn, id, info).await?;
+        Ok(())
+    }
+
+    /// Runs ffmpeg, publishing progress at most twice a second.
+    async fn ffmpeg(
+        &self,
+        video: &Video,
+        plan: &Plan,
+        source: &Path,
+        out: &Path,
+    ) -> Result<(), JobError> {
+        let args = plan.ffmpeg_args(source, out);
+        tracing::debug!(command = %format!("ffmpeg {}", args.join(" ")), "transcoding");
+        let timeout = Duration::from_secs(120)
+            + Duration::from_millis(plan.duration_ms as u64) * self.config.timeout_factor;
+        let (tx, mut rx) = watch::channel(0i16);
+        let reporter = {
+            let (db, events, id) = (self.db.clone(), self.events.clone(), video.id);
+            tokio::spawn(async move {
+                let mut last = 0;
+                while rx.changed().await.is_ok() {
+                    let p = *rx.borrow_and_update();
+                    if p <= last {
+                        continue;
+                    }
+                    last = p;
+                    if let Ok(mut conn) = db.get().await
+                        && let Ok(Some(v)) = db::pipeline::set_progress(&mut conn, id, p).await
+                    {
+                        let _ = events.publish(&VideoEvent::snapshot(&v)).await;
+                    }
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            })
+        };
+        let duration_ms = plan.duration_ms;
+        let result = self
+            .tools
+            .run_with_lines(&self.config.ffmpeg, &args, timeout, move |line| {
+                if let Some(p) = progress_line(line, duration_ms) {
+                    let _ = tx.send(p);
+                }
+            })
+            .await;
+        let _ = reporter.await;
+        result.map(|_| ()).map_err(|e| match e {
+            ToolError::Failed { stderr, .. } => {
+                JobError::Transient(format!("ffmpeg failed: {}", trim(&stderr)))
+            }
+            other => JobError::Transient(other.to_string()),
+        })
+    }
+
+    /// After a failed attempt: back to the queue, or `TRANSCODE_FAILED` with the reason.
+    pub async fn after_failure(&self, job: &Job, error: &str, last: bool) {
+        let Some(id) = job.video_id else { return };
+        let (to, progress) = if last {
+            (VideoStatus::TranscodeFailed, 0)
+        } else {
+            (VideoStatus::TranscodeQueued, 0)
+        };
+        let change = VideoChange {
+            progress: Some(progress),
+            error: Some(Some(trim(error))),
+            ..VideoChange::default()
+        };
+        if let Err(e) = self.set(id, to, change).await {
+            tracing::error!(video = %id, error = %e, "could not record the failure");
+        }
+    }
+
+    /// The job was taken away (its video deleted): remove anything it left in storage.
+    pub async fn cancelled(&self, job: &Job) {
+        let Some(id) = job.video_id else { return };
+        if matches!(self.current(id).await, Ok(None)) {
+            let _ = self
+                .storage
+                .delete_with(&layout::output_dir(id))
+                .recursive(true)
+                .await;
+        }
+    }
+}
+
+fn plan_seconds(plan: &Plan) -> f64 {
+    plan.duration_ms as f64 / 1000.0
+}
+
+/// The last lines of a tool's error output, short enough for a status field.
+fn trim(s: &str) -> String {
+    const MAX: usize = 1000;
+    let s = s.trim();
+    if s.len() <= MAX {
+        return s.to_string();
+    }
+    let mut start = s.len() - MAX;
+    while !s.is_char_boundary(start) {
+        start += 1;
+    }
+    format!("…{}", &s[start..])
+}

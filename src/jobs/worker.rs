@@ -1,0 +1,165 @@
+//! The worker loop: claims jobs, runs up to N at once, holds each job's lease while it
+//! runs (losing it cancels the job, killing ffmpeg), retries failures with backoff.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Semaphore, watch};
+use tokio_util::sync::CancellationToken;
+
+use super::transcode::Transcoder;
+use super::{JobError, JobSignal};
+use crate::db::{self, DbPool, jobs::Job};
+
+/// Lease length; renewed every third of it while the job runs.
+const LEASE_SECS: i32 = 30;
+/// Fallback polling when no wake-up signal arrives.
+const POLL: Duration = Duration::from_secs(2);
+
+#[derive(Clone)]
+pub struct Worker {
+    db: DbPool,
+    signal: JobSignal,
+    transcoder: Transcoder,
+    name: String,
+    slots: usize,
+}
+
+impl Worker {
+    pub fn new(db: DbPool, signal: JobSignal, transcoder: Transcoder, slots: usize) -> Self {
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
+        let name = format!(
+            "{host}:{}:{}",
+            std::process::id(),
+            &crate::auth::new_nonce()[..6]
+        );
+        Self {
+            db,
+            signal,
+            transcoder,
+            name,
+            slots: slots.max(1),
+        }
+    }
+
+    /// Runs until `stop` turns true; then cancels running jobs and gives them back.
+    pub fn spawn(self, mut stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let wake = self.signal.listen();
+            let slots = Arc::new(Semaphore::new(self.slots));
+            let shutdown = CancellationToken::new();
+            let mut running = tokio::task::JoinSet::new();
+            tracing::info!(worker = %self.name, slots = self.slots, "worker started");
+            loop {
+                if *stop.borrow() {
+                    break;
+                }
+                let permit = tokio::select! {
+                    p = slots.clone().acquire_owned() => p.expect("semaphore open"),
+                    _ = stop.changed() => break,
+                };
+                let claimed = match self.db.get().await {
+                    Ok(mut conn) => db::jobs::claim(&mut conn, &self.name, LEASE_SECS).await,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "worker cannot reach the database");
+                        Ok(None)
+                    }
+                };
+                match claimed {
+                    Ok(Some(job)) => {
+                        let worker = self.clone();
+                        let shutdown = shutdown.clone();
+                        running.spawn(async move {
+                            worker.run(job, shutdown).await;
+                            drop(permit);
+                        });
+                        continue;
+                    }
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(error = %e, "claiming a job failed"),
+                }
+                drop(permit);
+                tokio::select! {
+                    _ = wake.notified() => {}
+                    _ = tokio::time::sleep(POLL) => {}
+                    _ = stop.changed() => break,
+                    Some(_) = running.join_next(), if !running.is_empty() => {}
+                }
+            }
+            shutdown.cancel();
+            while running.join_next().await.is_some() {}
+            tracing::info!(worker = %self.name, "worker stopped");
+        })
+    }
+
+    async fn run(&self, job: Job, shutdown: CancellationToken) {
+        let span = tracing::info_span!("job", id = job.id, kind = %job.kind, video = ?job.video_id.map(|v| v.0), attempt = job.attempts);
+        let _enter = span.enter();
+        drop(_enter);
+        let lost = CancellationToken::new();
+        let heartbeat = {
+            let (db, name, lost, id) = (self.db.clone(), self.name.clone(), lost.clone(), job.id);
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs((LEASE_SECS / 3) as u64));
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    let kept = match db.get().await {
+                        Ok(mut conn) => db::jobs::renew(&mut conn, id, &name, LEASE_SECS).await,
+                        Err(_) => continue,
+                    };
+                    if matches!(kept, Ok(false)) {
+                        lost.cancel();
+                        return;
+                    }
+                }
+            })
+        };
+        let work = async {
+            match job.kind.as_str() {
+                db::jobs::TRANSCODE => self.transcoder.run(&job, &self.name).await,
+                other => Err(JobError::Permanent(format!("unknown job kind {other:?}"))),
+            }
+        };
+        let outcome = tokio::select! {
+            r = work => Some(r),
+            _ = lost.cancelled() => None,
+            _ = shutdown.cancelled() => {
+                if let Ok(mut conn) = self.db.get().await {
+                    let _ = db::jobs::release(&mut conn, job.id, &self.name).await;
+                }
+                heartbeat.abort();
+                return;
+            }
+        };
+        heartbeat.abort();
+        match outcome {
+            // The handler finished the job row in its own transaction.
+            Some(Ok(())) => {}
+            None => {
+                tracing::info!(job = job.id, "job lost its lease (video deleted?); stopped");
+                self.transcoder.cancelled(&job).await;
+            }
+            Some(Err(e)) => self.failed(&job, e).await,
+        }
+    }
+
+    async fn failed(&self, job: &Job, e: JobError) {
+        let last = matches!(e, JobError::Permanent(_)) || job.attempts >= job.max_attempts;
+        // 10 s, 40 s, 90 s, …
+        let backoff = (!last).then(|| 10 * job.attempts * job.attempts);
+        let message = e.to_string();
+        tracing::warn!(job = job.id, attempt = job.attempts, last, error = %message, "job failed");
+        match self.db.get().await {
+            Ok(mut conn) => {
+                if let Err(e) =
+                    db::jobs::fail(&mut conn, job.id, &self.name, &message, backoff).await
+                {
+                    tracing::error!(error = %e, "recording the failure failed");
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "recording the failure failed"),
+        }
+        self.transcoder.after_failure(job, &message, last).await;
+    }
+}

@@ -1,0 +1,70 @@
+//! Test media made with ffmpeg's lavfi sources, and waiting for the pipeline.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use reel::ids::{AppId, VideoId};
+use reel::video::{Video, VideoStatus};
+
+use super::TestApp;
+
+/// Runs ffmpeg with `args` (inputs and options) writing `name` into `dir`.
+pub fn clip(dir: &Path, name: &str, args: &str) -> PathBuf {
+    let out = dir.join(name);
+    let mut cmd = std::process::Command::new("ffmpeg");
+    cmd.args(["-v", "error", "-y"])
+        .args(args.split_whitespace())
+        .arg(&out);
+    let status = cmd.status().expect("ffmpeg is installed (scripts/setup)");
+    assert!(status.success(), "ffmpeg {args}");
+    out
+}
+
+/// A clip of `secs` seconds at `w`x`h`, with a sine tone when `audio`.
+pub fn lavfi(dir: &Path, name: &str, w: u32, h: u32, secs: u32, audio: bool) -> PathBuf {
+    let video = format!("-f lavfi -i testsrc2=size={w}x{h}:rate=25:duration={secs}");
+    let sound = if audio {
+        format!(" -f lavfi -i sine=frequency=440:duration={secs} -c:a aac")
+    } else {
+        String::new()
+    };
+    clip(
+        dir,
+        name,
+        &format!("{video}{sound} -c:v libx264 -preset ultrafast -pix_fmt yuv420p -shortest"),
+    )
+}
+
+/// Uploads `file` through tus in one PATCH (autoTranscode on); returns the video id.
+pub async fn upload(app: &TestApp, token: &str, file: &Path) -> VideoId {
+    let data = std::fs::read(file).unwrap();
+    let tus = super::tus::Tus {
+        app,
+        token: token.to_string(),
+    };
+    let name = file.file_name().unwrap().to_string_lossy().into_owned();
+    let url = tus.create_url(data.len(), &[("filename", &name)]).await;
+    let resp = tus.patch(&url, 0, data).await;
+    assert_eq!(resp.status(), 204);
+    VideoId(
+        resp.headers()["reel-video-id"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap(),
+    )
+}
+
+/// Waits until the video reaches one of `states` (60 s at most).
+pub async fn wait_for(app: &TestApp, owner: AppId, id: VideoId, states: &[VideoStatus]) -> Video {
+    for _ in 0..600 {
+        if let Some(v) = app.reel.videos.get(owner, id).await.unwrap()
+            && states.contains(&v.status)
+        {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let v = app.reel.videos.get(owner, id).await.unwrap();
+    panic!("video {id} never reached {states:?}: {v:?}");
+}

@@ -1,0 +1,414 @@
+//! The media pipeline with real ffmpeg: ladder, HLS, snapshots, sprite, bad input, delete.
+
+mod common;
+
+use std::time::Duration;
+
+use common::media::{clip, lavfi, upload, wait_for};
+use common::{Credentials, TestApp, error_code};
+use reel::video::{Definition, VideoStatus};
+use serde_json::json;
+
+async fn setup() -> (TestApp, Credentials, String) {
+    let app = TestApp::builder().config(|c| c.workers = 1).start().await;
+    let creds = app.create_app("alpha").await;
+    let token = app.token(&creds, 3600).await;
+    (app, creds, token)
+}
+
+fn storage_path(app: &TestApp, key: &str) -> std::path::PathBuf {
+    app.data_dir.path().join("storage").join(key)
+}
+
+/// ffprobe's view of a stored HLS playlist: (width, height) of each video stream.
+fn probe_playlist(path: &std::path::Path) -> serde_json::Value {
+    let out = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-print_format",
+            "json",
+            "-show_streams",
+            "-show_format",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_720p_clip_gets_the_ladder_hls_snapshots_and_sprite() {
+    let (app, creds, token) = setup().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = lavfi(dir.path(), "hd.mp4", 1280, 720, 3, true);
+    let vid = upload(&app, &token, &file).await;
+    let video = wait_for(
+        &app,
+        creds.app_id,
+        vid,
+        &[VideoStatus::Transcoded, VideoStatus::TranscodeFailed],
+    )
+    .await;
+    assert_eq!(video.status, VideoStatus::Transcoded, "{:?}", video.error);
+    assert_eq!(video.progress, 100);
+    assert_eq!(
+        (video.video_width, video.video_height),
+        (Some(1280), Some(720))
+    );
+    assert!(
+        (2900..=3100).contains(&video.duration.unwrap()),
+        "{:?}",
+        video.duration
+    );
+
+    let renditions = app.reel.videos.renditions(&video).await.unwrap();
+    let ladder: Vec<_> = renditions
+        .iter()
+        .map(|r| {
+            (
+                r.definition.unwrap(),
+                r.video_width.unwrap(),
+                r.video_height.unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ladder,
+        vec![
+            (Definition::LD, 640, 360),
+            (Definition::SD, 854, 480),
+            (Definition::HD, 1280, 720)
+        ]
+    );
+    assert!(
+        renditions
+            .iter()
+            .all(|r| r.status == VideoStatus::Transcoded && r.file_size > 0)
+    );
+
+    let master = storage_path(&app, video.playlist_uri.as_deref().unwrap());
+    let text = std::fs::read_to_string(&master).unwrap();
+    for needle in [
+        "#EXT-X-STREAM-INF",
+        "BANDWIDTH=",
+        "RESOLUTION=640x360",
+        "RESOLUTION=1280x720",
+        "CODECS=",
+        "TYPE=AUDIO",
+    ] {
+        assert!(
+            text.contains(needle),
+            "{needle} in master playlist:\n{text}"
+        );
+    }
+    let probed = probe_playlist(&master);
+    let sizes: Vec<(i64, i64)> = probed["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["codec_type"] == "video")
+        .map(|s| (s["width"].as_i64().unwrap(), s["height"].as_i64().unwrap()))
+        .collect();
+    assert!(
+        sizes.contains(&(1280, 720)) && sizes.contains(&(640, 360)),
+        "{sizes:?}"
+    );
+    let hd = std::fs::read_to_string(storage_path(&app, &renditions[2].storage_uri)).unwrap();
+    assert!(hd.contains("#EXT-X-ENDLIST") && hd.contains(".ts"), "{hd}");
+
+    let snapshots = app.reel.videos.snapshots(&video).await.unwrap();
+    assert_eq!(snapshots.len(), 10);
+    assert!(
+        snapshots
+            .iter()
+            .all(|s| storage_path(&app, &s.storage_uri).exists() && s.file_size > 0)
+    );
+    let vtt = std::fs::read_to_string(storage_path(&app, video.thumbnails_uri.as_deref().unwrap()))
+        .unwrap();
+    assert!(
+        vtt.starts_with("WEBVTT") && vtt.contains("sprite.jpg#xywh=0,0,160,90"),
+        "{vtt}"
+    );
+    assert!(storage_path(&app, video.sprite_uri.as_deref().unwrap()).exists());
+
+    let info = app
+        .graphql(&creds, "query($id: ID!) { video(id: $id) { mediaInfo { duration video { codec width height } audio { codec channels } } cover { imageIndex } renditions { definition } } }", json!({ "id": vid.to_string() }))
+        .await;
+    let media = &info["data"]["video"]["mediaInfo"];
+    assert_eq!(media["video"]["width"], 1280, "{info}");
+    assert_eq!(media["audio"]["codec"], "aac");
+    assert_eq!(info["data"]["video"]["cover"]["imageIndex"], 0);
+    assert!(
+        app.jobs_of(vid)
+            .await
+            .iter()
+            .all(|(_, state)| state == "done")
+    );
+    assert!(
+        std::fs::read_dir(app.data_dir.path().join("tmp"))
+            .unwrap()
+            .next()
+            .is_none(),
+        "temp dirs removed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn small_portrait_and_silent_sources() {
+    let (app, creds, token) = setup().await;
+    let dir = tempfile::tempdir().unwrap();
+    let small = lavfi(dir.path(), "small.mp4", 320, 240, 2, false);
+    let base = lavfi(dir.path(), "base.mp4", 640, 360, 2, false);
+    let portrait = clip(
+        dir.path(),
+        "portrait.mp4",
+        &format!("-i {} -c copy -metadata:s:v:0 rotate=90", base.display()),
+    );
+    let (a, b) = (
+        upload(&app, &token, &small).await,
+        upload(&app, &token, &portrait).await,
+    );
+    let small = wait_for(
+        &app,
+        creds.app_id,
+        a,
+        &[VideoStatus::Transcoded, VideoStatus::TranscodeFailed],
+    )
+    .await;
+    assert_eq!(small.status, VideoStatus::Transcoded, "{:?}", small.error);
+    let rungs = app.reel.videos.renditions(&small).await.unwrap();
+    assert_eq!(rungs.len(), 1, "a 240p source yields one rung");
+    assert_eq!(
+        (rungs[0].video_width, rungs[0].video_height),
+        (Some(320), Some(240))
+    );
+
+    let portrait = wait_for(
+        &app,
+        creds.app_id,
+        b,
+        &[VideoStatus::Transcoded, VideoStatus::TranscodeFailed],
+    )
+    .await;
+    assert_eq!(
+        portrait.status,
+        VideoStatus::Transcoded,
+        "{:?}",
+        portrait.error
+    );
+    assert_eq!(
+        (portrait.video_width, portrait.video_height),
+        (Some(360), Some(640))
+    );
+    let rungs = app.reel.videos.renditions(&portrait).await.unwrap();
+    assert_eq!(
+        (rungs[0].video_width, rungs[0].video_height),
+        (Some(360), Some(640))
+    );
+    let probed = probe_playlist(&storage_path(&app, &rungs[0].storage_uri));
+    let stream = &probed["streams"][0];
+    assert_eq!(
+        (stream["width"].as_i64(), stream["height"].as_i64()),
+        (Some(360), Some(640)),
+        "portrait in the rendition"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_inputs_fail_with_a_reason_and_the_worker_goes_on() {
+    let (app, creds, token) = setup().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "this is not a video\n").unwrap();
+    let hd = lavfi(dir.path(), "ok.mp4", 320, 240, 2, true);
+    let truncated = dir.path().join("truncated.mp4");
+    let bytes = std::fs::read(&hd).unwrap();
+    std::fs::write(&truncated, &bytes[..bytes.len() / 3]).unwrap();
+    let audio = clip(
+        dir.path(),
+        "audio.m4a",
+        "-f lavfi -i sine=duration=2 -c:a aac",
+    );
+    let tiny = clip(
+        dir.path(),
+        "tiny.mp4",
+        "-f lavfi -i color=c=red:size=2x2:duration=1 -c:v libx264 -pix_fmt yuv444p",
+    );
+
+    let cases = [
+        (dir.path().join("notes.txt"), "not a media file"),
+        (audio, "no video stream"),
+        (tiny, "at least 16x16"),
+    ];
+    for (file, reason) in &cases {
+        let vid = upload(&app, &token, file).await;
+        let v = wait_for(
+            &app,
+            creds.app_id,
+            vid,
+            &[VideoStatus::TranscodeFailed, VideoStatus::Transcoded],
+        )
+        .await;
+        assert_eq!(v.status, VideoStatus::TranscodeFailed, "{file:?}");
+        assert!(
+            v.error.as_deref().unwrap_or("").contains(reason),
+            "{file:?}: {:?}",
+            v.error
+        );
+        assert_eq!(
+            app.jobs_of(vid).await,
+            vec![("transcode".into(), "failed".into())],
+            "no retry of permanent failures"
+        );
+    }
+    // A truncated file ends in a defined state too, with a readable error if it fails.
+    let vid = upload(&app, &token, &truncated).await;
+    let v = wait_for(
+        &app,
+        creds.app_id,
+        vid,
+        &[
+            VideoStatus::TranscodeFailed,
+            VideoStatus::Transcoded,
+            VideoStatus::TranscodeQueued,
+        ],
+    )
+    .await;
+    if v.status != VideoStatus::Transcoded {
+        assert!(v.error.is_some(), "{v:?}");
+    }
+    // …and the worker still serves good jobs.
+    let vid = upload(&app, &token, &hd).await;
+    let v = wait_for(
+        &app,
+        creds.app_id,
+        vid,
+        &[VideoStatus::Transcoded, VideoStatus::TranscodeFailed],
+    )
+    .await;
+    assert_eq!(v.status, VideoStatus::Transcoded, "{:?}", v.error);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn transcode_rules_follow_the_status_machine() {
+    let app = TestApp::start().await; // no workers: jobs stay queued
+    let creds = app.create_app("alpha").await;
+    let uploading = app.insert_video(creds.app_id, VideoStatus::Uploading).await;
+    let uploaded = app.insert_video(creds.app_id, VideoStatus::Uploaded).await;
+    let mutation = "mutation($id: ID!) { transcode(id: $id, priority: 7) { status taskPriority } }";
+    let out = app
+        .graphql(&creds, mutation, json!({ "id": uploading.to_string() }))
+        .await;
+    assert_eq!(error_code(&out), Some("CONFLICT"), "{out}");
+    let out = app
+        .graphql(&creds, mutation, json!({ "id": uploaded.to_string() }))
+        .await;
+    assert_eq!(
+        out["data"]["transcode"]["status"], "TRANSCODE_QUEUED",
+        "{out}"
+    );
+    assert_eq!(out["data"]["transcode"]["taskPriority"], 7);
+    let again = app
+        .graphql(
+            &creds,
+            "mutation($id: ID!) { retranscode(id: $id) { status } }",
+            json!({ "id": uploaded.to_string() }),
+        )
+        .await;
+    assert_eq!(
+        error_code(&again),
+        Some("CONFLICT"),
+        "already queued: {again}"
+    );
+    let (status, body) = app
+        .rest(
+            &creds,
+            "GET",
+            "/video/retransocde",
+            &[("vid", &uploading.to_string())],
+            None,
+        )
+        .await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("CONFLICT")));
+    let beta = app.create_app("beta").await;
+    let foreign = app
+        .graphql(&beta, mutation, json!({ "id": uploaded.to_string() }))
+        .await;
+    assert_eq!(error_code(&foreign), Some("NOT_FOUND"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn delete_during_transcode_leaves_nothing_behind() {
+    let (app, creds, token) = setup().await;
+    let dir = tempfile::tempdir().unwrap();
+    let long = lavfi(dir.path(), "long.mp4", 1280, 720, 30, true);
+    let vid = upload(&app, &token, &long).await;
+    let v = wait_for(
+        &app,
+        creds.app_id,
+        vid,
+        &[VideoStatus::Transcoding, VideoStatus::Transcoded],
+    )
+    .await;
+    assert_eq!(
+        v.status,
+        VideoStatus::Transcoding,
+        "the clip is long enough to catch it running"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let out = app
+        .graphql(
+            &creds,
+            "mutation($id: ID!) { deleteVideo(id: $id) }",
+            json!({ "id": vid.to_string() }),
+        )
+        .await;
+    assert_eq!(out["data"]["deleteVideo"], true);
+    // The worker notices within a lease tick (10 s), kills ffmpeg and cleans up.
+    for _ in 0..150 {
+        let tmp_empty = std::fs::read_dir(app.data_dir.path().join("tmp"))
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(true);
+        let outputs = app.data_dir.path().join(format!("storage/videos/{vid}"));
+        if tmp_empty && !outputs.exists() && !ffmpeg_running(app.data_dir.path()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!ffmpeg_running(app.data_dir.path()), "ffmpeg was killed");
+    assert!(
+        std::fs::read_dir(app.data_dir.path().join("tmp"))
+            .unwrap()
+            .next()
+            .is_none(),
+        "temp dir removed"
+    );
+    assert!(
+        !app.data_dir
+            .path()
+            .join(format!("storage/videos/{vid}"))
+            .exists()
+    );
+    assert!(
+        !app.data_dir
+            .path()
+            .join(format!("storage/sources/{vid}"))
+            .exists()
+    );
+    assert!(app.jobs_of(vid).await.is_empty());
+}
+
+/// Whether an ffmpeg of this test's server runs (its output dir is under our data dir).
+fn ffmpeg_running(data_dir: &std::path::Path) -> bool {
+    let pattern = format!("ffmpeg.*{}", data_dir.join("tmp").display());
+    let out = std::process::Command::new("pgrep")
+        .args(["-f", &pattern])
+        .output()
+        .unwrap();
+    !out.stdout.is_empty()
+}
