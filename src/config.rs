@@ -33,6 +33,26 @@ pub struct Config {
     /// Transcode workers embedded in `reel serve` (`--workers`), or run by `reel worker`.
     pub workers: usize,
     pub media: MediaConfig,
+    pub jobs: JobsConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct JobsConfig {
+    /// A running job's lease; a worker that stops renewing it (crashed) loses the job
+    /// to another worker after this long.
+    pub lease_secs: u32,
+    /// Fallback polling of the queue when no wake-up signal arrives, in milliseconds.
+    pub poll_ms: u64,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        Self {
+            lease_secs: 30,
+            poll_ms: 2000,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -165,6 +185,7 @@ impl Default for Config {
             upload: UploadConfig::default(),
             workers: 1,
             media: MediaConfig::default(),
+            jobs: JobsConfig::default(),
         }
     }
 }

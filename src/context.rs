@@ -53,6 +53,7 @@ impl Reel {
             self.job_signal.clone(),
             self.transcoder.clone(),
             slots,
+            &self.config.jobs,
         )
     }
 

@@ -11,11 +11,6 @@ use super::transcode::Transcoder;
 use super::{JobError, JobSignal};
 use crate::db::{self, DbPool, jobs::Job};
 
-/// Lease length; renewed every third of it while the job runs.
-const LEASE_SECS: i32 = 30;
-/// Fallback polling when no wake-up signal arrives.
-const POLL: Duration = Duration::from_secs(2);
-
 #[derive(Clone)]
 pub struct Worker {
     db: DbPool,
@@ -23,10 +18,19 @@ pub struct Worker {
     transcoder: Transcoder,
     name: String,
     slots: usize,
+    /// Lease length; renewed every third of it while the job runs.
+    lease_secs: i32,
+    poll: Duration,
 }
 
 impl Worker {
-    pub fn new(db: DbPool, signal: JobSignal, transcoder: Transcoder, slots: usize) -> Self {
+    pub fn new(
+        db: DbPool,
+        signal: JobSignal,
+        transcoder: Transcoder,
+        slots: usize,
+        config: &crate::config::JobsConfig,
+    ) -> Self {
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
         let name = format!(
             "{host}:{}:{}",
@@ -39,6 +43,8 @@ impl Worker {
             transcoder,
             name,
             slots: slots.max(1),
+            lease_secs: config.lease_secs.clamp(3, 3600) as i32,
+            poll: Duration::from_millis(config.poll_ms.max(50)),
         }
     }
 
@@ -59,7 +65,7 @@ impl Worker {
                     _ = stop.changed() => break,
                 };
                 let claimed = match self.db.get().await {
-                    Ok(mut conn) => db::jobs::claim(&mut conn, &self.name, LEASE_SECS).await,
+                    Ok(mut conn) => db::jobs::claim(&mut conn, &self.name, self.lease_secs).await,
                     Err(e) => {
                         tracing::warn!(error = %e, "worker cannot reach the database");
                         Ok(None)
@@ -69,10 +75,14 @@ impl Worker {
                     Ok(Some(job)) => {
                         let worker = self.clone();
                         let shutdown = shutdown.clone();
-                        running.spawn(async move {
-                            worker.run(job, shutdown).await;
-                            drop(permit);
-                        });
+                        let span = tracing::info_span!("job", id = job.id, kind = %job.kind, video = ?job.video_id.map(|v| v.0), attempt = job.attempts);
+                        running.spawn(tracing::Instrument::instrument(
+                            async move {
+                                worker.run(job, shutdown).await;
+                                drop(permit);
+                            },
+                            span,
+                        ));
                         continue;
                     }
                     Ok(None) => {}
@@ -81,7 +91,7 @@ impl Worker {
                 drop(permit);
                 tokio::select! {
                     _ = wake.notified() => {}
-                    _ = tokio::time::sleep(POLL) => {}
+                    _ = tokio::time::sleep(self.poll) => {}
                     _ = stop.changed() => break,
                     Some(_) = running.join_next(), if !running.is_empty() => {}
                 }
@@ -93,19 +103,18 @@ impl Worker {
     }
 
     async fn run(&self, job: Job, shutdown: CancellationToken) {
-        let span = tracing::info_span!("job", id = job.id, kind = %job.kind, video = ?job.video_id.map(|v| v.0), attempt = job.attempts);
-        let _enter = span.enter();
-        drop(_enter);
         let lost = CancellationToken::new();
         let heartbeat = {
             let (db, name, lost, id) = (self.db.clone(), self.name.clone(), lost.clone(), job.id);
+            let lease = self.lease_secs;
             tokio::spawn(async move {
-                let mut tick = tokio::time::interval(Duration::from_secs((LEASE_SECS / 3) as u64));
+                let mut tick =
+                    tokio::time::interval(Duration::from_secs_f64(f64::from(lease) / 3.0));
                 tick.tick().await;
                 loop {
                     tick.tick().await;
                     let kept = match db.get().await {
-                        Ok(mut conn) => db::jobs::renew(&mut conn, id, &name, LEASE_SECS).await,
+                        Ok(mut conn) => db::jobs::renew(&mut conn, id, &name, lease).await,
                         Err(_) => continue,
                     };
                     if matches!(kept, Ok(false)) {
