@@ -42,6 +42,21 @@ enum Command {
     App(AppCommand),
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Media tools for operators.
+    #[command(subcommand)]
+    Media(MediaCommand),
+}
+
+#[derive(Subcommand)]
+enum MediaCommand {
+    /// Probe INPUT and print, as a JSON list, the ffmpeg arguments Reel would run to
+    /// transcode it into OUT_DIR (with --per-rung: one ffmpeg per rung, for comparison).
+    Plan {
+        input: PathBuf,
+        out_dir: PathBuf,
+        #[arg(long)]
+        per_rung: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -102,6 +117,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::App(cmd) => app(config, cmd).await,
+        Command::Media(MediaCommand::Plan {
+            input,
+            out_dir,
+            per_rung,
+        }) => {
+            let reel = Reel::start(config, true).await?;
+            let (_, plan) = reel
+                .transcoder
+                .plan_file(&input, 10)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let out = if per_rung {
+                serde_json::to_string(&plan.per_rung_args(&input, &out_dir))?
+            } else {
+                serde_json::to_string(&plan.ffmpeg_args(&input, &out_dir))?
+            };
+            println!("{out}");
+            Ok(())
+        }
     }
 }
 

@@ -99,8 +99,7 @@ impl Transcoder {
             .prefix("transcode-")
             .tempdir_in(self.ensure_tmp().await?)?;
         let source = self.local_source(&video, work.path()).await?;
-        let info = self.probe(&source).await?;
-        let plan = self.plan(&video, &info)?;
+        let (info, plan) = self.plan_file(&source, video.image_count.clamp(1, 100) as u32).await?;
         self.record_probe(id, &info).await?;
 
         let out = work.path().join("out");
@@ -173,6 +172,13 @@ impl Transcoder {
         Ok(path)
     }
 
+    /// What a file is and what would be made of it (also `reel media plan`).
+    pub async fn plan_file(&self, source: &Path, snapshots: u32) -> Result<(MediaInfo, Plan), JobError> {
+        let info = self.probe(source).await?;
+        let plan = self.plan(&info, snapshots)?;
+        Ok((info, plan))
+    }
+
     async fn probe(&self, source: &Path) -> Result<MediaInfo, JobError> {
         let args: Vec<String> = [
             "-v",
@@ -200,7 +206,7 @@ impl Transcoder {
         probe::parse(&out.stdout).map_err(|e| JobError::Permanent(format!("not a media file: {e}")))
     }
 
-    fn plan(&self, video: &Video, info: &MediaInfo) -> Result<Plan, JobError> {
+    fn plan(&self, info: &MediaInfo, snapshots: u32) -> Result<Plan, JobError> {
         let (w, h) = info.display_size().ok_or_else(|| {
             JobError::Permanent(
                 "no video stream: audio-only and other files are not transcoded".into(),
@@ -219,7 +225,7 @@ impl Transcoder {
             has_audio: info.audio.is_some(),
             duration_ms,
             fps: info.video.as_ref().and_then(|v| v.fps).unwrap_or(30.0),
-            snapshots: video.image_count.clamp(1, 100) as u32,
+            snapshots,
             threads: self.config.threads,
         })
     }

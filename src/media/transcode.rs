@@ -222,6 +222,51 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// The naive alternative, for comparison (`bench/transcode`): one ffmpeg per rung, each
+    /// decoding the source again and encoding its own audio.
+    pub fn per_rung_args(&self, input: &Path, out: &Path) -> Vec<Vec<String>> {
+        let gop = self.gop().to_string();
+        self.rungs
+            .iter()
+            .map(|rung| {
+                let dir = out.join(rung.definition.as_str());
+                let mut args: Vec<String> = ["-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-i"]
+                    .map(String::from)
+                    .to_vec();
+                args.push(input.to_string_lossy().into_owned());
+                args.extend([
+                    "-vf".into(),
+                    format!("scale={}:{}:flags=bicubic,format=yuv420p", rung.width, rung.height),
+                    "-c:v".into(),
+                    "libx264".into(),
+                    "-b:v".into(),
+                    format!("{}k", rung.video_kbps),
+                    "-maxrate".into(),
+                    format!("{}k", rung.max_kbps()),
+                    "-bufsize".into(),
+                    format!("{}k", 2 * rung.video_kbps),
+                ]);
+                if self.has_audio {
+                    args.extend(["-c:a", "aac", "-b:a", "128k", "-ac", "2"].map(String::from));
+                }
+                args.extend(
+                    [
+                        "-preset", "veryfast", "-profile:v", "high", "-g", &gop, "-keyint_min", &gop,
+                        "-sc_threshold", "0", "-threads", &self.threads.max(1).to_string(), "-f", "hls",
+                        "-hls_time", &SEGMENT_SECS.to_string(), "-hls_playlist_type", "vod",
+                        "-hls_segment_filename",
+                    ]
+                    .map(String::from),
+                );
+                args.push(dir.join("seg_%05d.ts").to_string_lossy().into_owned());
+                args.push(dir.join("index.m3u8").to_string_lossy().into_owned());
+                args
+            })
+            .collect()
+    }
+}
+
 /// WebVTT cues pointing into the sprite sheet (`sprite_url#xywh=x,y,w,h`).
 pub fn thumbnails_vtt(sprite: &Sprite, duration_ms: i64, sprite_url: &str) -> String {
     let stamp = |ms: i64| {
