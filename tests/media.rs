@@ -412,3 +412,142 @@ fn ffmpeg_running(data_dir: &std::path::Path) -> bool {
         .unwrap();
     !out.stdout.is_empty()
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn transcode_uri_takes_files_from_storage_only() {
+    let (app, creds, _) = setup().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = lavfi(dir.path(), "in.mp4", 320, 240, 2, true);
+    app.reel
+        .storage
+        .write("imports/in.mp4", std::fs::read(&file).unwrap())
+        .await
+        .unwrap();
+    let mutation = "mutation($src: String!, $dst: String) { transcodeUri(src: $src, dst: $dst, priority: 3) { id status sourceName taskPriority } }";
+    let out = app
+        .graphql(
+            &creds,
+            mutation,
+            json!({ "src": "fs://imports/in.mp4", "dst": "fs://exports/site" }),
+        )
+        .await;
+    let video = &out["data"]["transcodeUri"];
+    assert_eq!(video["status"], "TRANSCODE_QUEUED", "{out}");
+    assert_eq!(video["sourceName"], "in.mp4");
+    let vid = reel::ids::VideoId(video["id"].as_str().unwrap().parse().unwrap());
+    let done = wait_for(
+        &app,
+        creds.app_id,
+        vid,
+        &[VideoStatus::Transcoded, VideoStatus::TranscodeFailed],
+    )
+    .await;
+    assert_eq!(done.status, VideoStatus::Transcoded, "{:?}", done.error);
+    let playlist = done.playlist_uri.clone().unwrap();
+    assert!(
+        playlist.starts_with(&format!("exports/site/{vid}/")),
+        "{playlist}"
+    );
+    assert!(storage_path(&app, &playlist).exists());
+
+    // Deleting removes the outputs at dst, and never the client's own source file.
+    let out = app
+        .graphql(
+            &creds,
+            "mutation($id: ID!) { deleteVideo(id: $id) }",
+            json!({ "id": vid.to_string() }),
+        )
+        .await;
+    assert_eq!(out["data"]["deleteVideo"], true);
+    assert!(!storage_path(&app, &playlist).exists());
+    assert!(storage_path(&app, "imports/in.mp4").exists());
+
+    for (src, dst) in [
+        ("fs://../../etc/passwd", None),
+        ("fs:///etc/passwd", None),
+        ("https://127.0.0.1/x.mp4", None),
+        ("http://169.254.169.254/latest", None),
+        ("s3://bucket/key", None),
+        ("fs://imports/missing.mp4", None),
+        ("fs://imports/in.mp4", Some("fs://../out")),
+        ("fs://imports/in.mp4", Some("fs://videos/1")),
+    ] {
+        let out = app
+            .graphql(&creds, mutation, json!({ "src": src, "dst": dst }))
+            .await;
+        assert_eq!(
+            error_code(&out),
+            Some("BAD_REQUEST"),
+            "{src} {dst:?}: {out}"
+        );
+    }
+    let (status, body) = app
+        .rest(
+            &creds,
+            "GET",
+            "/video/transcode",
+            &[("src", "fs://imports/in.mp4")],
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "TRANSCODE_QUEUED");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn zero_length_and_twenty_minute_sources_end_in_a_defined_state() {
+    let (app, creds, token) = setup().await;
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.mp4");
+    std::fs::write(&empty, b"").unwrap();
+    let tus = common::tus::Tus {
+        app: &app,
+        token: token.clone(),
+    };
+    let resp = tus
+        .create(&[
+            ("Upload-Length", "0".into()),
+            (
+                "Upload-Metadata",
+                common::tus::metadata(&[("filename", "empty.mp4")]),
+            ),
+        ])
+        .await;
+    let vid = reel::ids::VideoId(
+        resp.headers()["reel-video-id"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap(),
+    );
+    let v = wait_for(
+        &app,
+        creds.app_id,
+        vid,
+        &[VideoStatus::TranscodeFailed, VideoStatus::Transcoded],
+    )
+    .await;
+    assert_eq!(v.status, VideoStatus::TranscodeFailed);
+    assert!(
+        v.error.as_deref().unwrap().contains("not a media file"),
+        "{:?}",
+        v.error
+    );
+
+    let long = clip(
+        dir.path(),
+        "long.mp4",
+        "-f lavfi -i testsrc2=size=64x48:rate=5:duration=1200 -c:v libx264 -preset ultrafast -pix_fmt yuv420p",
+    );
+    let vid = upload(&app, &token, &long).await;
+    let v = wait_for(
+        &app,
+        creds.app_id,
+        vid,
+        &[VideoStatus::TranscodeFailed, VideoStatus::Transcoded],
+    )
+    .await;
+    assert_eq!(v.status, VideoStatus::Transcoded, "{:?}", v.error);
+    assert_eq!(v.duration, Some(1_200_000));
+    assert_eq!(app.reel.videos.snapshots(&v).await.unwrap().len(), 10);
+}

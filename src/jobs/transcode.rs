@@ -99,14 +99,19 @@ impl Transcoder {
             .prefix("transcode-")
             .tempdir_in(self.ensure_tmp().await?)?;
         let source = self.local_source(&video, work.path()).await?;
-        let (info, plan) = self.plan_file(&source, video.image_count.clamp(1, 100) as u32).await?;
+        let (info, plan) = self
+            .plan_file(&source, video.image_count.clamp(1, 100) as u32)
+            .await?;
         self.record_probe(id, &info).await?;
 
         let out = work.path().join("out");
         tokio::fs::create_dir_all(out.join("snapshots")).await?;
         self.ffmpeg(&video, &plan, &source, &out).await?;
 
-        let generation = format!("{}{}/", layout::output_dir(id), job.id);
+        let generation = match job.payload.get("dst").and_then(|d| d.as_str()) {
+            Some(dst) => format!("{dst}{id}/{}/", job.id),
+            None => format!("{}{}/", layout::output_dir(id), job.id),
+        };
         let outputs = Outputs::collect(&out, &plan, &generation)?;
         outputs::upload(&self.storage, &out, &outputs).await?;
         let swapped = outputs::swap(&self.db, &video, &info, &plan, &outputs, job.id, worker).await;
@@ -173,7 +178,11 @@ impl Transcoder {
     }
 
     /// What a file is and what would be made of it (also `reel media plan`).
-    pub async fn plan_file(&self, source: &Path, snapshots: u32) -> Result<(MediaInfo, Plan), JobError> {
+    pub async fn plan_file(
+        &self,
+        source: &Path,
+        snapshots: u32,
+    ) -> Result<(MediaInfo, Plan), JobError> {
         let info = self.probe(source).await?;
         let plan = self.plan(&info, snapshots)?;
         Ok((info, plan))

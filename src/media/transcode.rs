@@ -231,13 +231,17 @@ impl Plan {
             .iter()
             .map(|rung| {
                 let dir = out.join(rung.definition.as_str());
-                let mut args: Vec<String> = ["-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-i"]
-                    .map(String::from)
-                    .to_vec();
+                let mut args: Vec<String> =
+                    ["-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-i"]
+                        .map(String::from)
+                        .to_vec();
                 args.push(input.to_string_lossy().into_owned());
                 args.extend([
                     "-vf".into(),
-                    format!("scale={}:{}:flags=bicubic,format=yuv420p", rung.width, rung.height),
+                    format!(
+                        "scale={}:{}:flags=bicubic,format=yuv420p",
+                        rung.width, rung.height
+                    ),
                     "-c:v".into(),
                     "libx264".into(),
                     "-b:v".into(),
@@ -252,9 +256,24 @@ impl Plan {
                 }
                 args.extend(
                     [
-                        "-preset", "veryfast", "-profile:v", "high", "-g", &gop, "-keyint_min", &gop,
-                        "-sc_threshold", "0", "-threads", &self.threads.max(1).to_string(), "-f", "hls",
-                        "-hls_time", &SEGMENT_SECS.to_string(), "-hls_playlist_type", "vod",
+                        "-preset",
+                        "veryfast",
+                        "-profile:v",
+                        "high",
+                        "-g",
+                        &gop,
+                        "-keyint_min",
+                        &gop,
+                        "-sc_threshold",
+                        "0",
+                        "-threads",
+                        &self.threads.max(1).to_string(),
+                        "-f",
+                        "hls",
+                        "-hls_time",
+                        &SEGMENT_SECS.to_string(),
+                        "-hls_playlist_type",
+                        "vod",
                         "-hls_segment_filename",
                     ]
                     .map(String::from),

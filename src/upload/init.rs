@@ -73,7 +73,11 @@ impl UploadService {
         let session = self.new_session(req.app, video_id, transfer, req.size, file, req.concat);
         self.sessions.put(&session).await?;
         if session.size == Some(0) {
-            // Nothing to send: complete now (a zero-length file fails later, in the pipeline).
+            // Nothing to send: stage the empty file and complete now (it fails later, in
+            // the pipeline, with a readable reason).
+            self.staging
+                .write_at(&session.id, 0, tokio::io::empty(), 0, true, ())
+                .await?;
             return self.complete(session).await.map(InitOutcome::Upload);
         }
         Ok(InitOutcome::Upload(session))

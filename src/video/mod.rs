@@ -3,6 +3,7 @@
 mod definition;
 mod service;
 mod status;
+pub mod uri;
 
 pub use definition::Definition;
 pub use service::{Page, VideoService};
@@ -25,6 +26,12 @@ pub enum VideoError {
     Conflict(String),
     #[error(transparent)]
     Infra(#[from] InfraError),
+}
+
+impl From<uri::UriError> for VideoError {
+    fn from(e: uri::UriError) -> Self {
+        Self::BadRequest(e.to_string())
+    }
 }
 
 impl From<diesel::result::Error> for VideoError {

@@ -5,7 +5,8 @@ use diesel::sql_types::BigInt;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use opendal::Operator;
 
-use super::{Snapshot, Video, VideoError, VideoStatus};
+use super::{Snapshot, Video, VideoError, VideoStatus, uri};
+use crate::config::StorageConfig;
 use crate::db::jobs::NewJob;
 use crate::db::videos::VideoChange;
 use crate::db::{self, DbPool, models::NewVideo};
@@ -26,15 +27,99 @@ pub struct VideoService {
     storage: Operator,
     events: EventBus,
     jobs: JobSignal,
+    storage_config: StorageConfig,
 }
 
 impl VideoService {
-    pub fn new(db: DbPool, storage: Operator, events: EventBus, jobs: JobSignal) -> Self {
+    pub fn new(
+        db: DbPool,
+        storage: Operator,
+        events: EventBus,
+        jobs: JobSignal,
+        storage_config: StorageConfig,
+    ) -> Self {
         Self {
             db,
             storage,
             events,
             jobs,
+            storage_config,
+        }
+    }
+
+    /// A new video of `app` from a file already in storage (`src`, a storage URI),
+    /// queued for transcoding; `dst` (a storage URI prefix) chooses where the outputs go.
+    pub async fn transcode_uri(
+        &self,
+        app: AppId,
+        src: &str,
+        dst: Option<&str>,
+        priority: Option<i32>,
+    ) -> Result<Video, VideoError> {
+        let key = uri::storage_key(src, &self.storage_config)?;
+        let dst = dst
+            .map(|d| uri::storage_prefix(d, &self.storage_config))
+            .transpose()?;
+        let size = match self.storage.stat(&key).await {
+            Ok(meta) if meta.is_file() => meta.content_length(),
+            Ok(_) => return Err(VideoError::BadRequest(format!("{src} is not a file"))),
+            Err(e) if e.kind() == opendal::ErrorKind::NotFound => {
+                return Err(VideoError::BadRequest(format!("{src} does not exist")));
+            }
+            Err(e) => return Err(VideoError::Infra(e.into())),
+        };
+        let name = key.rsplit('/').next().unwrap_or(&key).to_string();
+        let mut new = NewVideo::source(app, VideoStatus::Uploaded, name);
+        new.storage_uri = key;
+        new.file_size = size as i64;
+        new.task_priority = priority.unwrap_or(0);
+        let mut conn = self.db.get().await?;
+        let queued = conn
+            .transaction::<_, VideoError, _>(async |conn| {
+                let video = db::videos::insert(conn, &new).await?;
+                self.queue(conn, &video, priority, dst.as_deref()).await
+            })
+            .await?;
+        drop(conn);
+        self.announce(&queued).await;
+        Ok(queued)
+    }
+
+    /// Enqueues the transcode job and moves the video to `TRANSCODE_QUEUED`.
+    async fn queue(
+        &self,
+        conn: &mut diesel_async::AsyncPgConnection,
+        video: &Video,
+        priority: Option<i32>,
+        dst: Option<&str>,
+    ) -> Result<Video, VideoError> {
+        let priority = priority.unwrap_or(video.task_priority);
+        db::jobs::enqueue(
+            conn,
+            NewJob {
+                kind: db::jobs::TRANSCODE,
+                app_id: Some(video.app_id),
+                video_id: Some(video.id),
+                payload: serde_json::json!({ "dst": dst }),
+                priority,
+            },
+        )
+        .await?;
+        let change = VideoChange {
+            task_priority: Some(priority),
+            progress: Some(0),
+            error: Some(None),
+            ..VideoChange::default()
+        };
+        db::videos::transition(conn, video.id, VideoStatus::TranscodeQueued, change)
+            .await?
+            .ok_or_else(|| VideoError::Conflict("the video changed meanwhile; try again".into()))
+    }
+
+    async fn announce(&self, queued: &Video) {
+        self.jobs.notify().await;
+        if let Err(e) = self.events.publish(&VideoEvent::snapshot(queued)).await {
+            tracing::warn!(video = %queued.id, error = %e, "event not published");
         }
     }
 
@@ -163,13 +248,22 @@ impl VideoService {
 
         let mut dirs = vec![layout::output_dir(id)];
         dirs.extend(orphaned.map(layout::source_dir));
+        // Outputs written to a client-chosen `dst` live outside `videos/{id}/`.
+        if let Some(generation) = deleted
+            .iter()
+            .next()
+            .and_then(|v| v.playlist_uri.as_deref())
+            .and_then(|p| p.strip_suffix("master.m3u8"))
+        {
+            dirs.push(generation.to_string());
+        }
         for dir in dirs {
             if let Err(e) = self.storage.delete_with(&dir).recursive(true).await {
                 // The rows are gone; leftover bytes are unreachable and only cost space.
                 tracing::warn!(video = %id, dir, error = %e, "could not remove stored bytes");
             }
         }
-        if let Some(video) = <[Video]>::first(&deleted) {
+        if let Some(video) = deleted.iter().next() {
             let mut event = VideoEvent::snapshot(video);
             event.deleted = true;
             event.at = Utc::now();

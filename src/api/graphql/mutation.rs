@@ -40,6 +40,25 @@ impl VideoMutation {
         Ok(VideoObject(video))
     }
 
+    /// A new video from a file already in storage (`src`: `fs://key`, `s3://bucket/key` or
+    /// `oss://bucket/key` of the configured storage), queued for transcoding; `dst` (a
+    /// storage URI prefix) chooses where the outputs go.
+    async fn transcode_uri(
+        &self,
+        ctx: &Context<'_>,
+        src: String,
+        dst: Option<String>,
+        priority: Option<i32>,
+    ) -> Result<VideoObject> {
+        let caller = caller(ctx)?;
+        let video = reel(ctx)
+            .videos
+            .transcode_uri(caller.app_id, &src, dst.as_deref(), priority)
+            .await
+            .map_err(gql)?;
+        Ok(VideoObject(video))
+    }
+
     /// Transcodes again; the current renditions keep playing until the new ones replace them.
     async fn retranscode(&self, ctx: &Context<'_>, id: ID) -> Result<VideoObject> {
         let caller = caller(ctx)?;

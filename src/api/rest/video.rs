@@ -130,20 +130,38 @@ impl VideoApi {
         }))
     }
 
-    /// Queue a transcode of `vid` (higher `priority` first).
+    /// Queue a transcode of `vid` (higher `priority` first), or of a file already in
+    /// storage: `src` (`fs://key`, `s3://bucket/key`, `oss://bucket/key`) and optional `dst`
+    /// (where the outputs go), which returns the new `vid`.
     #[oai(path = "/transcode", method = "get", method = "post")]
     async fn transcode(
         &self,
         reel: Data<&Reel>,
         caller: Data<&Caller>,
-        vid: Query<String>,
+        vid: Query<Option<String>>,
+        src: Query<Option<String>>,
+        dst: Query<Option<String>>,
         priority: Query<Option<i32>>,
     ) -> Reply<StatusReply> {
-        let video = reel
-            .videos
-            .transcode(caller.app_id, self::vid(&vid)?, priority.0)
-            .await
-            .map_err(ErrorReply::from_coded)?;
+        let video = match (vid.0, src.0) {
+            (Some(vid), None) => {
+                reel.videos
+                    .transcode(caller.app_id, self::vid(&vid)?, priority.0)
+                    .await
+            }
+            (None, Some(src)) => {
+                reel.videos
+                    .transcode_uri(caller.app_id, &src, dst.0.as_deref(), priority.0)
+                    .await
+            }
+            _ => {
+                return Err(ErrorReply::new(
+                    ErrorCode::BadRequest,
+                    "give either vid or src (with optional dst)",
+                ));
+            }
+        }
+        .map_err(ErrorReply::from_coded)?;
         Ok(Json(status_reply(video)))
     }
 

@@ -1,0 +1,150 @@
+//! Storage URIs given by clients (`transcodeUri`): parsed strictly, never trusted as
+//! paths. `fs://key`, `s3://bucket/key`, `oss://bucket/key` name keys of the configured
+//! storage; keys may not be absolute, hold `..`, backslashes or control characters.
+
+use crate::config::{StorageConfig, StorageKind};
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum UriError {
+    #[error("{0:?} is not a URI (expected scheme://…)")]
+    NotAUri(String),
+    #[error("scheme {0}:// is not accepted here (use the configured storage's scheme)")]
+    Scheme(String),
+    #[error("https sources are not enabled on this server")]
+    HttpsDisabled,
+    #[error("bucket {given:?} is not the configured bucket")]
+    Bucket { given: String },
+    #[error("key {0:?} is not allowed: no absolute paths, `..`, backslashes or control characters")]
+    BadKey(String),
+}
+
+/// A key inside the configured storage.
+pub fn storage_key(uri: &str, storage: &StorageConfig) -> Result<String, UriError> {
+    let (scheme, rest) = uri
+        .split_once("://")
+        .ok_or_else(|| UriError::NotAUri(uri.to_string()))?;
+    let key = match (scheme, storage.kind) {
+        ("fs", StorageKind::Fs) => rest.to_string(),
+        ("s3", StorageKind::S3) | ("oss", StorageKind::Oss) => {
+            let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+            let configured = storage
+                .options
+                .get("bucket")
+                .map(String::as_str)
+                .unwrap_or("");
+            if bucket != configured {
+                return Err(UriError::Bucket {
+                    given: bucket.to_string(),
+                });
+            }
+            key.to_string()
+        }
+        ("https" | "http", _) => return Err(UriError::HttpsDisabled),
+        (other, _) => return Err(UriError::Scheme(other.to_string())),
+    };
+    validate_key(&key)?;
+    Ok(key)
+}
+
+fn validate_key(key: &str) -> Result<(), UriError> {
+    let bad = || UriError::BadKey(key.to_string());
+    if key.is_empty()
+        || key.starts_with('/')
+        || key.contains('\\')
+        || key.chars().any(char::is_control)
+    {
+        return Err(bad());
+    }
+    if key
+        .split('/')
+        .any(|part| part == ".." || part == "." || part.is_empty())
+    {
+        return Err(bad());
+    }
+    // Reel's own areas are not client targets.
+    if key.starts_with("staging/") {
+        return Err(bad());
+    }
+    Ok(())
+}
+
+/// A destination prefix for outputs (`dst`), ending with `/`.
+pub fn storage_prefix(uri: &str, storage: &StorageConfig) -> Result<String, UriError> {
+    let key = storage_key(uri.trim_end_matches('/'), storage)?;
+    if key.starts_with("sources/") || key.starts_with("videos/") {
+        return Err(UriError::BadKey(key));
+    }
+    Ok(format!("{key}/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fs() -> StorageConfig {
+        StorageConfig::default()
+    }
+
+    fn s3() -> StorageConfig {
+        StorageConfig {
+            kind: StorageKind::S3,
+            options: [("bucket".to_string(), "media".to_string())].into(),
+        }
+    }
+
+    #[test]
+    fn keys_of_the_configured_storage() {
+        assert_eq!(
+            storage_key("fs://imports/a.mp4", &fs()).unwrap(),
+            "imports/a.mp4"
+        );
+        assert_eq!(
+            storage_key("s3://media/in/a.mp4", &s3()).unwrap(),
+            "in/a.mp4"
+        );
+        assert_eq!(
+            storage_prefix("fs://exports/x/", &fs()).unwrap(),
+            "exports/x/"
+        );
+    }
+
+    #[test]
+    fn refusals() {
+        for bad in [
+            "fs://../etc/passwd",
+            "fs:///etc/passwd",
+            "fs://a/../../b",
+            "fs://a//b",
+            "fs://a\\b",
+            "fs://a\u{0}b",
+            "fs://",
+            "fs://staging/x",
+        ] {
+            assert!(
+                matches!(storage_key(bad, &fs()), Err(UriError::BadKey(_))),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            storage_key("s3://media/a", &fs()),
+            Err(UriError::Scheme("s3".into()))
+        );
+        assert!(matches!(
+            storage_key("s3://other/a", &s3()),
+            Err(UriError::Bucket { .. })
+        ));
+        assert_eq!(
+            storage_key("https://169.254.169.254/x", &fs()),
+            Err(UriError::HttpsDisabled)
+        );
+        assert_eq!(
+            storage_key("ftp://x/y", &fs()),
+            Err(UriError::Scheme("ftp".into()))
+        );
+        assert!(matches!(
+            storage_key("/etc/passwd", &fs()),
+            Err(UriError::NotAUri(_))
+        ));
+        assert!(storage_prefix("fs://videos/1", &fs()).is_err());
+    }
+}
