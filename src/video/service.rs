@@ -249,9 +249,9 @@ impl VideoService {
         let mut dirs = vec![layout::output_dir(id)];
         dirs.extend(orphaned.map(layout::source_dir));
         // Outputs written to a client-chosen `dst` live outside `videos/{id}/`.
-        if let Some(generation) = deleted
-            .iter()
-            .next()
+        // (Spelled out: diesel's `RunQueryDsl::first` would shadow the slice method.)
+        let first = <[Video]>::first(&deleted);
+        if let Some(generation) = first
             .and_then(|v| v.playlist_uri.as_deref())
             .and_then(|p| p.strip_suffix("master.m3u8"))
         {
@@ -263,7 +263,7 @@ impl VideoService {
                 tracing::warn!(video = %id, dir, error = %e, "could not remove stored bytes");
             }
         }
-        if let Some(video) = deleted.iter().next() {
+        if let Some(video) = first {
             let mut event = VideoEvent::snapshot(video);
             event.deleted = true;
             event.at = Utc::now();
