@@ -174,3 +174,39 @@ async fn connection_without_valid_token_is_refused() {
     let err = tokio_tungstenite::connect_async(req).await.unwrap_err();
     assert!(err.to_string().contains("401"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_event_from_another_node_reaches_the_subscriber() {
+    let app = TestApp::start().await;
+    let alpha = app.create_app("alpha").await;
+    let video = app.insert_video(alpha.app_id, VideoStatus::Uploaded).await;
+    let token = app.token(&alpha, 600).await;
+    // A second node: the same database and Redis namespace, its own connections and bus.
+    let other = reel::Reel::start((*app.reel.config).clone(), false)
+        .await
+        .unwrap();
+
+    let mut ws = connect(&app, "graphql-transport-ws").await;
+    send(
+        &mut ws,
+        json!({ "type": "connection_init", "payload": { "token": token } }),
+    )
+    .await;
+    assert_eq!(next(&mut ws).await["type"], "connection_ack");
+    send(&mut ws, json!({ "id": "1", "type": "subscribe", "payload": { "query": STATUS, "variables": { "id": video.to_string() } } })).await;
+    assert_eq!(
+        next(&mut ws).await["payload"]["data"]["videoStatus"]["status"],
+        "UPLOADED"
+    );
+
+    other
+        .videos
+        .transcode(alpha.app_id, video, Some(1))
+        .await
+        .unwrap();
+    let event = next(&mut ws).await;
+    assert_eq!(
+        event["payload"]["data"]["videoStatus"]["status"], "TRANSCODE_QUEUED",
+        "{event}"
+    );
+}
