@@ -68,6 +68,12 @@ pub struct MediaConfig {
     pub definitions: Vec<crate::video::Definition>,
     /// A transcode may take 2 minutes plus this many times the video's duration.
     pub timeout_factor: u32,
+    /// Hosts `transcodeUri` may fetch `https://` sources from (empty: none).
+    pub fetch_allow_hosts: Vec<String>,
+    /// Let fetches reach private, loopback and link-local addresses (closed networks only).
+    pub fetch_allow_private: bool,
+    /// An extra trusted CA (PEM) for fetches, e.g. an internal one.
+    pub fetch_ca_file: Option<PathBuf>,
 }
 
 impl Default for MediaConfig {
@@ -81,6 +87,9 @@ impl Default for MediaConfig {
             max_processes: 4,
             definitions: crate::video::Definition::ALL.to_vec(),
             timeout_factor: 10,
+            fetch_allow_hosts: Vec::new(),
+            fetch_allow_private: false,
+            fetch_ca_file: None,
         }
     }
 }

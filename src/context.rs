@@ -12,7 +12,7 @@ use crate::config::StagingKind;
 use crate::db::{self, DbPool, DbSetupError};
 use crate::events::EventBus;
 use crate::jobs::JobSignal;
-use crate::jobs::transcode::Transcoder;
+use crate::jobs::transcode::Pipeline;
 use crate::kv::{Kv, KvSetupError};
 use crate::storage::{self, StorageSetupError};
 use crate::upload::UploadService;
@@ -42,7 +42,7 @@ pub struct Reel {
     pub videos: VideoService,
     pub uploads: UploadService,
     pub job_signal: JobSignal,
-    pub transcoder: Transcoder,
+    pub pipeline: Pipeline,
 }
 
 impl Reel {
@@ -51,7 +51,7 @@ impl Reel {
         crate::jobs::worker::Worker::new(
             self.db.clone(),
             self.job_signal.clone(),
-            self.transcoder.clone(),
+            self.pipeline.clone(),
             slots,
             &self.config.jobs,
         )
@@ -94,17 +94,17 @@ impl Reel {
             job_signal.clone(),
             config.upload.clone(),
         );
-        let transcoder = Transcoder::new(
+        let pipeline = Pipeline::new(
             db.clone(),
             storage.clone(),
-            storage::fs_root(&config.storage, &config.data_dir),
             events.clone(),
-            config.media.clone(),
-            config.data_dir.join("tmp"),
+            job_signal.clone(),
+            &config,
         );
+        let config = Arc::new(config);
         Ok(Self {
             uploads,
-            transcoder,
+            pipeline,
             job_signal: job_signal.clone(),
             auth: Authenticator::new(db.clone(), kv.clone(), config.auth.clone()),
             apps: AppService::new(db.clone()),
@@ -113,9 +113,9 @@ impl Reel {
                 storage.clone(),
                 events.clone(),
                 job_signal,
-                config.storage.clone(),
+                config.clone(),
             ),
-            config: Arc::new(config),
+            config,
             db,
             kv,
             storage,

@@ -124,7 +124,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }) => {
             let reel = Reel::start(config, true).await?;
             let (_, plan) = reel
-                .transcoder
+                .pipeline
                 .plan_file(&input, 10)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -551,3 +551,146 @@ async fn zero_length_and_twenty_minute_sources_end_in_a_defined_state() {
     assert_eq!(v.duration, Some(1_200_000));
     assert_eq!(app.reel.videos.snapshots(&v).await.unwrap().len(), 10);
 }
+
+/// An HTTPS server on loopback serving `dir`, with its own CA; returns (child, port, ca path).
+fn https_server(dir: &std::path::Path) -> (std::process::Child, u16, std::path::PathBuf) {
+    let run = |args: &str| {
+        let ok = std::process::Command::new("openssl")
+            .args(args.split_whitespace())
+            .current_dir(dir)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "openssl {args}");
+    };
+    run(
+        "req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 1 -subj /CN=reel-test-ca",
+    );
+    run("req -newkey rsa:2048 -nodes -keyout leaf.key -out leaf.csr -subj /CN=localhost");
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    run(
+        "x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out leaf.pem -days 1 -extfile ext.cnf",
+    );
+    let script = r#"
+import http.server, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain('leaf.pem', 'leaf.key')
+srv = http.server.HTTPServer(('127.0.0.1', 0), http.server.SimpleHTTPRequestHandler)
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+print(srv.server_address[1], flush=True)
+srv.serve_forever()
+"#;
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", script])
+        .current_dir(dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    (child, line.trim().parse().unwrap(), dir.join("ca.pem"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn transcode_uri_fetches_https_sources_from_allowed_hosts() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = lavfi(dir.path(), "remote.mp4", 320, 240, 2, true);
+    let (mut server, port, ca) = https_server(dir.path());
+    let app = TestApp::builder()
+        .config(move |c| {
+            c.workers = 1;
+            c.media.fetch_allow_hosts = vec!["localhost".into()];
+            // The test server is on loopback; production keeps this off.
+            c.media.fetch_allow_private = true;
+            c.media.fetch_ca_file = Some(ca);
+        })
+        .start()
+        .await;
+    let creds = app.create_app("alpha").await;
+    let mutation = "mutation($src: String!) { transcodeUri(src: $src) { id status sourceName } }";
+    let out = app
+        .graphql(
+            &creds,
+            mutation,
+            json!({ "src": format!("https://localhost:{port}/remote.mp4") }),
+        )
+        .await;
+    assert_eq!(out["data"]["transcodeUri"]["status"], "UPLOADING", "{out}");
+    assert_eq!(out["data"]["transcodeUri"]["sourceName"], "remote.mp4");
+    let vid = reel::ids::VideoId(
+        out["data"]["transcodeUri"]["id"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap(),
+    );
+    let done = wait_for(
+        &app,
+        creds.app_id,
+        vid,
+        &[
+            VideoStatus::Transcoded,
+            VideoStatus::TranscodeFailed,
+            VideoStatus::UploadFailed,
+        ],
+    )
+    .await;
+    assert_eq!(done.status, VideoStatus::Transcoded, "{:?}", done.error);
+    assert_eq!(
+        done.hash.as_deref(),
+        Some(common::tus::md5_hex(&std::fs::read(&file).unwrap()).as_str())
+    );
+
+    let out = app
+        .graphql(
+            &creds,
+            mutation,
+            json!({ "src": format!("https://localhost:{port}/missing.mp4") }),
+        )
+        .await;
+    let vid = reel::ids::VideoId(
+        out["data"]["transcodeUri"]["id"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap(),
+    );
+    let failed = wait_for(
+        &app,
+        creds.app_id,
+        vid,
+        &[VideoStatus::UploadFailed, VideoStatus::Transcoded],
+    )
+    .await;
+    assert_eq!(failed.status, VideoStatus::UploadFailed);
+    assert!(
+        failed.error.as_deref().unwrap().contains("404"),
+        "{:?}",
+        failed.error
+    );
+
+    let out = app
+        .graphql(
+            &creds,
+            mutation,
+            json!({ "src": format!("https://127.0.0.1:{port}/remote.mp4") }),
+        )
+        .await;
+    assert_eq!(
+        error_code(&out),
+        Some("BAD_REQUEST"),
+        "hosts outside the allow-list: {out}"
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+}

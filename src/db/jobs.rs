@@ -11,6 +11,8 @@ use crate::ids::{AppId, VideoId};
 
 /// What a worker is asked to do.
 pub const TRANSCODE: &str = "transcode";
+/// Fetch a source from `payload.url`, then queue its transcode.
+pub const IMPORT: &str = "import";
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = jobs)]

@@ -9,7 +9,7 @@ use tokio::sync::watch;
 
 use super::JobError;
 use super::outputs::{self, Outputs};
-use crate::config::MediaConfig;
+use crate::config::{Config, MediaConfig};
 use crate::db::{self, DbPool, jobs::Job, videos::VideoChange};
 use crate::events::{EventBus, VideoEvent};
 use crate::ids::VideoId;
@@ -21,7 +21,7 @@ use crate::storage::layout;
 use crate::video::{Video, VideoStatus};
 
 #[derive(Clone)]
-pub struct Transcoder {
+pub struct Pipeline {
     pub(super) db: DbPool,
     pub(super) storage: Operator,
     /// Root of fs storage: sources are read in place instead of downloaded.
@@ -30,29 +30,33 @@ pub struct Transcoder {
     pub(super) tools: Tools,
     pub(super) config: MediaConfig,
     pub(super) tmp_dir: PathBuf,
+    pub(super) signal: super::JobSignal,
+    /// Largest source an import may fetch (`upload.max_size`).
+    pub(super) max_source_bytes: u64,
 }
 
-impl Transcoder {
+impl Pipeline {
     pub fn new(
         db: DbPool,
         storage: Operator,
-        storage_root: Option<PathBuf>,
         events: EventBus,
-        config: MediaConfig,
-        tmp_dir: PathBuf,
+        signal: super::JobSignal,
+        config: &Config,
     ) -> Self {
         Self {
-            tools: Tools::new(config.max_processes),
+            tools: Tools::new(config.media.max_processes),
             db,
             storage,
-            storage_root,
+            storage_root: crate::storage::fs_root(&config.storage, &config.data_dir),
             events,
-            config,
-            tmp_dir,
+            signal,
+            config: config.media.clone(),
+            tmp_dir: config.data_dir.join("tmp"),
+            max_source_bytes: config.upload.max_size,
         }
     }
 
-    async fn publish(&self, video: &Video) {
+    pub(super) async fn publish(&self, video: &Video) {
         if let Err(e) = self.events.publish(&VideoEvent::snapshot(video)).await {
             tracing::warn!(video = %video.id, error = %e, "event not published");
         }
@@ -295,13 +299,16 @@ impl Transcoder {
         })
     }
 
-    /// After a failed attempt: back to the queue, or `TRANSCODE_FAILED` with the reason.
+    /// After a failed attempt: back to the queue, or failed with the reason
+    /// (`UPLOAD_FAILED` for an import, `TRANSCODE_FAILED` for a transcode).
     pub async fn after_failure(&self, job: &Job, error: &str, last: bool) {
         let Some(id) = job.video_id else { return };
-        let (to, progress) = if last {
-            (VideoStatus::TranscodeFailed, 0)
-        } else {
-            (VideoStatus::TranscodeQueued, 0)
+        let (to, progress) = match (job.kind.as_str(), last) {
+            (db::jobs::IMPORT, true) => (VideoStatus::UploadFailed, 0),
+            // An import waits in UPLOADING between attempts.
+            (db::jobs::IMPORT, false) => return,
+            (_, true) => (VideoStatus::TranscodeFailed, 0),
+            (_, false) => (VideoStatus::TranscodeQueued, 0),
         };
         let change = VideoChange {
             progress: Some(progress),

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::transcode::Transcoder;
+use super::transcode::Pipeline;
 use super::{JobError, JobSignal};
 use crate::db::{self, DbPool, jobs::Job};
 
@@ -15,7 +15,7 @@ use crate::db::{self, DbPool, jobs::Job};
 pub struct Worker {
     db: DbPool,
     signal: JobSignal,
-    transcoder: Transcoder,
+    pipeline: Pipeline,
     name: String,
     slots: usize,
     /// Lease length; renewed every third of it while the job runs.
@@ -27,7 +27,7 @@ impl Worker {
     pub fn new(
         db: DbPool,
         signal: JobSignal,
-        transcoder: Transcoder,
+        pipeline: Pipeline,
         slots: usize,
         config: &crate::config::JobsConfig,
     ) -> Self {
@@ -40,7 +40,7 @@ impl Worker {
         Self {
             db,
             signal,
-            transcoder,
+            pipeline,
             name,
             slots: slots.max(1),
             lease_secs: config.lease_secs.clamp(3, 3600) as i32,
@@ -126,7 +126,8 @@ impl Worker {
         };
         let work = async {
             match job.kind.as_str() {
-                db::jobs::TRANSCODE => self.transcoder.run(&job, &self.name).await,
+                db::jobs::TRANSCODE => self.pipeline.run(&job, &self.name).await,
+                db::jobs::IMPORT => self.pipeline.import(&job, &self.name).await,
                 other => Err(JobError::Permanent(format!("unknown job kind {other:?}"))),
             }
         };
@@ -147,7 +148,7 @@ impl Worker {
             Some(Ok(())) => {}
             None => {
                 tracing::info!(job = job.id, "job lost its lease (video deleted?); stopped");
-                self.transcoder.cancelled(&job).await;
+                self.pipeline.cancelled(&job).await;
             }
             Some(Err(e)) => self.failed(&job, e).await,
         }
@@ -169,6 +170,6 @@ impl Worker {
             }
             Err(e) => tracing::error!(error = %e, "recording the failure failed"),
         }
-        self.transcoder.after_failure(job, &message, last).await;
+        self.pipeline.after_failure(job, &message, last).await;
     }
 }

@@ -1,6 +1,7 @@
 //! Videos: the status machine, rendition levels, and the service that reads and deletes them.
 
 mod definition;
+pub mod fetch;
 mod service;
 mod status;
 pub mod uri;
@@ -30,6 +31,12 @@ pub enum VideoError {
 
 impl From<uri::UriError> for VideoError {
     fn from(e: uri::UriError) -> Self {
+        Self::BadRequest(e.to_string())
+    }
+}
+
+impl From<fetch::FetchError> for VideoError {
+    fn from(e: fetch::FetchError) -> Self {
         Self::BadRequest(e.to_string())
     }
 }

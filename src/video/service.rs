@@ -6,7 +6,9 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use opendal::Operator;
 
 use super::{Snapshot, Video, VideoError, VideoStatus, uri};
-use crate::config::StorageConfig;
+use std::sync::Arc;
+
+use crate::config::Config;
 use crate::db::jobs::NewJob;
 use crate::db::videos::VideoChange;
 use crate::db::{self, DbPool, models::NewVideo};
@@ -27,7 +29,7 @@ pub struct VideoService {
     storage: Operator,
     events: EventBus,
     jobs: JobSignal,
-    storage_config: StorageConfig,
+    config: Arc<Config>,
 }
 
 impl VideoService {
@@ -36,14 +38,14 @@ impl VideoService {
         storage: Operator,
         events: EventBus,
         jobs: JobSignal,
-        storage_config: StorageConfig,
+        config: Arc<Config>,
     ) -> Self {
         Self {
             db,
             storage,
             events,
             jobs,
-            storage_config,
+            config,
         }
     }
 
@@ -56,10 +58,13 @@ impl VideoService {
         dst: Option<&str>,
         priority: Option<i32>,
     ) -> Result<Video, VideoError> {
-        let key = uri::storage_key(src, &self.storage_config)?;
         let dst = dst
-            .map(|d| uri::storage_prefix(d, &self.storage_config))
+            .map(|d| uri::storage_prefix(d, &self.config.storage))
             .transpose()?;
+        let key = match uri::source(src, &self.config.storage)? {
+            uri::Source::Stored(key) => key,
+            uri::Source::Remote(url) => return self.import(app, &url, dst, priority).await,
+        };
         let size = match self.storage.stat(&key).await {
             Ok(meta) if meta.is_file() => meta.content_length(),
             Ok(_) => return Err(VideoError::BadRequest(format!("{src} is not a file"))),
@@ -83,6 +88,50 @@ impl VideoService {
         drop(conn);
         self.announce(&queued).await;
         Ok(queued)
+    }
+
+    /// `transcodeUri` with an `https://` source: an `UPLOADING` video whose bytes a worker
+    /// fetches (an `import` job) before transcoding them.
+    async fn import(
+        &self,
+        app: AppId,
+        url: &str,
+        dst: Option<String>,
+        priority: Option<i32>,
+    ) -> Result<Video, VideoError> {
+        // Refuse early what the worker would refuse (the worker checks again: DNS may change).
+        super::fetch::check(url, &self.config.media).await?;
+        let name = url::Url::parse(url)
+            .ok()
+            .and_then(|u| u.path_segments()?.next_back().map(str::to_string))
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "download".into());
+        let mut new = NewVideo::source(app, VideoStatus::Uploading, name);
+        new.task_priority = priority.unwrap_or(0);
+        let mut conn = self.db.get().await?;
+        let video = conn
+            .transaction::<_, VideoError, _>(async |conn| {
+                let video = db::videos::insert(conn, &new).await?;
+                db::jobs::enqueue(
+                    conn,
+                    NewJob {
+                        kind: db::jobs::IMPORT,
+                        app_id: Some(app),
+                        video_id: Some(video.id),
+                        payload: serde_json::json!({ "url": url, "dst": dst, "priority": priority }),
+                        priority: new.task_priority,
+                    },
+                )
+                .await?;
+                Ok(video)
+            })
+            .await?;
+        drop(conn);
+        self.jobs.notify().await;
+        if let Err(e) = self.events.publish(&VideoEvent::snapshot(&video)).await {
+            tracing::warn!(video = %video.id, error = %e, "event not published");
+        }
+        Ok(video)
     }
 
     /// Enqueues the transcode job and moves the video to `TRANSCODE_QUEUED`.

@@ -10,12 +10,28 @@ pub enum UriError {
     NotAUri(String),
     #[error("scheme {0}:// is not accepted here (use the configured storage's scheme)")]
     Scheme(String),
-    #[error("https sources are not enabled on this server")]
+    #[error("sources on the network must use https://")]
     HttpsDisabled,
     #[error("bucket {given:?} is not the configured bucket")]
     Bucket { given: String },
     #[error("key {0:?} is not allowed: no absolute paths, `..`, backslashes or control characters")]
     BadKey(String),
+}
+
+/// Where a `transcodeUri` source is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A key of the configured storage.
+    Stored(String),
+    /// An `https://` URL (fetched under `video::fetch`'s policy).
+    Remote(String),
+}
+
+pub fn source(uri: &str, storage: &StorageConfig) -> Result<Source, UriError> {
+    if uri.starts_with("https://") {
+        return Ok(Source::Remote(uri.to_string()));
+    }
+    storage_key(uri, storage).map(Source::Stored)
 }
 
 /// A key inside the configured storage.
