@@ -44,6 +44,8 @@ pub struct JobsConfig {
     pub lease_secs: u32,
     /// Fallback polling of the queue when no wake-up signal arrives, in milliseconds.
     pub poll_ms: u64,
+    /// Attempts of a job before its video is failed.
+    pub max_attempts: i32,
 }
 
 impl Default for JobsConfig {
@@ -51,6 +53,7 @@ impl Default for JobsConfig {
         Self {
             lease_secs: 30,
             poll_ms: 2000,
+            max_attempts: 3,
         }
     }
 }

@@ -68,6 +68,7 @@ impl Reel {
             }
         }
         let db = db::connect(&config.database_url, &config.database).await?;
+        db::jobs::set_max_attempts(config.jobs.max_attempts);
         let kv = Kv::connect(&config.redis_url, &config.redis_prefix).await?;
         let storage = storage::build(&config.storage, &config.data_dir)?;
         let events = EventBus::start(kv.clone()).await;

@@ -236,8 +236,8 @@ async fn bad_inputs_fail_with_a_reason_and_the_worker_goes_on() {
     );
     let tiny = clip(
         dir.path(),
-        "tiny.mp4",
-        "-f lavfi -i color=c=red:size=2x2:duration=1 -c:v libx264 -pix_fmt yuv444p",
+        "tiny.mkv",
+        "-f lavfi -i color=c=red:size=16x16:duration=1 -vf scale=1:1 -c:v png",
     );
 
     let cases = [
@@ -693,4 +693,65 @@ async fn transcode_uri_fetches_https_sources_from_allowed_hosts() {
     );
     server.kill().unwrap();
     server.wait().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retranscode_keeps_the_old_renditions_until_the_new_ones_are_in() {
+    let (app, creds, token) = setup().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = lavfi(dir.path(), "r.mp4", 640, 360, 2, true);
+    let vid = upload(&app, &token, &file).await;
+    let first = wait_for(&app, creds.app_id, vid, &[VideoStatus::Transcoded]).await;
+    let old_playlist = first.playlist_uri.clone().unwrap();
+    let old_rendition = app.reel.videos.renditions(&first).await.unwrap()[0]
+        .storage_uri
+        .clone();
+
+    let mut events = app.reel.events.subscribe();
+    let out = app
+        .graphql(
+            &creds,
+            "mutation($id: ID!) { retranscode(id: $id) { status } }",
+            json!({ "id": vid.to_string() }),
+        )
+        .await;
+    assert_eq!(
+        out["data"]["retranscode"]["status"], "TRANSCODE_QUEUED",
+        "{out}"
+    );
+    // While it runs, the old outputs are still there and still listed.
+    loop {
+        let e = tokio::time::timeout(Duration::from_secs(60), events.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        if e.video_id == vid && e.status == VideoStatus::Transcoding {
+            let during = app.video(creds.app_id, vid).await;
+            assert_eq!(during.playlist_uri.as_deref(), Some(old_playlist.as_str()));
+            assert!(storage_path(&app, &old_rendition).exists());
+            assert!(
+                !app.reel
+                    .videos
+                    .renditions(&during)
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
+            break;
+        }
+    }
+    let second = wait_for(&app, creds.app_id, vid, &[VideoStatus::Transcoded]).await;
+    let new_playlist = second.playlist_uri.clone().unwrap();
+    assert_ne!(new_playlist, old_playlist);
+    assert!(storage_path(&app, &new_playlist).exists());
+    assert!(
+        !storage_path(&app, &old_playlist).exists(),
+        "old generation removed after the swap"
+    );
+    assert_eq!(
+        app.reel.videos.renditions(&second).await.unwrap().len(),
+        1,
+        "360p: one rung"
+    );
+    assert_eq!(app.reel.videos.snapshots(&second).await.unwrap().len(), 10);
 }

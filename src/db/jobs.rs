@@ -40,10 +40,19 @@ pub struct Job {
     pub last_error: Option<String>,
 }
 
+/// Attempts a job gets before it fails for good (`jobs.max_attempts`), set once at start-up.
+static MAX_ATTEMPTS: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(3);
+
+pub fn set_max_attempts(n: i32) {
+    MAX_ATTEMPTS.store(n.max(1), std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Queues a job; call inside the transaction that changes the video's status.
 pub async fn enqueue(conn: &mut AsyncPgConnection, job: NewJob<'_>) -> QueryResult<i64> {
+    let attempts =
+        std::sync::atomic::AtomicI32::load(&MAX_ATTEMPTS, std::sync::atomic::Ordering::Relaxed);
     diesel::insert_into(jobs::table)
-        .values(&job)
+        .values((&job, jobs::max_attempts.eq(attempts)))
         .returning(jobs::id)
         .get_result(conn)
         .await
