@@ -3,36 +3,11 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use md5::digest::common::hazmat::{SerializableState, SerializedState};
 use md5::{Digest, Md5};
 use sha1::Sha1;
 use sha2::Sha256;
 
-/// An MD5 that can be parked in Redis and resumed on any node.
-#[derive(Clone, Default)]
-pub struct RunningMd5(Md5);
-
-impl RunningMd5 {
-    pub fn update(&mut self, bytes: &[u8]) {
-        self.0.update(bytes);
-    }
-
-    /// Base64 of the internal state (not a digest).
-    pub fn save(&self) -> String {
-        STANDARD.encode(self.0.serialize())
-    }
-
-    pub fn restore(saved: &str) -> Option<Self> {
-        let bytes = STANDARD.decode(saved).ok()?;
-        let state = SerializedState::<Md5>::try_from(bytes.as_slice()).ok()?;
-        Md5::deserialize(&state).ok().map(Self)
-    }
-
-    /// Lowercase hex digest.
-    pub fn hex(self) -> String {
-        hex::encode(self.0.finalize())
-    }
-}
+pub use super::running_md5::RunningMd5;
 
 /// The identity of one part's bytes: md5 when the client declared one (it is checked),
 /// otherwise xxh3-128, an order of magnitude cheaper, enough to recognise a resent part.
@@ -159,16 +134,6 @@ pub fn is_md5_hex(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn md5_state_survives_a_round_trip() {
-        let mut first = RunningMd5::default();
-        first.update(b"hello ");
-        let mut resumed = RunningMd5::restore(&first.save()).unwrap();
-        resumed.update(b"world");
-        assert_eq!(resumed.hex(), "5eb63bbbe01eeed093cb22bb8f5acdc3");
-        assert!(RunningMd5::restore("bm9wZQ==").is_none());
-    }
 
     #[test]
     fn part_identities() {

@@ -7,6 +7,7 @@ mod init;
 mod pump;
 mod receive;
 mod rules;
+mod running_md5;
 mod service;
 pub mod session;
 pub mod staging;
