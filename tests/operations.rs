@@ -224,47 +224,11 @@ fn help_and_version() {
 /// then answer a request signed by the README's Python recipe.
 #[tokio::test(flavor = "multi_thread")]
 async fn readme_path_serve_create_app_and_signed_request() {
-    let name = fresh_database().await;
-    let data = tempfile::tempdir().unwrap();
-    let prefix = format!("reeltest:{name}:");
-    let env = [
-        ("DATABASE_URL", database_url(&name)),
-        ("REDIS_URL", common::redis_url()),
-        ("REEL_REDIS_PREFIX", prefix.clone()),
-        ("REEL_DATA_DIR", data.path().to_string_lossy().into_owned()),
-        ("REEL_LISTEN", "127.0.0.1:0".into()),
-    ];
-    let mut server = tokio::process::Command::new(REEL)
-        .arg("serve")
-        .envs(env.clone())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let stderr = server.stderr.take().unwrap();
-    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stderr));
-    let base = loop {
-        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-            .await
-            .expect("server starts within 30 s")
-            .unwrap()
-            .expect("server prints its address");
-        if let Some(rest) = line.strip_prefix("reel listening on ") {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
-
-    let out = Command::new(REEL)
-        .args(["app", "create", "demo", "--json"])
-        .envs(env.clone())
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let creds: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let (key, secret) = (
-        creds["app_key"].as_str().unwrap(),
-        creds["app_secret"].as_str().unwrap(),
-    );
+    let cluster = common::node::Cluster::new().await;
+    let mut server = cluster.start_node().await;
+    let base = server.base.clone();
+    let app = cluster.create_app("demo");
+    let (key, secret) = (app.key.as_str(), app.secret.as_str());
 
     let recipe = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/signed_request.py");
     let out = tokio::process::Command::new("python3")
@@ -284,15 +248,14 @@ async fn readme_path_serve_create_app_and_signed_request() {
     assert_eq!(answer["data"]["videos"]["edges"], serde_json::json!([]));
 
     // SIGTERM stops it gracefully.
-    let pid = server.id().unwrap();
+    let pid = server.child.id().unwrap();
     Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status()
         .unwrap();
-    let status = tokio::time::timeout(Duration::from_secs(15), server.wait())
+    let status = tokio::time::timeout(Duration::from_secs(15), server.child.wait())
         .await
         .unwrap()
         .unwrap();
     assert!(status.success(), "graceful exit, got {status}");
-    common::cleanup(name, common::redis_url(), prefix);
 }

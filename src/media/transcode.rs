@@ -8,6 +8,8 @@ use super::ladder::Rung;
 
 /// Segment length of the HLS output, seconds.
 pub const SEGMENT_SECS: u32 = 4;
+/// The one audio encoding (stereo AAC).
+const AUDIO: [&str; 6] = ["-c:a", "aac", "-b:a", "128k", "-ac", "2"];
 /// Width of one thumbnail in the sprite sheet.
 pub const THUMB_WIDTH: u32 = 160;
 const SPRITE_COLUMNS: u32 = 10;
@@ -62,6 +64,28 @@ impl Plan {
         }
     }
 
+    /// Encoder settings every rung shares (the per-rung comparison uses the same).
+    fn encoder_settings(&self) -> Vec<String> {
+        let gop = self.gop().to_string();
+        let threads = self.threads.max(1).to_string();
+        [
+            "-preset",
+            "veryfast",
+            "-profile:v",
+            "high",
+            "-g",
+            &gop,
+            "-keyint_min",
+            &gop,
+            "-sc_threshold",
+            "0",
+            "-threads",
+            &threads,
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+
     /// Keyframe interval in frames: one per segment, the same in every rung.
     fn gop(&self) -> u32 {
         ((self.fps.clamp(1.0, 120.0)) * f64::from(SEGMENT_SECS)).round() as u32
@@ -110,7 +134,6 @@ impl Plan {
             sprite.rows
         ));
 
-        let gop = self.gop().to_string();
         let threads = self.threads.max(1).to_string();
         let mut args: Vec<String> = [
             "-hide_banner",
@@ -150,28 +173,17 @@ impl Plan {
             stream_map.push(format!("v:{i}{group},name:{}", rung.definition));
         }
         if self.has_audio {
-            args.extend(
-                ["-map", "0:a:0", "-c:a", "aac", "-b:a", "128k", "-ac", "2"].map(String::from),
-            );
+            args.extend(["-map".into(), "0:a:0".into()]);
+            args.extend(AUDIO.map(String::from));
             stream_map.push("a:0,agroup:audio,name:audio".into());
         }
-        let key_frames = format!("expr:gte(t,n_forced*{SEGMENT_SECS})");
+        args.extend(self.encoder_settings());
+        args.extend([
+            "-force_key_frames".into(),
+            format!("expr:gte(t,n_forced*{SEGMENT_SECS})"),
+        ]);
         args.extend(
             [
-                "-preset",
-                "veryfast",
-                "-profile:v",
-                "high",
-                "-g",
-                &gop,
-                "-keyint_min",
-                &gop,
-                "-sc_threshold",
-                "0",
-                "-force_key_frames",
-                &key_frames,
-                "-threads",
-                &threads,
                 "-f",
                 "hls",
                 "-hls_time",
@@ -226,7 +238,6 @@ impl Plan {
     /// The naive alternative, for comparison (`bench/transcode`): one ffmpeg per rung, each
     /// decoding the source again and encoding its own audio.
     pub fn per_rung_args(&self, input: &Path, out: &Path) -> Vec<Vec<String>> {
-        let gop = self.gop().to_string();
         self.rungs
             .iter()
             .map(|rung| {
@@ -252,22 +263,11 @@ impl Plan {
                     format!("{}k", 2 * rung.video_kbps),
                 ]);
                 if self.has_audio {
-                    args.extend(["-c:a", "aac", "-b:a", "128k", "-ac", "2"].map(String::from));
+                    args.extend(AUDIO.map(String::from));
                 }
+                args.extend(self.encoder_settings());
                 args.extend(
                     [
-                        "-preset",
-                        "veryfast",
-                        "-profile:v",
-                        "high",
-                        "-g",
-                        &gop,
-                        "-keyint_min",
-                        &gop,
-                        "-sc_threshold",
-                        "0",
-                        "-threads",
-                        &self.threads.max(1).to_string(),
                         "-f",
                         "hls",
                         "-hls_time",
