@@ -127,10 +127,7 @@ impl VideoService {
             })
             .await?;
         drop(conn);
-        self.jobs.notify().await;
-        if let Err(e) = self.events.publish(&VideoEvent::snapshot(&video)).await {
-            tracing::warn!(video = %video.id, error = %e, "event not published");
-        }
+        self.announce(&video).await;
         Ok(video)
     }
 
@@ -165,10 +162,11 @@ impl VideoService {
             .ok_or_else(|| VideoError::Conflict("the video changed meanwhile; try again".into()))
     }
 
-    async fn announce(&self, queued: &Video) {
+    /// Wakes the workers and tells subscribers about `video`.
+    async fn announce(&self, video: &Video) {
         self.jobs.notify().await;
-        if let Err(e) = self.events.publish(&VideoEvent::snapshot(queued)).await {
-            tracing::warn!(video = %queued.id, error = %e, "event not published");
+        if let Err(e) = self.events.publish(&VideoEvent::snapshot(video)).await {
+            tracing::warn!(video = %video.id, error = %e, "event not published");
         }
     }
 
@@ -203,36 +201,11 @@ impl VideoService {
                         "a transcode of this video is already queued".into(),
                     ));
                 }
-                let priority = priority.unwrap_or(video.task_priority);
-                db::jobs::enqueue(
-                    conn,
-                    NewJob {
-                        kind: db::jobs::TRANSCODE,
-                        app_id: Some(app),
-                        video_id: Some(id),
-                        payload: serde_json::json!({}),
-                        priority,
-                    },
-                )
-                .await?;
-                let change = VideoChange {
-                    task_priority: Some(priority),
-                    progress: Some(0),
-                    error: Some(None),
-                    ..VideoChange::default()
-                };
-                db::videos::transition(conn, id, VideoStatus::TranscodeQueued, change)
-                    .await?
-                    .ok_or_else(|| {
-                        VideoError::Conflict("the video changed meanwhile; try again".into())
-                    })
+                self.queue(conn, &video, priority, None).await
             })
             .await?;
         drop(conn);
-        self.jobs.notify().await;
-        if let Err(e) = self.events.publish(&VideoEvent::snapshot(&queued)).await {
-            tracing::warn!(video = %id, error = %e, "event not published");
-        }
+        self.announce(&queued).await;
         Ok(queued)
     }
 
