@@ -206,19 +206,7 @@ async fn whole_stream_with_content_range_resumes_from_the_offset() {
             let sig_params = [("upid", upid.as_str())];
             // Content-Range rides as a header; the signature covers the query only.
             let sig = common::signing::Signature::new(&creds);
-            let fields = vec![
-                ("app_key".to_string(), sig.app_key.clone()),
-                ("timestamp".to_string(), sig.timestamp.to_string()),
-                ("random".to_string(), sig.random.clone()),
-                ("upid".to_string(), upid.clone()),
-            ];
-            let canonical = reel::auth::signature::canonical_string(
-                "POST",
-                "/video/upload/upload",
-                &fields,
-                reel::auth::signature::UNSIGNED_PAYLOAD,
-            );
-            let signature = reel::auth::signature::sign(&creds.secret, &canonical);
+            let signature = sig.sign_upload("POST", "/video/upload/upload", &sig_params);
             let resp = app
                 .http
                 .post(format!(

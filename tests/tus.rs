@@ -622,17 +622,7 @@ async fn signed_patch_uses_unsigned_payload() {
         .unwrap()
         .to_string();
     let sig = common::signing::Signature::new(&creds);
-    let canonical = reel::auth::signature::canonical_string(
-        "PATCH",
-        &path,
-        &[
-            ("app_key".into(), sig.app_key.clone()),
-            ("timestamp".into(), sig.timestamp.to_string()),
-            ("random".into(), sig.random.clone()),
-        ],
-        reel::auth::signature::UNSIGNED_PAYLOAD,
-    );
-    let signature = reel::auth::signature::sign(&creds.secret, &canonical);
+    let signature = sig.sign_upload("PATCH", &path, &[]);
     let resp = app
         .http
         .patch(format!("{}{path}?{}", app.base, sig.query(&signature, &[])))

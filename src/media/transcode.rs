@@ -182,24 +182,8 @@ impl Plan {
             "-force_key_frames".into(),
             format!("expr:gte(t,n_forced*{SEGMENT_SECS})"),
         ]);
-        args.extend(
-            [
-                "-f",
-                "hls",
-                "-hls_time",
-                &SEGMENT_SECS.to_string(),
-                "-hls_playlist_type",
-                "vod",
-                "-hls_flags",
-                "independent_segments",
-                "-hls_segment_type",
-                "mpegts",
-                "-master_pl_name",
-                "master.m3u8",
-                "-hls_segment_filename",
-            ]
-            .map(String::from),
-        );
+        args.extend(hls_settings());
+        args.extend(["-master_pl_name", "master.m3u8", "-hls_segment_filename"].map(String::from));
         args.push(o("%v/seg_%05d.ts"));
         args.extend(["-var_stream_map".into(), stream_map.join(" ")]);
         args.push(o("%v/index.m3u8"));
@@ -266,24 +250,33 @@ impl Plan {
                     args.extend(AUDIO.map(String::from));
                 }
                 args.extend(self.encoder_settings());
-                args.extend(
-                    [
-                        "-f",
-                        "hls",
-                        "-hls_time",
-                        &SEGMENT_SECS.to_string(),
-                        "-hls_playlist_type",
-                        "vod",
-                        "-hls_segment_filename",
-                    ]
-                    .map(String::from),
-                );
+                args.extend(hls_settings());
+                args.push("-hls_segment_filename".into());
                 args.push(dir.join("seg_%05d.ts").to_string_lossy().into_owned());
                 args.push(dir.join("index.m3u8").to_string_lossy().into_owned());
                 args
             })
             .collect()
     }
+}
+
+/// HLS output settings shared by the single pass and the per-rung comparison.
+fn hls_settings() -> Vec<String> {
+    let segment = SEGMENT_SECS.to_string();
+    [
+        "-f",
+        "hls",
+        "-hls_time",
+        &segment,
+        "-hls_playlist_type",
+        "vod",
+        "-hls_flags",
+        "independent_segments",
+        "-hls_segment_type",
+        "mpegts",
+    ]
+    .map(String::from)
+    .to_vec()
 }
 
 /// WebVTT cues pointing into the sprite sheet (`sprite_url#xywh=x,y,w,h`).

@@ -162,6 +162,12 @@ impl VideoService {
             .ok_or_else(|| VideoError::Conflict("the video changed meanwhile; try again".into()))
     }
 
+    /// The URL a stored object (snapshot, sprite, playlist) is served at by the built-in
+    /// origin; adapters hand these out instead of building them from storage keys.
+    pub fn media_url(&self, key: &str) -> String {
+        format!("{}/media/{key}", self.config.public_base())
+    }
+
     /// Wakes the workers and tells subscribers about `video`.
     async fn announce(&self, video: &Video) {
         self.jobs.notify().await;

@@ -493,18 +493,10 @@ pub async fn rest_at(
 ) -> (u16, Value) {
     // Bodies are upload data here: signed as UNSIGNED-PAYLOAD.
     let sig = signing::Signature::new(creds);
-    let mut fields = vec![
-        ("app_key".to_string(), sig.app_key.clone()),
-        ("timestamp".to_string(), sig.timestamp.to_string()),
-        ("random".to_string(), sig.random.clone()),
-    ];
-    fields.extend(params.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let hash = match &body {
-        Some(_) => reel::auth::signature::UNSIGNED_PAYLOAD.to_string(),
-        None => reel::auth::signature::body_hash(b""),
+    let signature = match &body {
+        Some(_) => sig.sign_upload(method, path, params),
+        None => sig.sign(method, path, params, b""),
     };
-    let canonical = reel::auth::signature::canonical_string(method, path, &fields, &hash);
-    let signature = reel::auth::signature::sign(&creds.secret, &canonical);
     let url = format!("{}{path}?{}", base, sig.query(&signature, params));
     let mut req = http.request(method.parse().unwrap(), url);
     if let Some(body) = body {

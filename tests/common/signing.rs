@@ -1,6 +1,6 @@
 //! Client side of the API signature for tests (the README's Python recipe is tested separately).
 
-use reel::auth::signature::{body_hash, canonical_string, rfc3986, sign};
+use reel::auth::signature::{UNSIGNED_PAYLOAD, body_hash, canonical_string, rfc3986, sign};
 use reel::ids::AppId;
 
 #[derive(Debug, Clone)]
@@ -39,12 +39,18 @@ impl Signature {
 
     /// `signature` over the request with these fields in the query.
     pub fn sign(&self, method: &str, path: &str, extra: &[(&str, &str)], body: &[u8]) -> String {
+        self.sign_hashed(method, path, extra, &body_hash(body))
+    }
+
+    /// `signature` of upload data, whose body is signed as `UNSIGNED-PAYLOAD`.
+    pub fn sign_upload(&self, method: &str, path: &str, extra: &[(&str, &str)]) -> String {
+        self.sign_hashed(method, path, extra, UNSIGNED_PAYLOAD)
+    }
+
+    fn sign_hashed(&self, method: &str, path: &str, extra: &[(&str, &str)], hash: &str) -> String {
         let mut params = self.fields();
         params.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        sign(
-            &self.secret,
-            &canonical_string(method, path, &params, &body_hash(body)),
-        )
+        sign(&self.secret, &canonical_string(method, path, &params, hash))
     }
 
     /// The query string carrying `extra`, the fields and `signature`.

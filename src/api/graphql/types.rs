@@ -127,22 +127,20 @@ impl VideoObject {
     }
     async fn snapshots(&self, ctx: &Context<'_>) -> Result<Vec<SnapshotObject>> {
         let reel = reel(ctx);
-        let base = reel.config.public_base();
         let snapshots = reel.videos.snapshots(&self.0).await.map_err(gql)?;
         Ok(snapshots
             .into_iter()
-            .map(|s| SnapshotObject::new(s, &base))
+            .map(|s| SnapshotObject::new(s, &reel.videos))
             .collect())
     }
     /// The snapshot at `imageIndex`.
     async fn cover(&self, ctx: &Context<'_>) -> Result<Option<SnapshotObject>> {
         let reel = reel(ctx);
-        let base = reel.config.public_base();
         let snapshots = reel.videos.snapshots(&self.0).await.map_err(gql)?;
         Ok(snapshots
             .into_iter()
             .find(|s| s.image_index == self.0.image_index)
-            .map(|s| SnapshotObject::new(s, &base)))
+            .map(|s| SnapshotObject::new(s, &reel.videos)))
     }
 }
 
@@ -157,10 +155,10 @@ pub struct SnapshotObject {
 }
 
 impl SnapshotObject {
-    fn new(s: Snapshot, base: &str) -> Self {
+    fn new(s: Snapshot, videos: &crate::video::VideoService) -> Self {
         Self {
             image_index: s.image_index,
-            url: format!("{base}/media/{}", s.storage_uri),
+            url: videos.media_url(&s.storage_uri),
             width: s.width,
             height: s.height,
             file_size: s.file_size,

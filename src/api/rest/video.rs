@@ -206,7 +206,6 @@ impl VideoApi {
             .snapshots(&video)
             .await
             .map_err(ErrorReply::from_coded)?;
-        let base = format!("{}/media/", reel.config.public_base());
         Ok(Json(SnapshotReply {
             code: OK.into(),
             message: if snapshots.is_empty() {
@@ -221,13 +220,13 @@ impl VideoApi {
                 .into_iter()
                 .map(|s| SnapshotItem {
                     image_index: s.image_index,
-                    url: format!("{base}{}", s.storage_uri),
+                    url: reel.videos.media_url(&s.storage_uri),
                     width: s.width,
                     height: s.height,
                 })
                 .collect(),
-            sprite: video.sprite_uri.map(|k| format!("{base}{k}")),
-            thumbnails: video.thumbnails_uri.map(|k| format!("{base}{k}")),
+            sprite: video.sprite_uri.map(|k| reel.videos.media_url(&k)),
+            thumbnails: video.thumbnails_uri.map(|k| reel.videos.media_url(&k)),
         }))
     }
 
