@@ -749,6 +749,13 @@ async fn retranscode_keeps_the_old_renditions_until_the_new_ones_are_in() {
     let new_playlist = second.playlist_uri.clone().unwrap();
     assert_ne!(new_playlist, old_playlist);
     assert!(storage_path(&app, &new_playlist).exists());
+    // Removed right after the commit that swapped them (a poller may see the commit first).
+    for _ in 0..50 {
+        if !storage_path(&app, &old_playlist).exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert!(
         !storage_path(&app, &old_playlist).exists(),
         "old generation removed after the swap"

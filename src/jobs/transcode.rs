@@ -118,13 +118,16 @@ impl Pipeline {
         };
         let outputs = Outputs::collect(&out, &plan, &generation)?;
         outputs::upload(&self.storage, &out, &outputs).await?;
+        // Everything is in storage: the temp dir goes before the video is marked done.
+        drop(work);
         let swapped = outputs::swap(&self.db, &video, &info, &plan, &outputs, job.id, worker).await;
         match swapped {
             Ok(Some((done, old))) => {
-                self.publish(&done).await;
+                // The previous outputs are unreferenced since the commit; drop them first.
                 if let Some(old) = old {
                     let _ = self.storage.delete_with(&old).recursive(true).await;
                 }
+                self.publish(&done).await;
                 tracing::info!(
                     video = %id,
                     rungs = plan.rungs.len(),
