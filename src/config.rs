@@ -34,6 +34,9 @@ pub struct Config {
     pub workers: usize,
     pub media: MediaConfig,
     pub jobs: JobsConfig,
+    pub delivery: crate::delivery::config::DeliveryConfig,
+    pub webhooks: crate::webhook::WebhookConfig,
+    pub playground: PlaygroundConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -93,6 +96,28 @@ impl Default for MediaConfig {
             fetch_allow_hosts: Vec::new(),
             fetch_allow_private: false,
             fetch_ca_file: None,
+        }
+    }
+}
+
+/// The web app at `/playground/`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PlaygroundConfig {
+    /// Serve it, and print a sign-in link for a local `playground` app at start-up.
+    pub enabled: bool,
+    /// The built app (`npm run build --prefix playground`).
+    pub dir: PathBuf,
+    /// Lifetime of the printed sign-in token.
+    pub token_ttl_secs: i64,
+}
+
+impl Default for PlaygroundConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            dir: PathBuf::from("playground/dist"),
+            token_ttl_secs: 8 * 3600,
         }
     }
 }
@@ -198,6 +223,9 @@ impl Default for Config {
             workers: 1,
             media: MediaConfig::default(),
             jobs: JobsConfig::default(),
+            delivery: Default::default(),
+            webhooks: Default::default(),
+            playground: PlaygroundConfig::default(),
         }
     }
 }
@@ -295,6 +323,7 @@ impl Config {
         if self.database.pool_size == 0 {
             return Err(ConfigError("database.pool_size must be at least 1".into()));
         }
+        self.delivery.validate().map_err(ConfigError)?;
         Ok(())
     }
 

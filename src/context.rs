@@ -10,6 +10,7 @@ use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::config::StagingKind;
 use crate::db::{self, DbPool, DbSetupError};
+use crate::delivery::{Delivery, Origins};
 use crate::events::EventBus;
 use crate::jobs::JobSignal;
 use crate::jobs::transcode::Pipeline;
@@ -43,6 +44,8 @@ pub struct Reel {
     pub uploads: UploadService,
     pub job_signal: JobSignal,
     pub pipeline: Pipeline,
+    pub delivery: Delivery,
+    pub webhooks: crate::webhook::WebhookService,
 }
 
 impl Reel {
@@ -54,6 +57,16 @@ impl Reel {
             self.pipeline.clone(),
             slots,
             &self.config.jobs,
+        )
+    }
+
+    /// The webhook sender of this process.
+    pub fn dispatcher(&self) -> crate::webhook::dispatch::Dispatcher {
+        crate::webhook::dispatch::Dispatcher::new(
+            self.db.clone(),
+            self.job_signal.clone(),
+            self.config.webhooks.clone(),
+            std::time::Duration::from_millis(self.config.jobs.poll_ms.max(50)),
         )
     }
 
@@ -72,6 +85,22 @@ impl Reel {
         let kv = Kv::connect(&config.redis_url, &config.redis_prefix).await?;
         let storage = storage::build(&config.storage, &config.data_dir)?;
         let events = EventBus::start(kv.clone()).await;
+        let origins = Origins::build(
+            &config.delivery,
+            &config.storage,
+            &storage,
+            &config.data_dir,
+        )?;
+        let key = {
+            let mut conn = db
+                .get()
+                .await
+                .map_err(|e| DbSetupError::Query(e.to_string()))?;
+            crate::delivery::media_key(&mut conn, &config.delivery.key)
+                .await
+                .map_err(|e| DbSetupError::Query(e.to_string()))?
+        };
+        let delivery = Delivery::new(&config.delivery, origins, key, &config.public_base());
         let staging = match config.upload.staging {
             StagingKind::Fs => Staging::Fs {
                 dir: config
@@ -98,6 +127,7 @@ impl Reel {
         let pipeline = Pipeline::new(
             db.clone(),
             storage.clone(),
+            delivery.clone(),
             events.clone(),
             job_signal.clone(),
             &config,
@@ -112,10 +142,13 @@ impl Reel {
             videos: VideoService::new(
                 db.clone(),
                 storage.clone(),
+                delivery.clone(),
                 events.clone(),
                 job_signal,
                 config.clone(),
             ),
+            delivery,
+            webhooks: crate::webhook::WebhookService::new(db.clone()),
             config,
             db,
             kv,

@@ -20,6 +20,8 @@ pub enum ErrorCode {
     Locked,
     RateLimited,
     Unavailable,
+    /// A play URL asked of a video without published renditions.
+    NotPlayable,
     Internal,
 }
 
@@ -39,6 +41,7 @@ impl ErrorCode {
             Self::Locked => "LOCKED",
             Self::RateLimited => "RATE_LIMITED",
             Self::Unavailable => "UNAVAILABLE",
+            Self::NotPlayable => "NOT_PLAYABLE",
             Self::Internal => "INTERNAL",
         }
     }
@@ -60,6 +63,7 @@ impl ErrorCode {
             Self::Locked => StatusCode::LOCKED,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NotPlayable => StatusCode::CONFLICT,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -4,9 +4,11 @@
 pub mod api;
 pub mod apps;
 pub mod auth;
+pub mod client;
 pub mod config;
 pub mod context;
 pub mod db;
+pub mod delivery;
 pub mod error;
 pub mod events;
 pub mod ids;
@@ -17,5 +19,6 @@ pub mod storage;
 pub mod telemetry;
 pub mod upload;
 pub mod video;
+pub mod webhook;
 
 pub use context::Reel;

@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use reel::config::Config;
-use reel::{Reel, api, apps::AppService, db, telemetry};
+use reel::{Reel, api, apps::AppService, client, db, telemetry};
 
 #[derive(Parser)]
 #[command(
@@ -45,6 +45,69 @@ enum Command {
     /// Media tools for operators.
     #[command(subcommand)]
     Media(MediaCommand),
+    /// Client: upload files (tus, resumable: run it again after Ctrl-C to continue).
+    Upload {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Follow the transcode and print the play URL when the video is playable.
+        #[arg(long)]
+        wait: bool,
+        /// Transcode priority (higher first).
+        #[arg(long)]
+        priority: Option<i32>,
+        /// Store only; do not transcode.
+        #[arg(long)]
+        no_transcode: bool,
+        /// Upload at most this many bytes per second (e.g. 500k, 20M).
+        #[arg(long, value_parser = parse_rate)]
+        limit_rate: Option<u64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Client: a video's status.
+    Status {
+        vid: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Client: the app's newest videos.
+    Videos {
+        #[arg(long, default_value_t = 20)]
+        first: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Client: print a signed play URL.
+    Play {
+        vid: String,
+        /// A CDN by name (default: the server's choice).
+        #[arg(long)]
+        cdn: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Client: delete a video.
+    Delete {
+        vid: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `500k`, `20M`, `1G` or plain bytes per second.
+fn parse_rate(raw: &str) -> Result<u64, String> {
+    let raw = raw.trim();
+    let (num, mult) = match raw.chars().last().map(|c| c.to_ascii_lowercase()) {
+        Some('k') => (&raw[..raw.len() - 1], 1 << 10),
+        Some('m') => (&raw[..raw.len() - 1], 1 << 20),
+        Some('g') => (&raw[..raw.len() - 1], 1 << 30),
+        _ => (raw, 1),
+    };
+    num.parse::<u64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .map(|n| n * mult)
+        .ok_or_else(|| format!("{raw:?} is not a rate like 500k or 20M"))
 }
 
 #[derive(Subcommand)]
@@ -94,10 +157,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         print!("{}", api::graphql::sdl());
         return Ok(());
     }
+    let cli = match client_command(cli).await {
+        Ok(handled) => return handled,
+        Err(cli) => *cli,
+    };
     let mut config = Config::load(cli.config.as_deref())?;
     telemetry::init(config.log_format);
     match cli.command {
-        Command::Schema => unreachable!("handled above"),
+        Command::Schema
+        | Command::Upload { .. }
+        | Command::Status { .. }
+        | Command::Videos { .. }
+        | Command::Play { .. }
+        | Command::Delete { .. } => unreachable!("handled above"),
         Command::Serve { workers } => {
             if let Some(n) = workers {
                 config.workers = n;
@@ -139,6 +211,58 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// Runs the client commands; gives other commands back.
+async fn client_command(cli: Cli) -> Result<anyhow::Result<()>, Box<Cli>> {
+    use std::io::IsTerminal;
+    let tty = std::io::stderr().is_terminal();
+    let out = |json: bool| client::Output {
+        json,
+        tty: tty && !json,
+    };
+    let connect = || -> anyhow::Result<client::Client> {
+        Ok(client::Client::new(client::ClientConfig::load()?)?)
+    };
+    let result = match cli.command {
+        Command::Upload {
+            ref files,
+            wait,
+            priority,
+            no_transcode,
+            limit_rate,
+            json,
+        } => {
+            let options = client::UploadOptions {
+                wait,
+                priority,
+                transcode: !no_transcode,
+                limit_rate,
+            };
+            async {
+                let c = connect()?;
+                client::upload(&c, files, &options, &out(json)).await?;
+                Ok(())
+            }
+            .await
+        }
+        Command::Status { ref vid, json } => {
+            async { Ok(client::status(&connect()?, vid, &out(json)).await?) }.await
+        }
+        Command::Videos { first, json } => {
+            async { Ok(client::videos(&connect()?, first, &out(json)).await?) }.await
+        }
+        Command::Play {
+            ref vid,
+            ref cdn,
+            json,
+        } => async { Ok(client::play(&connect()?, vid, cdn.as_deref(), &out(json)).await?) }.await,
+        Command::Delete { ref vid, json } => {
+            async { Ok(client::delete(&connect()?, vid, &out(json)).await?) }.await
+        }
+        _ => return Err(Box::new(cli)),
+    };
+    Ok(result)
+}
+
 async fn serve(mut config: Config) -> anyhow::Result<()> {
     let listen = config.listen.clone();
     let (acceptor, addr) = api::bind(&listen).await.with_context(|| {
@@ -152,27 +276,59 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     let sweep_every = Duration::from_secs(reel.config.upload.sweep_interval_secs.max(1));
     reel.uploads.clone().spawn_sweeper(sweep_every);
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let webhooks = reel.dispatcher().spawn(stopped.clone());
     let workers =
         (reel.config.workers > 0).then(|| reel.worker(reel.config.workers).spawn(stopped));
     tracing::info!(%addr, public_url = %reel.config.public_base(), "reel is listening");
     eprintln!("reel listening on http://{addr}  (GraphiQL: http://{addr}/graphiql)");
+    if reel.config.playground.enabled {
+        print_playground_link(&reel).await;
+    }
     api::serve(acceptor, reel, shutdown_signal()).await?;
     // Running jobs are stopped and given back to the queue for another worker.
     let _ = stop.send(true);
     if let Some(workers) = workers {
         let _ = workers.await;
     }
+    let _ = webhooks.await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Signs the browser in to a local `playground` app with a short-lived token.
+async fn print_playground_link(reel: &Reel) {
+    let cfg = &reel.config.playground;
+    let link = async {
+        let app = reel.apps.ensure("playground").await.ok()?;
+        reel.auth.token_for(&app, cfg.token_ttl_secs).ok()
+    }
+    .await;
+    match link {
+        Some(token) => eprintln!(
+            "playground: {}/playground/#token={}  (valid until {})",
+            reel.config.public_base(),
+            token.token,
+            token.expires_at.format("%Y-%m-%d %H:%M UTC")
+        ),
+        None => tracing::warn!("could not create the playground app"),
+    }
+    if !cfg.dir.join("index.html").is_file() {
+        eprintln!(
+            "playground: not built ({} missing); run `npm ci --prefix playground && npm run build --prefix playground`",
+            cfg.dir.display()
+        );
+    }
 }
 
 async fn worker(config: Config) -> anyhow::Result<()> {
     let reel = Reel::start(config, true).await?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let webhooks = reel.dispatcher().spawn(stopped.clone());
     let running = reel.worker(reel.config.workers.max(1)).spawn(stopped);
     shutdown_signal().await;
     let _ = stop.send(true);
     let _ = running.await;
+    let _ = webhooks.await;
     Ok(())
 }
 

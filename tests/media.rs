@@ -52,10 +52,10 @@ async fn a_720p_clip_gets_the_ladder_hls_snapshots_and_sprite() {
         &app,
         creds.app_id,
         vid,
-        &[VideoStatus::Transcoded, VideoStatus::TranscodeFailed],
+        &[VideoStatus::Playable, VideoStatus::TranscodeFailed],
     )
     .await;
-    assert_eq!(video.status, VideoStatus::Transcoded, "{:?}", video.error);
+    assert_eq!(video.status, VideoStatus::Playable, "{:?}", video.error);
     assert_eq!(video.progress, 100);
     assert_eq!(
         (video.video_width, video.video_height),
@@ -178,10 +178,10 @@ async fn small_portrait_and_silent_sources() {
         &app,
         creds.app_id,
         a,
-        &[VideoStatus::Transcoded, VideoStatus::TranscodeFailed],
+        &[VideoStatus::Playable, VideoStatus::TranscodeFailed],
     )
     .await;
-    assert_eq!(small.status, VideoStatus::Transcoded, "{:?}", small.error);
+    assert_eq!(small.status, VideoStatus::Playable, "{:?}", small.error);
     let rungs = app.reel.videos.renditions(&small).await.unwrap();
     assert_eq!(rungs.len(), 1, "a 240p source yields one rung");
     assert_eq!(
@@ -193,12 +193,12 @@ async fn small_portrait_and_silent_sources() {
         &app,
         creds.app_id,
         b,
-        &[VideoStatus::Transcoded, VideoStatus::TranscodeFailed],
+        &[VideoStatus::Playable, VideoStatus::TranscodeFailed],
     )
     .await;
     assert_eq!(
         portrait.status,
-        VideoStatus::Transcoded,
+        VideoStatus::Playable,
         "{:?}",
         portrait.error
     );
@@ -251,7 +251,7 @@ async fn bad_inputs_fail_with_a_reason_and_the_worker_goes_on() {
             &app,
             creds.app_id,
             vid,
-            &[VideoStatus::TranscodeFailed, VideoStatus::Transcoded],
+            &[VideoStatus::TranscodeFailed, VideoStatus::Playable],
         )
         .await;
         assert_eq!(v.status, VideoStatus::TranscodeFailed, "{file:?}");
@@ -275,7 +275,7 @@ async fn bad_inputs_fail_with_a_reason_and_the_worker_goes_on() {
         let retry_pending = v.status == VideoStatus::TranscodeQueued && v.error.is_some();
         if matches!(
             v.status,
-            VideoStatus::TranscodeFailed | VideoStatus::Transcoded
+            VideoStatus::TranscodeFailed | VideoStatus::Playable
         ) || retry_pending
         {
             settled = Some(v);
@@ -284,7 +284,7 @@ async fn bad_inputs_fail_with_a_reason_and_the_worker_goes_on() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let v = settled.expect("the truncated file settles");
-    if v.status != VideoStatus::Transcoded {
+    if v.status != VideoStatus::Playable {
         assert!(v.error.is_some(), "{v:?}");
     }
     // …and the worker still serves good jobs.
@@ -293,10 +293,10 @@ async fn bad_inputs_fail_with_a_reason_and_the_worker_goes_on() {
         &app,
         creds.app_id,
         vid,
-        &[VideoStatus::Transcoded, VideoStatus::TranscodeFailed],
+        &[VideoStatus::Playable, VideoStatus::TranscodeFailed],
     )
     .await;
-    assert_eq!(v.status, VideoStatus::Transcoded, "{:?}", v.error);
+    assert_eq!(v.status, VideoStatus::Playable, "{:?}", v.error);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -357,7 +357,7 @@ async fn delete_during_transcode_leaves_nothing_behind() {
         &app,
         creds.app_id,
         vid,
-        &[VideoStatus::Transcoding, VideoStatus::Transcoded],
+        &[VideoStatus::Transcoding, VideoStatus::Playable],
     )
     .await;
     assert_eq!(
@@ -444,10 +444,10 @@ async fn transcode_uri_takes_files_from_storage_only() {
         &app,
         creds.app_id,
         vid,
-        &[VideoStatus::Transcoded, VideoStatus::TranscodeFailed],
+        &[VideoStatus::Playable, VideoStatus::TranscodeFailed],
     )
     .await;
-    assert_eq!(done.status, VideoStatus::Transcoded, "{:?}", done.error);
+    assert_eq!(done.status, VideoStatus::Playable, "{:?}", done.error);
     let playlist = done.playlist_uri.clone().unwrap();
     assert!(
         playlist.starts_with(&format!("exports/site/{vid}/")),
@@ -529,7 +529,7 @@ async fn zero_length_and_twenty_minute_sources_end_in_a_defined_state() {
         &app,
         creds.app_id,
         vid,
-        &[VideoStatus::TranscodeFailed, VideoStatus::Transcoded],
+        &[VideoStatus::TranscodeFailed, VideoStatus::Playable],
     )
     .await;
     assert_eq!(v.status, VideoStatus::TranscodeFailed);
@@ -549,10 +549,10 @@ async fn zero_length_and_twenty_minute_sources_end_in_a_defined_state() {
         &app,
         creds.app_id,
         vid,
-        &[VideoStatus::TranscodeFailed, VideoStatus::Transcoded],
+        &[VideoStatus::TranscodeFailed, VideoStatus::Playable],
     )
     .await;
-    assert_eq!(v.status, VideoStatus::Transcoded, "{:?}", v.error);
+    assert_eq!(v.status, VideoStatus::Playable, "{:?}", v.error);
     assert_eq!(v.duration, Some(1_200_000));
     assert_eq!(app.reel.videos.snapshots(&v).await.unwrap().len(), 10);
 }
@@ -644,13 +644,13 @@ async fn transcode_uri_fetches_https_sources_from_allowed_hosts() {
         creds.app_id,
         vid,
         &[
-            VideoStatus::Transcoded,
+            VideoStatus::Playable,
             VideoStatus::TranscodeFailed,
             VideoStatus::UploadFailed,
         ],
     )
     .await;
-    assert_eq!(done.status, VideoStatus::Transcoded, "{:?}", done.error);
+    assert_eq!(done.status, VideoStatus::Playable, "{:?}", done.error);
     assert_eq!(
         done.hash.as_deref(),
         Some(common::tus::md5_hex(&std::fs::read(&file).unwrap()).as_str())
@@ -674,7 +674,7 @@ async fn transcode_uri_fetches_https_sources_from_allowed_hosts() {
         &app,
         creds.app_id,
         vid,
-        &[VideoStatus::UploadFailed, VideoStatus::Transcoded],
+        &[VideoStatus::UploadFailed, VideoStatus::Playable],
     )
     .await;
     assert_eq!(failed.status, VideoStatus::UploadFailed);
@@ -706,7 +706,7 @@ async fn retranscode_keeps_the_old_renditions_until_the_new_ones_are_in() {
     let dir = tempfile::tempdir().unwrap();
     let file = lavfi(dir.path(), "r.mp4", 640, 360, 2, true);
     let vid = upload(&app, &token, &file).await;
-    let first = wait_for(&app, creds.app_id, vid, &[VideoStatus::Transcoded]).await;
+    let first = wait_for(&app, creds.app_id, vid, &[VideoStatus::Playable]).await;
     let old_playlist = first.playlist_uri.clone().unwrap();
     let old_rendition = app.reel.videos.renditions(&first).await.unwrap()[0]
         .storage_uri
@@ -745,7 +745,7 @@ async fn retranscode_keeps_the_old_renditions_until_the_new_ones_are_in() {
             break;
         }
     }
-    let second = wait_for(&app, creds.app_id, vid, &[VideoStatus::Transcoded]).await;
+    let second = wait_for(&app, creds.app_id, vid, &[VideoStatus::Playable]).await;
     let new_playlist = second.playlist_uri.clone().unwrap();
     assert_ne!(new_playlist, old_playlist);
     assert!(storage_path(&app, &new_playlist).exists());

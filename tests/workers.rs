@@ -86,7 +86,7 @@ async fn one_worker_takes_jobs_by_priority_and_two_never_share_one() {
         "priority 9, then 5, then 1"
     );
     for id in &ids {
-        wait_for(&app, creds.app_id, *id, &[VideoStatus::Transcoded]).await;
+        wait_for(&app, creds.app_id, *id, &[VideoStatus::Playable]).await;
     }
     let _ = stop.send(true);
     worker.await.unwrap();
@@ -102,7 +102,7 @@ async fn one_worker_takes_jobs_by_priority_and_two_never_share_one() {
     let a = app.reel.worker(2).spawn(stopped.clone());
     let b = app.reel.worker(2).spawn(stopped);
     for id in &more {
-        wait_for(&app, creds.app_id, *id, &[VideoStatus::Transcoded]).await;
+        wait_for(&app, creds.app_id, *id, &[VideoStatus::Playable]).await;
         let attempts = attempts(&app, *id).await;
         assert_eq!(attempts, vec![1], "video {id} transcoded once");
     }
@@ -152,7 +152,7 @@ async fn subscription_sees_queued_transcoding_progress_transcoded() {
 
     let mut seen: Vec<(String, i64)> = Vec::new();
     let mut transcode_sent = false;
-    while seen.last().map(|(s, _)| s.as_str()) != Some("TRANSCODED") {
+    while seen.last().map(|(s, _)| s.as_str()) != Some("PLAYABLE") {
         let msg = tokio::time::timeout(Duration::from_secs(60), ws.next())
             .await
             .unwrap()
@@ -197,7 +197,8 @@ async fn subscription_sees_queued_transcoding_progress_transcoded() {
         progress.iter().any(|p| *p > 0 && *p < 100),
         "progress steps arrive: {seen:?}"
     );
-    assert_eq!(seen.last().unwrap(), &("TRANSCODED".to_string(), 100));
+    assert!(first("TRANSCODING") < first("TRANSCODED"));
+    assert_eq!(seen.last().unwrap(), &("PLAYABLE".to_string(), 100));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -278,12 +279,12 @@ async fn a_worker_killed_mid_transcode_loses_the_job_to_another() {
     let mut last = Value::Null;
     for _ in 0..1200 {
         last = status(vid.clone()).await;
-        if last["status"] == "TRANSCODED" || last["status"] == "TRANSCODE_FAILED" {
+        if last["status"] == "PLAYABLE" || last["status"] == "TRANSCODE_FAILED" {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(last["status"], "TRANSCODED", "{last}");
+    assert_eq!(last["status"], "PLAYABLE", "{last}");
     let out = graphql_at(
         &http,
         &api.base,

@@ -3,6 +3,8 @@
 pub mod auth;
 pub mod graphql;
 mod health;
+mod media;
+mod playground;
 mod rest;
 pub mod tus;
 
@@ -41,6 +43,9 @@ pub fn routes(reel: Reel) -> impl poem::Endpoint<Output = Response> {
         // A static page holding no data; its requests to /graphql are authenticated.
         .at("/graphiql", make_sync(move |_| Html(graphiql.clone())))
         .at("/healthz", get(health::healthz))
+        // Authenticated by the signed token in each URL, not by app credentials.
+        .at("/media/*path", get(media::media).head(media::media))
+        .nest("/playground", playground::endpoint(&reel.config.playground))
         .nest("/files", tus::routes(reel.clone()))
         .nest("/video", rest::routes(reel.clone()))
         .data(schema)

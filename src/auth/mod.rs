@@ -199,6 +199,13 @@ impl Authenticator {
         token::issue(&app.app_key, app.id, &app.app_secret, now, expires_at)
     }
 
+    /// A browser token for `app` (the playground's sign-in link), `ttl_secs` long.
+    pub fn token_for(&self, app: &db::models::AppRow, ttl_secs: i64) -> Result<Token, AuthError> {
+        let now = Utc::now().timestamp();
+        let ttl = ttl_secs.clamp(1, self.cfg.max_token_ttl_secs);
+        token::issue(&app.app_key, app.id, &app.app_secret, now, now + ttl)
+    }
+
     async fn app_by_key(&self, key: &str) -> Result<db::models::AppRow, AuthError> {
         let mut conn = self.db.get().await.map_err(InfraError::from)?;
         db::apps::find_by_key(&mut conn, key)

@@ -13,6 +13,11 @@ use crate::ids::{AppId, VideoId};
 pub const TRANSCODE: &str = "transcode";
 /// Fetch a source from `payload.url`, then queue its transcode.
 pub const IMPORT: &str = "import";
+/// Copy a transcoded generation to every origin, then mark the video `PLAYABLE`.
+pub const PUBLISH: &str = "publish";
+/// Remove a replaced generation (`payload.prefix`) from storage and origins, once viewers
+/// holding its playlists are done.
+pub const PURGE: &str = "purge";
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = jobs)]
@@ -22,6 +27,8 @@ pub struct NewJob<'a> {
     pub video_id: Option<VideoId>,
     pub payload: serde_json::Value,
     pub priority: i32,
+    /// Not before this time (`None`: now).
+    pub run_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
@@ -64,14 +71,16 @@ pub async fn claim(
     conn: &mut AsyncPgConnection,
     worker: &str,
     lease_secs: i32,
+    kinds: &[&str],
 ) -> QueryResult<Option<Job>> {
     diesel::sql_query(
         "UPDATE jobs SET state = 'running', attempts = attempts + 1, worker = $1,
                 lease_until = now() + make_interval(secs => $2), updated_at = now()
          WHERE id = (
              SELECT id FROM jobs
-             WHERE (state = 'queued' AND run_at <= now())
-                OR (state = 'running' AND lease_until < now())
+             WHERE kind = ANY($3)
+               AND ((state = 'queued' AND run_at <= now())
+                    OR (state = 'running' AND lease_until < now()))
              ORDER BY priority DESC, run_at, id
              FOR UPDATE SKIP LOCKED
              LIMIT 1)
@@ -80,6 +89,7 @@ pub async fn claim(
     )
     .bind::<Text, _>(worker)
     .bind::<Integer, _>(lease_secs)
+    .bind::<diesel::sql_types::Array<Text>, _>(kinds)
     .get_result(conn)
     .await
     .optional()

@@ -7,6 +7,7 @@ pub mod models;
 pub mod pipeline;
 pub mod schema;
 pub mod videos;
+pub mod webhooks;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -46,6 +47,8 @@ pub enum DbSetupError {
     },
     #[error("migrations failed: {0}")]
     Migrate(String),
+    #[error("database: {0}")]
+    Query(String),
 }
 
 fn unreachable(url: &str, e: impl std::fmt::Display) -> DbSetupError {

@@ -56,6 +56,8 @@ pub struct VideoRow {
     /// Sources: the scrubbing sprite sheet and its WebVTT track.
     pub sprite_uri: Option<String>,
     pub thumbnails_uri: Option<String>,
+    /// Sources: the master playlist every origin holds (what play URLs point at).
+    pub published_uri: Option<String>,
 }
 
 #[derive(Debug, Clone, Insertable)]

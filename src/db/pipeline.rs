@@ -130,3 +130,28 @@ pub async fn set_outputs(
         .await?;
     Ok(())
 }
+
+/// The reason a step failed, kept on the video without changing its status.
+pub async fn set_error(conn: &mut AsyncPgConnection, id: VideoId, error: &str) -> QueryResult<()> {
+    diesel::update(videos::table.find(id))
+        .set((
+            videos::error.eq(Some(error)),
+            videos::update_time.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Records that every origin holds `master` (and what it holds).
+pub async fn set_published(
+    conn: &mut AsyncPgConnection,
+    id: VideoId,
+    master: &str,
+) -> QueryResult<()> {
+    diesel::update(videos::table.find(id))
+        .set(videos::published_uri.eq(Some(master)))
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -38,6 +38,7 @@ diesel::table! {
         playlist_uri -> Nullable<Text>,
         sprite_uri -> Nullable<Text>,
         thumbnails_uri -> Nullable<Text>,
+        published_uri -> Nullable<Text>,
     }
 }
 
@@ -74,6 +75,63 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    settings (name) {
+        name -> Text,
+        value -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhooks (id) {
+        id -> Int8,
+        app_id -> Int8,
+        url -> Text,
+        events -> Array<Text>,
+        secret -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Int8,
+        webhook_id -> Int8,
+        app_id -> Int8,
+        event_id -> Text,
+        event -> Text,
+        video_id -> Int8,
+        payload -> Jsonb,
+        state -> Text,
+        attempts -> Int4,
+        created_at -> Timestamptz,
+        delivered_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (id) {
+        id -> Int8,
+        delivery_id -> Int8,
+        at -> Timestamptz,
+        status_code -> Nullable<Int4>,
+        error -> Nullable<Text>,
+        duration_ms -> Int4,
+    }
+}
+
 diesel::joinable!(videos -> apps (app_id));
 diesel::joinable!(video_snapshots -> videos (video_id));
-diesel::allow_tables_to_appear_in_same_query!(apps, videos, video_snapshots, jobs);
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    apps,
+    videos,
+    video_snapshots,
+    jobs,
+    settings,
+    webhooks,
+    webhook_deliveries,
+    webhook_attempts
+);

@@ -1,7 +1,7 @@
 //! Queries on `videos` and `video_snapshots`. Every lookup a client can reach is scoped by app.
 
 use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use super::models::{NewVideo, SnapshotRow, VideoRow};
 use super::schema::{video_snapshots, videos};
@@ -9,11 +9,24 @@ use crate::ids::{AppId, VideoId};
 use crate::video::VideoStatus;
 
 pub async fn insert(conn: &mut AsyncPgConnection, new: &NewVideo) -> QueryResult<VideoRow> {
-    diesel::insert_into(videos::table)
-        .values(new)
-        .returning(VideoRow::as_returning())
-        .get_result(conn)
-        .await
+    conn.transaction(async |conn| {
+        let video: VideoRow = diesel::insert_into(videos::table)
+            .values(new)
+            .returning(VideoRow::as_returning())
+            .get_result(conn)
+            .await?;
+        announce(conn, &video).await?;
+        Ok(video)
+    })
+    .await
+}
+
+/// Records the webhook event of a source's new status, if it has one (DESIGN §12).
+async fn announce(conn: &mut AsyncPgConnection, video: &VideoRow) -> QueryResult<()> {
+    match crate::webhook::event_for(video) {
+        Some(event) => super::webhooks::record_event(conn, video, event).await,
+        None => Ok(()),
+    }
 }
 
 /// A video of `app`, source or rendition.
@@ -137,22 +150,29 @@ pub async fn transition(
     to: VideoStatus,
     change: VideoChange,
 ) -> QueryResult<Option<VideoRow>> {
-    diesel::update(
-        videos::table.filter(
-            videos::id
-                .eq(id)
-                .and(videos::status.eq_any(VideoStatus::predecessors(to))),
-        ),
-    )
-    .set((
-        videos::status.eq(to),
-        videos::update_time.eq(diesel::dsl::now),
-        change,
-    ))
-    .returning(VideoRow::as_returning())
-    .get_result(conn)
+    conn.transaction(async |conn| {
+        let moved: Option<VideoRow> = diesel::update(
+            videos::table.filter(
+                videos::id
+                    .eq(id)
+                    .and(videos::status.eq_any(VideoStatus::predecessors(to))),
+            ),
+        )
+        .set((
+            videos::status.eq(to),
+            videos::update_time.eq(diesel::dsl::now),
+            change,
+        ))
+        .returning(VideoRow::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?;
+        if let Some(video) = &moved {
+            announce(conn, video).await?;
+        }
+        Ok(moved)
+    })
     .await
-    .optional()
 }
 
 /// A stored source of `app` with these bytes, fit to share (instant upload).

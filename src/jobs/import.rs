@@ -55,6 +55,7 @@ impl Pipeline {
                         video_id: Some(id),
                         payload: json!({ "dst": dst }),
                         priority: priority.unwrap_or(uploaded.task_priority),
+                        run_at: None,
                     },
                 )
                 .await?;
@@ -84,7 +85,7 @@ impl Pipeline {
             return Ok(());
         }
         for video in &changed {
-            self.publish(video).await;
+            self.announce(video).await;
         }
         self.signal.notify().await;
         Ok(())

@@ -3,6 +3,7 @@
 
 mod import;
 mod outputs;
+mod publish;
 pub mod transcode;
 pub mod worker;
 

@@ -9,7 +9,7 @@ use futures_util::{StreamExt, TryStreamExt};
 use opendal::Operator;
 
 use super::JobError;
-use crate::db::{self, DbPool, models::NewVideo, videos::VideoChange};
+use crate::db::{self, DbPool, jobs::NewJob, models::NewVideo, videos::VideoChange};
 use crate::media::MediaInfo;
 use crate::media::transcode::{Plan, thumbnails_vtt};
 use crate::video::{Video, VideoStatus};
@@ -113,18 +113,6 @@ impl Outputs {
     }
 }
 
-pub fn content_type(key: &str) -> &'static str {
-    match key.rsplit('.').next().unwrap_or("") {
-        "m3u8" => "application/vnd.apple.mpegurl",
-        "ts" => "video/mp2t",
-        "m4s" => "video/iso.segment",
-        "mp4" => "video/mp4",
-        "jpg" | "jpeg" => "image/jpeg",
-        "vtt" => "text/vtt",
-        _ => "application/octet-stream",
-    }
-}
-
 /// Copies every output file into storage, a few at a time, streaming from disk.
 pub async fn upload(storage: &Operator, out: &Path, outputs: &Outputs) -> Result<(), JobError> {
     let files: Vec<(PathBuf, String)> = outputs
@@ -137,7 +125,7 @@ pub async fn upload(storage: &Operator, out: &Path, outputs: &Outputs) -> Result
             let file = tokio::fs::File::open(path).await?;
             let mut writer = storage
                 .writer_with(&key)
-                .content_type(content_type(&key))
+                .content_type(crate::storage::content_type(&key))
                 .chunk(8 << 20)
                 .await?
                 .into_futures_async_write();
@@ -153,9 +141,27 @@ pub async fn upload(storage: &Operator, out: &Path, outputs: &Outputs) -> Result
         .await
 }
 
+/// What a committed swap leaves to do.
+pub struct Swapped {
+    pub transcoded: Video,
+    /// Set when no origin needed a copy: the video went on to `PLAYABLE` in the same commit.
+    pub playable: Option<Video>,
+    /// A generation nobody plays any more (never published): remove it now.
+    pub unused: Option<String>,
+}
+
+/// How the new generation reaches the origins.
+pub struct Publishing {
+    /// Some origin is not the storage itself: a `publish` job copies the files.
+    pub needs_copies: bool,
+    /// How long a replaced, published generation stays for viewers still playing it.
+    pub retain_secs: i64,
+}
+
 /// Replaces the video's renditions and snapshots with `outputs`, marks it `TRANSCODED`
-/// and the job done. `None` when the video is gone (deleted meanwhile). Returns the
-/// storage prefix of the previous outputs, to delete once committed.
+/// and the job done, and either publishes it at once (`PLAYABLE`) or queues its
+/// publication. `None` when the video is gone (deleted meanwhile).
+#[allow(clippy::too_many_arguments)]
 pub async fn swap(
     db: &DbPool,
     video: &Video,
@@ -164,18 +170,23 @@ pub async fn swap(
     outputs: &Outputs,
     job_id: i64,
     worker: &str,
-) -> Result<Option<(Video, Option<String>)>, JobError> {
+    publishing: &Publishing,
+) -> Result<Option<Swapped>, JobError> {
     let mut conn = db.get().await?;
     let id = video.id;
     conn.transaction::<_, JobError, _>(async |conn| {
         let Some(current) = db::pipeline::find_any_for_update(conn, id).await? else {
             return Ok(None);
         };
-        let old = current
-            .playlist_uri
-            .as_deref()
-            .and_then(|p| p.strip_suffix("master.m3u8"))
-            .map(str::to_string);
+        let generation = |uri: &Option<String>| {
+            uri.as_deref()
+                .and_then(|p| p.strip_suffix("master.m3u8"))
+                .map(str::to_string)
+        };
+        let (old, published) = (
+            generation(&current.playlist_uri),
+            generation(&current.published_uri),
+        );
         db::pipeline::delete_outputs(conn, id).await?;
         for r in &outputs.renditions {
             let rung = plan.rungs[r.index];
@@ -218,7 +229,7 @@ pub async fn swap(
             error: Some(None),
             ..VideoChange::default()
         };
-        let done = db::videos::transition(conn, id, VideoStatus::Transcoded, change)
+        let transcoded = db::videos::transition(conn, id, VideoStatus::Transcoded, change)
             .await?
             .ok_or_else(|| JobError::Transient("the video left TRANSCODING meanwhile".into()))?;
         if !db::jobs::finish(conn, job_id, worker).await? {
@@ -226,7 +237,48 @@ pub async fn swap(
                 "the job was taken over by another worker".into(),
             ));
         }
-        Ok(Some((done, old)))
+        let playable = if publishing.needs_copies {
+            db::jobs::enqueue(conn, publish_job(&transcoded)).await?;
+            None
+        } else {
+            // The storage is the only origin: published as it was written.
+            db::pipeline::set_published(conn, id, &outputs.master_key).await?;
+            if let Some(p) = &published {
+                db::jobs::enqueue(conn, purge_job(&transcoded, p, publishing.retain_secs)).await?;
+            }
+            db::videos::transition(conn, id, VideoStatus::Playable, VideoChange::default()).await?
+        };
+        let unused = old.filter(|o| Some(o) != published.as_ref());
+        Ok(Some(Swapped {
+            transcoded,
+            playable,
+            unused,
+        }))
     })
     .await
+}
+
+pub fn publish_job(video: &Video) -> NewJob<'static> {
+    NewJob {
+        kind: db::jobs::PUBLISH,
+        app_id: Some(video.app_id),
+        video_id: Some(video.id),
+        payload: serde_json::json!({}),
+        // Ahead of transcodes: the hard work is done, viewers are waiting.
+        priority: video.task_priority.saturating_add(1000),
+        run_at: None,
+    }
+}
+
+/// Removal of a replaced generation after `retain_secs`; not tied to the video row, so a
+/// deletion meanwhile does not cancel it (it then finds nothing to remove).
+pub fn purge_job(video: &Video, prefix: &str, retain_secs: i64) -> NewJob<'static> {
+    NewJob {
+        kind: db::jobs::PURGE,
+        app_id: Some(video.app_id),
+        video_id: None,
+        payload: serde_json::json!({ "prefix": prefix }),
+        priority: 0,
+        run_at: Some(chrono::Utc::now() + chrono::Duration::seconds(retain_secs.max(0))),
+    }
 }

@@ -11,6 +11,7 @@ use super::JobError;
 use super::outputs::{self, Outputs};
 use crate::config::{Config, MediaConfig};
 use crate::db::{self, DbPool, jobs::Job, videos::VideoChange};
+use crate::delivery::Delivery;
 use crate::events::{EventBus, VideoEvent};
 use crate::ids::VideoId;
 use crate::media::ladder::{MIN_SIDE, ladder};
@@ -24,6 +25,9 @@ use crate::video::{Video, VideoStatus};
 pub struct Pipeline {
     pub(super) db: DbPool,
     pub(super) storage: Operator,
+    pub(super) delivery: Delivery,
+    /// `delivery.retain_replaced_secs`.
+    pub(super) retain_replaced_secs: i64,
     /// Root of fs storage: sources are read in place instead of downloaded.
     pub(super) storage_root: Option<PathBuf>,
     pub(super) events: EventBus,
@@ -39,6 +43,7 @@ impl Pipeline {
     pub fn new(
         db: DbPool,
         storage: Operator,
+        delivery: Delivery,
         events: EventBus,
         signal: super::JobSignal,
         config: &Config,
@@ -47,6 +52,8 @@ impl Pipeline {
             tools: Tools::new(config.media.max_processes),
             db,
             storage,
+            delivery,
+            retain_replaced_secs: config.delivery.retain_replaced_secs,
             storage_root: crate::storage::fs_root(&config.storage, &config.data_dir),
             events,
             signal,
@@ -56,7 +63,7 @@ impl Pipeline {
         }
     }
 
-    pub(super) async fn publish(&self, video: &Video) {
+    pub(super) async fn announce(&self, video: &Video) {
         if let Err(e) = self.events.publish(&VideoEvent::snapshot(video)).await {
             tracing::warn!(video = %video.id, error = %e, "event not published");
         }
@@ -72,7 +79,7 @@ impl Pipeline {
         let video = db::videos::transition(&mut conn, id, to, change).await?;
         drop(conn);
         if let Some(v) = &video {
-            self.publish(v).await;
+            self.announce(v).await;
         }
         Ok(video)
     }
@@ -120,14 +127,31 @@ impl Pipeline {
         outputs::upload(&self.storage, &out, &outputs).await?;
         // Everything is in storage: the temp dir goes before the video is marked done.
         drop(work);
-        let swapped = outputs::swap(&self.db, &video, &info, &plan, &outputs, job.id, worker).await;
+        let publishing = outputs::Publishing {
+            needs_copies: self.delivery.origins().need_copies(),
+            retain_secs: self.retain_replaced_secs,
+        };
+        let swapped = outputs::swap(
+            &self.db,
+            &video,
+            &info,
+            &plan,
+            &outputs,
+            job.id,
+            worker,
+            &publishing,
+        )
+        .await;
         match swapped {
-            Ok(Some((done, old))) => {
-                // The previous outputs are unreferenced since the commit; drop them first.
-                if let Some(old) = old {
-                    let _ = self.storage.delete_with(&old).recursive(true).await;
+            Ok(Some(done)) => {
+                if let Some(unused) = done.unused {
+                    self.remove_generation(&unused).await;
                 }
-                self.publish(&done).await;
+                self.announce(&done.transcoded).await;
+                match &done.playable {
+                    Some(playable) => self.announce(playable).await,
+                    None => self.signal.notify().await,
+                }
                 tracing::info!(
                     video = %id,
                     rungs = plan.rungs.len(),
@@ -149,7 +173,15 @@ impl Pipeline {
         }
     }
 
-    async fn current(&self, id: VideoId) -> Result<Option<Video>, JobError> {
+    /// Removes a generation of outputs from storage and every origin.
+    pub(super) async fn remove_generation(&self, prefix: &str) {
+        if let Err(e) = self.storage.delete_with(prefix).recursive(true).await {
+            tracing::warn!(prefix, error = %e, "could not remove a replaced generation");
+        }
+        self.delivery.origins().remove(prefix).await;
+    }
+
+    pub(super) async fn current(&self, id: VideoId) -> Result<Option<Video>, JobError> {
         let mut conn = self.db.get().await?;
         Ok(db::pipeline::find_any(&mut conn, id).await?)
     }
@@ -306,6 +338,21 @@ impl Pipeline {
     /// (`UPLOAD_FAILED` for an import, `TRANSCODE_FAILED` for a transcode).
     pub async fn after_failure(&self, job: &Job, error: &str, last: bool) {
         let Some(id) = job.video_id else { return };
+        if job.kind == db::jobs::PUBLISH {
+            // Stays TRANSCODED (never half-PLAYABLE) with the reason; retried unless last.
+            let reason = if last {
+                format!("publishing failed: {}", trim(error))
+            } else {
+                format!("publishing failed, will retry: {}", trim(error))
+            };
+            if let Ok(mut conn) = self.db.get().await {
+                let _ = db::pipeline::set_error(&mut conn, id, &reason).await;
+            }
+            if let Ok(Some(v)) = self.current(id).await {
+                self.announce(&v).await;
+            }
+            return;
+        }
         let (to, progress) = match (job.kind.as_str(), last) {
             (db::jobs::IMPORT, true) => (VideoStatus::UploadFailed, 0),
             // An import waits in UPLOADING between attempts.

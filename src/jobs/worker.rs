@@ -11,6 +11,14 @@ use super::transcode::Pipeline;
 use super::{JobError, JobSignal};
 use crate::db::{self, DbPool, jobs::Job};
 
+/// What media workers do (webhooks have their own dispatcher).
+const KINDS: &[&str] = &[
+    db::jobs::TRANSCODE,
+    db::jobs::IMPORT,
+    db::jobs::PUBLISH,
+    db::jobs::PURGE,
+];
+
 #[derive(Clone)]
 pub struct Worker {
     db: DbPool,
@@ -65,7 +73,9 @@ impl Worker {
                     _ = stop.changed() => break,
                 };
                 let claimed = match self.db.get().await {
-                    Ok(mut conn) => db::jobs::claim(&mut conn, &self.name, self.lease_secs).await,
+                    Ok(mut conn) => {
+                        db::jobs::claim(&mut conn, &self.name, self.lease_secs, KINDS).await
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "worker cannot reach the database");
                         Ok(None)
@@ -128,6 +138,8 @@ impl Worker {
             match job.kind.as_str() {
                 db::jobs::TRANSCODE => self.pipeline.run(&job, &self.name).await,
                 db::jobs::IMPORT => self.pipeline.import(&job, &self.name).await,
+                db::jobs::PUBLISH => self.pipeline.publish_job(&job, &self.name).await,
+                db::jobs::PURGE => self.pipeline.purge_job(&job, &self.name).await,
                 other => Err(JobError::Permanent(format!("unknown job kind {other:?}"))),
             }
         };

@@ -54,3 +54,24 @@ pub fn build(cfg: &StorageConfig, data_dir: &Path) -> Result<Operator, StorageSe
         reason: e.to_string(),
     })
 }
+
+/// The media type of a stored object by its extension (any case), without charset;
+/// `application/octet-stream` when unknown.
+pub fn content_type(name: &str) -> &'static str {
+    const TYPES: &[(&str, &str)] = &[
+        ("m3u8", "application/vnd.apple.mpegurl"),
+        ("m4s", "video/iso.segment"),
+        ("ts", "video/mp2t"),
+        ("mp4", "video/mp4"),
+        ("jpg", "image/jpeg"),
+        ("jpeg", "image/jpeg"),
+        ("vtt", "text/vtt"),
+    ];
+    let Some((_, ext)) = name.rsplit_once('.') else {
+        return "application/octet-stream";
+    };
+    TYPES
+        .iter()
+        .find(|(e, _)| e.eq_ignore_ascii_case(ext))
+        .map_or("application/octet-stream", |(_, t)| t)
+}

@@ -41,6 +41,7 @@ async fn record_uploaded(
                 video_id: Some(video),
                 payload: json!({}),
                 priority: priority.unwrap_or(uploaded.task_priority),
+                run_at: None,
             },
         )
         .await?;

@@ -26,6 +26,8 @@ pub enum VideoError {
     #[error("{0}")]
     Conflict(String),
     #[error(transparent)]
+    Delivery(#[from] crate::delivery::DeliveryError),
+    #[error(transparent)]
     Infra(#[from] InfraError),
 }
 
@@ -59,6 +61,7 @@ impl Coded for VideoError {
             Self::NotFound => ErrorCode::NotFound,
             Self::BadRequest(_) => ErrorCode::BadRequest,
             Self::Conflict(_) => ErrorCode::Conflict,
+            Self::Delivery(e) => e.code(),
             Self::Infra(e) => e.code(),
         }
     }

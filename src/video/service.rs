@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::db::jobs::NewJob;
 use crate::db::videos::VideoChange;
 use crate::db::{self, DbPool, models::NewVideo};
+use crate::delivery::{Delivery, PlayUrl};
 use crate::events::{EventBus, VideoEvent};
 use crate::ids::{AppId, VideoId};
 use crate::jobs::JobSignal;
@@ -27,6 +28,7 @@ pub struct Page {
 pub struct VideoService {
     db: DbPool,
     storage: Operator,
+    delivery: Delivery,
     events: EventBus,
     jobs: JobSignal,
     config: Arc<Config>,
@@ -36,6 +38,7 @@ impl VideoService {
     pub fn new(
         db: DbPool,
         storage: Operator,
+        delivery: Delivery,
         events: EventBus,
         jobs: JobSignal,
         config: Arc<Config>,
@@ -43,6 +46,7 @@ impl VideoService {
         Self {
             db,
             storage,
+            delivery,
             events,
             jobs,
             config,
@@ -119,6 +123,7 @@ impl VideoService {
                         app_id: Some(app),
                         video_id: Some(video.id),
                         payload: serde_json::json!({ "url": url, "dst": dst, "priority": priority }),
+                        run_at: None,
                         priority: new.task_priority,
                     },
                 )
@@ -148,6 +153,7 @@ impl VideoService {
                 video_id: Some(video.id),
                 payload: serde_json::json!({ "dst": dst }),
                 priority,
+                run_at: None,
             },
         )
         .await?;
@@ -162,10 +168,28 @@ impl VideoService {
             .ok_or_else(|| VideoError::Conflict("the video changed meanwhile; try again".into()))
     }
 
-    /// The URL a stored object (snapshot, sprite, playlist) is served at by the built-in
-    /// origin; adapters hand these out instead of building them from storage keys.
+    /// The signed URL of a stored output (snapshot, sprite, WebVTT); adapters hand these
+    /// out instead of building them from storage keys.
     pub fn media_url(&self, key: &str) -> String {
-        format!("{}/media/{key}", self.config.public_base())
+        self.delivery.file_url(key).unwrap_or_default()
+    }
+
+    /// Signed play URLs of a source of `app` through the chosen CDN (DESIGN §11).
+    pub async fn play_url(
+        &self,
+        video: &Video,
+        cdn: Option<&str>,
+        expires_in: Option<i64>,
+        viewer: &str,
+    ) -> Result<PlayUrl, VideoError> {
+        let renditions = if video.published_uri.is_some() {
+            self.renditions(video).await?
+        } else {
+            Vec::new()
+        };
+        Ok(self
+            .delivery
+            .play_url(video, &renditions, cdn, expires_in, viewer)?)
     }
 
     /// Wakes the workers and tells subscribers about `video`.
@@ -268,6 +292,9 @@ impl VideoService {
                     .execute(conn)
                     .await?;
                 let deleted = db::videos::delete(conn, app, id).await?;
+                if let Some(source) = <[Video]>::first(&deleted) {
+                    db::webhooks::record_event(conn, source, crate::webhook::DELETED).await?;
+                }
                 let orphaned = db::videos::count_sharing(conn, owner).await? == 0;
                 Ok((deleted, orphaned.then_some(owner)))
             })
@@ -289,6 +316,9 @@ impl VideoService {
             if let Err(e) = self.storage.delete_with(&dir).recursive(true).await {
                 // The rows are gone; leftover bytes are unreachable and only cost space.
                 tracing::warn!(video = %id, dir, error = %e, "could not remove stored bytes");
+            }
+            if !dir.starts_with("sources/") {
+                self.delivery.origins().remove(&dir).await;
             }
         }
         if let Some(video) = first {

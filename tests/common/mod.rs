@@ -3,6 +3,7 @@
 //! and removes all three when dropped.
 #![allow(dead_code)]
 
+pub mod edge;
 pub mod media;
 pub mod node;
 pub mod signing;
@@ -239,6 +240,7 @@ impl TestAppBuilder {
             .await
             .expect("test services are reachable");
         let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
+        let _webhooks = reel.dispatcher().spawn(workers_stopped.clone());
         let workers = (reel.config.workers > 0)
             .then(|| reel.worker(reel.config.workers).spawn(workers_stopped));
         let (stop, stopped) = oneshot::channel::<()>();

@@ -2,10 +2,12 @@
 
 mod errors;
 mod mutation;
+mod playback;
 mod query;
 mod subscription;
 mod types;
 mod upload;
+mod webhook;
 
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
 use async_graphql::{Data, Schema, SchemaBuilder};
@@ -21,11 +23,19 @@ pub use subscription::Subscription;
 
 /// The query root, merged from each domain's part.
 #[derive(async_graphql::MergedObject, Default)]
-pub struct Query(query::VideoQuery, upload::UploadQuery);
+pub struct Query(
+    query::VideoQuery,
+    upload::UploadQuery,
+    webhook::WebhookQuery,
+);
 
 /// The mutation root, merged from each domain's part.
 #[derive(async_graphql::MergedObject, Default)]
-pub struct Mutation(mutation::VideoMutation, upload::UploadMutation);
+pub struct Mutation(
+    mutation::VideoMutation,
+    upload::UploadMutation,
+    webhook::WebhookMutation,
+);
 
 pub type ReelSchema = Schema<Query, Mutation, Subscription>;
 

@@ -4,6 +4,7 @@ use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::errors::{gql, reel};
+use super::playback::PlayUrlObject;
 use crate::events::VideoEvent;
 use crate::media::{AudioStream, MediaInfo, VideoStream};
 use crate::video::{Definition, Snapshot, Video, VideoStatus};
@@ -132,6 +133,40 @@ impl VideoObject {
             .into_iter()
             .map(|s| SnapshotObject::new(s, &reel.videos))
             .collect())
+    }
+    /// The scrubbing-preview sprite sheet (signed URL).
+    async fn sprite(&self, ctx: &Context<'_>) -> Option<String> {
+        let key = self.0.sprite_uri.as_deref()?;
+        Some(reel(ctx).videos.media_url(key))
+    }
+    /// WebVTT track mapping times to regions of the sprite (signed URL).
+    async fn thumbnails(&self, ctx: &Context<'_>) -> Option<String> {
+        let key = self.0.thumbnails_uri.as_deref()?;
+        Some(reel(ctx).videos.media_url(key))
+    }
+    /// Signed play URLs through `cdn` (default: chosen by the server's policy, stable for
+    /// `viewer`). Null, with an error saying why, until renditions are published.
+    async fn play_url(
+        &self,
+        ctx: &Context<'_>,
+        cdn: Option<String>,
+        #[graphql(desc = "Lifetime of the URLs in seconds (default: the server's)")]
+        expires_in: Option<i32>,
+        #[graphql(desc = "Any stable id of the viewer, to keep them on one CDN")] viewer: Option<
+            String,
+        >,
+    ) -> Result<Option<PlayUrlObject>> {
+        let play = reel(ctx)
+            .videos
+            .play_url(
+                &self.0,
+                cdn.as_deref(),
+                expires_in.map(i64::from),
+                viewer.as_deref().unwrap_or(""),
+            )
+            .await
+            .map_err(gql)?;
+        Ok(Some(play.into()))
     }
     /// The snapshot at `imageIndex`.
     async fn cover(&self, ctx: &Context<'_>) -> Result<Option<SnapshotObject>> {

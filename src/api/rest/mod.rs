@@ -1,6 +1,7 @@
 //! The seed's REST API under `/video/` (DESIGN §9), as thin poem-openapi adapters.
 //! Every response carries a stable `code` and a `message`.
 
+mod play;
 mod upload;
 mod video;
 
@@ -63,7 +64,9 @@ impl ErrorReply {
             ErrorCode::BadRequest | ErrorCode::ChecksumMismatch => Self::BadRequest(body),
             ErrorCode::Unauthenticated | ErrorCode::Forbidden => Self::Unauthorized(body),
             ErrorCode::NotFound => Self::NotFound(body),
-            ErrorCode::Conflict | ErrorCode::OffsetMismatch => Self::Conflict(body),
+            ErrorCode::Conflict | ErrorCode::OffsetMismatch | ErrorCode::NotPlayable => {
+                Self::Conflict(body)
+            }
             ErrorCode::Gone => Self::Gone(body),
             ErrorCode::PayloadTooLarge => Self::TooLarge(body),
             ErrorCode::UploadFailed => Self::Failed(body),
@@ -88,7 +91,7 @@ const OK: &str = "OK";
 
 /// `/video/...`: the API (authenticated), its OpenAPI document and Swagger UI (public).
 pub fn routes(reel: Reel) -> Route {
-    let api = OpenApiService::new((upload::UploadApi, video::VideoApi), "Reel seed API", env!("CARGO_PKG_VERSION"))
+    let api = OpenApiService::new((upload::UploadApi, video::VideoApi, play::PlayApi), "Reel seed API", env!("CARGO_PKG_VERSION"))
         .server(format!("{}/video", reel.config.public_base()))
         .description("The seed's REST API. Sign every request (see the README) or send `Authorization: Bearer <token>`.");
     let spec = api.spec_endpoint();

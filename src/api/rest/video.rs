@@ -71,7 +71,7 @@ fn vid(raw: &str) -> Result<VideoId, ErrorReply> {
         .ok_or_else(|| ErrorReply::new(ErrorCode::BadRequest, "vid must be a video id"))
 }
 
-async fn find(reel: &Reel, caller: &Caller, raw: &str) -> Result<Video, ErrorReply> {
+pub(super) async fn find(reel: &Reel, caller: &Caller, raw: &str) -> Result<Video, ErrorReply> {
     reel.videos
         .get(caller.app_id, vid(raw)?)
         .await

@@ -1,0 +1,2 @@
+DROP TABLE settings;
+ALTER TABLE videos DROP COLUMN published_uri;

@@ -1,0 +1,36 @@
+//! `/playground/`: the built web app (static files, no data; its API calls are
+//! authenticated), or a page saying how to build it.
+
+use poem::endpoint::StaticFilesEndpoint;
+use poem::http::StatusCode;
+use poem::web::Html;
+use poem::{Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Response, endpoint::make_sync};
+
+use crate::config::PlaygroundConfig;
+
+pub fn endpoint(cfg: &PlaygroundConfig) -> impl Endpoint<Output = Response> + use<> {
+    let index = cfg.dir.join("index.html");
+    if cfg.enabled && index.is_file() {
+        return StaticFilesEndpoint::new(&cfg.dir)
+            .index_file("index.html")
+            .into_endpoint()
+            .map_to_response()
+            .boxed();
+    }
+    let message = if cfg.enabled {
+        format!(
+            "<h1>The playground is not built</h1><p>Run <code>npm ci --prefix playground &amp;&amp; npm run build --prefix playground</code> \
+             (<code>scripts/run</code> does it), then reload. Looked for <code>{}</code>.</p>",
+            index.display()
+        )
+    } else {
+        "<h1>The playground is disabled</h1><p>Set <code>playground.enabled = true</code>.</p>"
+            .into()
+    };
+    make_sync(move |_| {
+        Html(message.clone())
+            .with_status(StatusCode::NOT_FOUND)
+            .into_response()
+    })
+    .boxed()
+}

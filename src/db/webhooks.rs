@@ -1,0 +1,204 @@
+//! Queries on webhooks, their deliveries and attempts. Events are recorded in the
+//! transaction that changes the video, so none is lost and none is sent for a rollback.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use super::jobs::{self, NewJob};
+use super::models::VideoRow;
+use super::schema::{webhook_attempts, webhook_deliveries, webhooks};
+use crate::ids::AppId;
+
+/// Kind of the job that sends one delivery.
+pub const WEBHOOK: &str = "webhook";
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = webhooks, check_for_backend(diesel::pg::Pg))]
+pub struct WebhookRow {
+    pub id: i64,
+    pub app_id: AppId,
+    pub url: String,
+    pub events: Vec<String>,
+    pub secret: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = webhook_deliveries, check_for_backend(diesel::pg::Pg))]
+pub struct DeliveryRow {
+    pub id: i64,
+    pub webhook_id: i64,
+    pub app_id: AppId,
+    pub event_id: String,
+    pub event: String,
+    pub video_id: i64,
+    pub payload: serde_json::Value,
+    pub state: String,
+    pub attempts: i32,
+    pub created_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = webhook_attempts, check_for_backend(diesel::pg::Pg))]
+pub struct AttemptRow {
+    pub id: i64,
+    pub delivery_id: i64,
+    pub at: DateTime<Utc>,
+    pub status_code: Option<i32>,
+    pub error: Option<String>,
+    pub duration_ms: i32,
+}
+
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    app: AppId,
+    url: &str,
+    events: &[String],
+    secret: &str,
+) -> QueryResult<WebhookRow> {
+    diesel::insert_into(webhooks::table)
+        .values((
+            webhooks::app_id.eq(app),
+            webhooks::url.eq(url),
+            webhooks::events.eq(events),
+            webhooks::secret.eq(secret),
+        ))
+        .returning(WebhookRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn list(conn: &mut AsyncPgConnection, app: AppId) -> QueryResult<Vec<WebhookRow>> {
+    webhooks::table
+        .filter(webhooks::app_id.eq(app))
+        .order(webhooks::id.asc())
+        .select(WebhookRow::as_select())
+        .load(conn)
+        .await
+}
+
+pub async fn delete(conn: &mut AsyncPgConnection, app: AppId, id: i64) -> QueryResult<bool> {
+    let n =
+        diesel::delete(webhooks::table.filter(webhooks::id.eq(id).and(webhooks::app_id.eq(app))))
+            .execute(conn)
+            .await?;
+    Ok(n == 1)
+}
+
+/// Records `event` about `video` for every endpoint of its app that wants it, each with
+/// a job that sends it.
+pub async fn record_event(
+    conn: &mut AsyncPgConnection,
+    video: &VideoRow,
+    event: &str,
+) -> QueryResult<()> {
+    let hooks = list(conn, video.app_id).await?;
+    let wanted: Vec<&WebhookRow> = hooks
+        .iter()
+        .filter(|h| h.events.is_empty() || h.events.iter().any(|e| e == event))
+        .collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let event_id = format!("evt_{}", hex::encode(rand::random::<[u8; 12]>()));
+    let payload = crate::webhook::payload(&event_id, event, video, Utc::now());
+    for hook in wanted {
+        let id: i64 = diesel::insert_into(webhook_deliveries::table)
+            .values((
+                webhook_deliveries::webhook_id.eq(hook.id),
+                webhook_deliveries::app_id.eq(video.app_id),
+                webhook_deliveries::event_id.eq(&event_id),
+                webhook_deliveries::event.eq(event),
+                webhook_deliveries::video_id.eq(video.id.0),
+                webhook_deliveries::payload.eq(&payload),
+            ))
+            .returning(webhook_deliveries::id)
+            .get_result(conn)
+            .await?;
+        jobs::enqueue(
+            conn,
+            NewJob {
+                kind: WEBHOOK,
+                app_id: Some(video.app_id),
+                video_id: None,
+                payload: serde_json::json!({ "delivery": id }),
+                priority: 0,
+                run_at: None,
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// A delivery with the endpoint it goes to.
+pub async fn find_delivery(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+) -> QueryResult<Option<(DeliveryRow, WebhookRow)>> {
+    webhook_deliveries::table
+        .inner_join(webhooks::table)
+        .filter(webhook_deliveries::id.eq(id))
+        .select((DeliveryRow::as_select(), WebhookRow::as_select()))
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Records one POST and the delivery's new state (`delivered`, `pending` or `failed`).
+pub async fn record_attempt(
+    conn: &mut AsyncPgConnection,
+    delivery: i64,
+    status_code: Option<i32>,
+    error: Option<&str>,
+    duration_ms: i32,
+    state: &str,
+) -> QueryResult<()> {
+    diesel::insert_into(webhook_attempts::table)
+        .values((
+            webhook_attempts::delivery_id.eq(delivery),
+            webhook_attempts::status_code.eq(status_code),
+            webhook_attempts::error.eq(error),
+            webhook_attempts::duration_ms.eq(duration_ms),
+        ))
+        .execute(conn)
+        .await?;
+    let delivered_at = (state == "delivered").then(Utc::now);
+    diesel::update(webhook_deliveries::table.find(delivery))
+        .set((
+            webhook_deliveries::state.eq(state),
+            webhook_deliveries::attempts.eq(webhook_deliveries::attempts + 1),
+            webhook_deliveries::delivered_at.eq(delivered_at),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The newest deliveries of an endpoint of `app`.
+pub async fn deliveries(
+    conn: &mut AsyncPgConnection,
+    app: AppId,
+    webhook: i64,
+    first: i64,
+) -> QueryResult<Vec<DeliveryRow>> {
+    webhook_deliveries::table
+        .filter(webhook_deliveries::webhook_id.eq(webhook))
+        .filter(webhook_deliveries::app_id.eq(app))
+        .order(webhook_deliveries::id.desc())
+        .limit(first)
+        .select(DeliveryRow::as_select())
+        .load(conn)
+        .await
+}
+
+pub async fn attempts(conn: &mut AsyncPgConnection, delivery: i64) -> QueryResult<Vec<AttemptRow>> {
+    webhook_attempts::table
+        .filter(webhook_attempts::delivery_id.eq(delivery))
+        .order(webhook_attempts::id.asc())
+        .select(AttemptRow::as_select())
+        .load(conn)
+        .await
+}

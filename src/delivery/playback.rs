@@ -1,0 +1,433 @@
+//! Choosing a CDN for a viewer and signing the URLs a player needs.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use super::config::{BUILTIN_CDN, CdnConfig, DeliveryConfig};
+use super::origins::Origins;
+use super::playlist::{self, UriMapper};
+use super::signing::{SigningScheme, UrlSigner};
+use super::token::{MediaToken, TokenError};
+use crate::error::{Coded, ErrorCode};
+use crate::video::{Definition, Video, VideoStatus};
+
+/// One CDN as configured, with its signer ready.
+#[derive(Debug, Clone)]
+pub struct Cdn {
+    pub name: String,
+    pub base_url: String,
+    pub origin: String,
+    pub weight: u32,
+    pub cost_per_gb: f64,
+    pub enabled: bool,
+    pub signer: UrlSigner,
+}
+
+/// Signed URLs of one video for one CDN.
+#[derive(Debug, Clone)]
+pub struct PlayUrl {
+    pub cdn: String,
+    pub url: String,
+    pub expires_at: DateTime<Utc>,
+    /// The same master playlist through the other enabled CDNs, in preference order.
+    pub fallbacks: Vec<(String, String)>,
+    /// Media playlist of each rendition, through the chosen CDN.
+    pub definitions: Vec<(Definition, String)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    #[error("the video has no published renditions yet (it is {0})")]
+    NotPlayable(VideoStatus),
+    #[error("unknown or disabled CDN {0:?}")]
+    UnknownCdn(String),
+    #[error("no CDN is enabled")]
+    NoCdn,
+    #[error("expiresIn must be between 1 and {0} seconds")]
+    BadTtl(i64),
+    #[error("{0}")]
+    Token(#[from] TokenError),
+    #[error("signing failed: {0}")]
+    Signing(String),
+}
+
+impl Coded for DeliveryError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            Self::NotPlayable(_) => ErrorCode::NotPlayable,
+            Self::UnknownCdn(_) | Self::BadTtl(_) => ErrorCode::BadRequest,
+            Self::NoCdn | Self::Signing(_) => ErrorCode::Internal,
+            Self::Token(_) => ErrorCode::Forbidden,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Delivery {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    cdns: Vec<Cdn>,
+    policy: String,
+    default_ttl: i64,
+    max_ttl: i64,
+    key: Vec<u8>,
+    /// `{public}/media`: where Reel serves playlists and the built-in origin.
+    media_base: String,
+    origins: Origins,
+    media_origin: String,
+}
+
+fn signer(cfg: &CdnConfig) -> UrlSigner {
+    UrlSigner {
+        scheme: cfg.scheme,
+        key: cfg.key.clone(),
+        console_ttl_secs: cfg.console_ttl_secs,
+        param: cfg.param.clone(),
+        time_param: cfg.time_param.clone(),
+        uid: cfg.uid.clone(),
+    }
+}
+
+impl Delivery {
+    pub fn new(config: &DeliveryConfig, origins: Origins, key: Vec<u8>, public_base: &str) -> Self {
+        let media_base = format!("{public_base}/media");
+        let mut cdns: Vec<Cdn> = Vec::new();
+        let builtin_configured = config.cdns.contains_key(BUILTIN_CDN);
+        let media_origin_is_fs = origins
+            .get(&config.media_origin)
+            .is_some_and(|o| o.fs_root.is_some());
+        if !builtin_configured && media_origin_is_fs {
+            cdns.push(Cdn {
+                name: BUILTIN_CDN.into(),
+                base_url: media_base.clone(),
+                origin: config.media_origin.clone(),
+                weight: 1,
+                cost_per_gb: 0.0,
+                // With CDNs configured, the built-in origin is their fallback, not a peer.
+                enabled: true,
+                signer: signer(&CdnConfig {
+                    scheme: SigningScheme::Hmac,
+                    ..CdnConfig::default()
+                }),
+            });
+        }
+        for (name, cfg) in &config.cdns {
+            let base = if cfg.base_url.is_empty() {
+                media_base.clone()
+            } else {
+                cfg.base_url.trim_end_matches('/').to_string()
+            };
+            cdns.push(Cdn {
+                name: name.clone(),
+                base_url: base,
+                origin: cfg.origin.clone(),
+                weight: cfg.weight,
+                cost_per_gb: cfg.cost_per_gb,
+                enabled: cfg.enabled,
+                signer: signer(cfg),
+            });
+        }
+        // A configured CDN takes viewers before the built-in origin does.
+        if cdns.len() > 1 && !builtin_configured {
+            cdns[0].weight = 0;
+            cdns[0].cost_per_gb = f64::INFINITY;
+        }
+        Self {
+            inner: Arc::new(Inner {
+                cdns,
+                policy: config.policy.clone(),
+                default_ttl: config.url_ttl_secs,
+                max_ttl: config.max_url_ttl_secs,
+                key,
+                media_base,
+                origins,
+                media_origin: config.media_origin.clone(),
+            }),
+        }
+    }
+
+    pub fn origins(&self) -> &Origins {
+        &self.inner.origins
+    }
+
+    /// Directory `/media/` serves, when the media origin is on local disk.
+    pub fn media_root(&self) -> Option<&std::path::Path> {
+        self.inner
+            .origins
+            .get(&self.inner.media_origin)
+            .and_then(|o| o.fs_root.as_deref())
+    }
+
+    pub fn key(&self) -> &[u8] {
+        &self.inner.key
+    }
+
+    pub fn cdn(&self, name: &str) -> Option<&Cdn> {
+        self.inner.cdns.iter().find(|c| c.name == name)
+    }
+
+    fn enabled(&self) -> impl Iterator<Item = &Cdn> {
+        self.inner.cdns.iter().filter(|c| c.enabled)
+    }
+
+    /// The CDN for `viewer` and the others in preference order. `requested` wins.
+    pub fn choose(
+        &self,
+        requested: Option<&str>,
+        viewer: &str,
+    ) -> Result<Vec<&Cdn>, DeliveryError> {
+        let mut all: Vec<&Cdn> = self.enabled().collect();
+        if all.is_empty() {
+            return Err(DeliveryError::NoCdn);
+        }
+        let first = match requested.map(str::trim).filter(|r| !r.is_empty()) {
+            Some(name) => all
+                .iter()
+                .position(|c| c.name == name)
+                .ok_or_else(|| DeliveryError::UnknownCdn(name.to_string()))?,
+            None => match self.inner.policy.as_str() {
+                "cheapest" => cheapest(&all),
+                "weighted" => weighted(&all, viewer),
+                named => all
+                    .iter()
+                    .position(|c| c.name == named)
+                    .unwrap_or_else(|| weighted(&all, viewer)),
+            },
+        };
+        let chosen = all.remove(first);
+        all.sort_by(|a, b| {
+            a.cost_per_gb
+                .total_cmp(&b.cost_per_gb)
+                .then(b.weight.cmp(&a.weight))
+        });
+        all.insert(0, chosen);
+        Ok(all)
+    }
+
+    fn expiry(&self, expires_in: Option<i64>) -> Result<i64, DeliveryError> {
+        let ttl = expires_in.unwrap_or(self.inner.default_ttl);
+        if ttl < 1 || ttl > self.inner.max_ttl {
+            return Err(DeliveryError::BadTtl(self.inner.max_ttl));
+        }
+        Ok(Utc::now().timestamp() + ttl)
+    }
+
+    /// Play URLs of a source video: published renditions only (DESIGN §4).
+    pub fn play_url(
+        &self,
+        video: &Video,
+        renditions: &[Video],
+        requested: Option<&str>,
+        expires_in: Option<i64>,
+        viewer: &str,
+    ) -> Result<PlayUrl, DeliveryError> {
+        let master = published_master(video).ok_or(DeliveryError::NotPlayable(video.status))?;
+        let expires_at = self.expiry(expires_in)?;
+        let cdns = self.choose(requested, &format!("{viewer}/{}", video.id))?;
+        let generation = master.strip_suffix("master.m3u8").unwrap_or(master);
+        let url = |cdn: &Cdn, key: &str| self.playlist_url(cdn, generation, key, expires_at);
+        let chosen = cdns[0];
+        // Renditions listed are the published generation's only.
+        let definitions = renditions
+            .iter()
+            .filter(|r| r.storage_uri.starts_with(generation))
+            .filter_map(|r| Some((r.definition?, url(chosen, &r.storage_uri).ok()?)))
+            .collect();
+        Ok(PlayUrl {
+            cdn: chosen.name.clone(),
+            url: url(chosen, master)?,
+            expires_at: DateTime::from_timestamp(expires_at, 0).unwrap_or_default(),
+            fallbacks: cdns[1..]
+                .iter()
+                .filter_map(|c| Some((c.name.clone(), url(c, master).ok()?)))
+                .collect(),
+            definitions,
+        })
+    }
+
+    /// A playlist's URL through `cdn`. With `none` and `hmac` the CDN serves playlists and
+    /// segments; with per-file schemes Reel serves the playlists (rewritten per viewer)
+    /// and the CDN the segments.
+    fn playlist_url(
+        &self,
+        cdn: &Cdn,
+        generation: &str,
+        key: &str,
+        exp: i64,
+    ) -> Result<String, DeliveryError> {
+        let token = |cdn_name: &str| MediaToken {
+            expires_at: exp,
+            scope: format!("/{generation}"),
+            cdn: cdn_name.to_string(),
+        };
+        Ok(match cdn.signer.scheme {
+            SigningScheme::None => format!("{}/{key}", cdn.base_url),
+            SigningScheme::Hmac => format!(
+                "{}/{key}?{}",
+                cdn.base_url,
+                token("").query(&self.inner.key)
+            ),
+            _ => format!(
+                "{}/{key}?{}",
+                self.inner.media_base,
+                token(&cdn.name).query(&self.inner.key)
+            ),
+        })
+    }
+
+    /// URL of one published file (snapshot, sprite, WebVTT): through the built-in origin
+    /// when there is one, else through the preferred CDN. The token opens its directory.
+    pub fn file_url(&self, key: &str) -> Option<String> {
+        let dir = key.rsplit_once('/').map(|(d, _)| format!("{d}/"))?;
+        let exp = Utc::now().timestamp() + self.inner.default_ttl;
+        let cdn = self
+            .cdn(BUILTIN_CDN)
+            .filter(|c| c.enabled)
+            .or_else(|| self.choose(None, key).ok()?.into_iter().next())?;
+        match cdn.signer.scheme {
+            SigningScheme::None | SigningScheme::Hmac => {
+                self.playlist_url(cdn, &dir, key, exp).ok()
+            }
+            _ => cdn
+                .signer
+                .sign(
+                    &cdn.base_url,
+                    &format!("/{key}"),
+                    exp,
+                    &crate::auth::new_nonce(),
+                )
+                .ok(),
+        }
+    }
+
+    /// A playlist from the media origin, rewritten for the holder of `token`.
+    pub fn rewrite_playlist(
+        &self,
+        body: &str,
+        path: &str,
+        token: &MediaToken,
+    ) -> Result<String, DeliveryError> {
+        let dir = path
+            .rsplit_once('/')
+            .map(|(d, _)| format!("{d}/"))
+            .unwrap_or_default();
+        let dir = dir.trim_start_matches('/');
+        let cdn = match token.cdn.as_str() {
+            "" => None,
+            name => Some(
+                self.cdn(name)
+                    .ok_or_else(|| DeliveryError::UnknownCdn(name.into()))?,
+            ),
+        };
+        let mapper = Mapper {
+            query: token.query(&self.inner.key),
+            cdn: cdn.filter(|c| c.signer.scheme.signs_each_file()),
+            expires_at: token.expires_at,
+        };
+        Ok(playlist::rewrite(body, dir, &mapper))
+    }
+}
+
+struct Mapper<'a> {
+    query: String,
+    cdn: Option<&'a Cdn>,
+    expires_at: i64,
+}
+
+impl UriMapper for Mapper<'_> {
+    fn map(&self, uri: &str, resolved: &str) -> String {
+        match self.cdn {
+            Some(cdn) if !resolved.ends_with(".m3u8") => cdn
+                .signer
+                .sign(
+                    &cdn.base_url,
+                    &format!("/{resolved}"),
+                    self.expires_at,
+                    &crate::auth::new_nonce(),
+                )
+                .unwrap_or_else(|e| {
+                    tracing::warn!(cdn = %cdn.name, error = %e, "cannot sign a segment URL");
+                    uri.to_string()
+                }),
+            _ => {
+                let sep = if uri.contains('?') { '&' } else { '?' };
+                format!("{uri}{sep}{}", self.query)
+            }
+        }
+    }
+}
+
+/// The master playlist players may be given: published, and the video not failed or gone.
+fn published_master(video: &Video) -> Option<&str> {
+    use VideoStatus::*;
+    match video.status {
+        Playable | TranscodeQueued | Transcoding | Transcoded => video.published_uri.as_deref(),
+        _ => None,
+    }
+}
+
+fn cheapest(cdns: &[&Cdn]) -> usize {
+    (0..cdns.len())
+        .min_by(|&a, &b| cdns[a].cost_per_gb.total_cmp(&cdns[b].cost_per_gb))
+        .unwrap_or(0)
+}
+
+/// Stable for a viewer and video, so the same edge (and its cache) keeps serving them.
+fn weighted(cdns: &[&Cdn], viewer: &str) -> usize {
+    let total: u64 = cdns.iter().map(|c| u64::from(c.weight)).sum();
+    if total == 0 {
+        return 0;
+    }
+    let mut pick = xxhash_rust::xxh3::xxh3_64(viewer.as_bytes()) % total;
+    for (i, c) in cdns.iter().enumerate() {
+        let w = u64::from(c.weight);
+        if pick < w {
+            return i;
+        }
+        pick -= w;
+    }
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cdn(name: &str, weight: u32, cost: f64) -> Cdn {
+        Cdn {
+            name: name.into(),
+            base_url: format!("https://{name}"),
+            origin: "local".into(),
+            weight,
+            cost_per_gb: cost,
+            enabled: true,
+            signer: signer(&CdnConfig::default()),
+        }
+    }
+
+    #[test]
+    fn weighted_is_stable_and_follows_weights() {
+        let (a, b) = (cdn("a", 3, 0.0), cdn("b", 1, 0.0));
+        let list = [&a, &b];
+        let mut counts = [0usize; 2];
+        for v in 0..4000 {
+            let viewer = format!("viewer-{v}/42");
+            let i = weighted(&list, &viewer);
+            assert_eq!(i, weighted(&list, &viewer), "same viewer, same CDN");
+            counts[i] += 1;
+        }
+        let share = counts[0] as f64 / 4000.0;
+        assert!((0.70..0.80).contains(&share), "a got {share}");
+        let zero = cdn("z", 0, 0.0);
+        assert_eq!(weighted(&[&zero, &b], "x"), 1);
+    }
+
+    #[test]
+    fn cheapest_picks_lowest_cost() {
+        let (a, b, c) = (cdn("a", 1, 0.3), cdn("b", 1, 0.1), cdn("c", 1, 0.2));
+        assert_eq!(cheapest(&[&a, &b, &c]), 1);
+    }
+}

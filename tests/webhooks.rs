@@ -1,0 +1,301 @@
+//! Webhooks: signed, retried from the durable queue, delivered across a restart.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine;
+use common::edge::free_port;
+use common::node::Cluster;
+use common::{Credentials, TestApp, graphql_at, token_at};
+use hmac::{Hmac, Mac};
+use poem::http::StatusCode;
+use poem::{EndpointExt, Route, handler, post};
+use serde_json::{Value, json};
+
+/// What the receiver saw: (Reel-Signature, body).
+type Seen = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
+#[derive(Clone)]
+struct Receiver {
+    seen: Seen,
+    fail_first: usize,
+}
+
+#[handler]
+fn hook(req: &poem::Request, body: Vec<u8>, state: poem::web::Data<&Receiver>) -> StatusCode {
+    let sig = req
+        .headers()
+        .get("reel-signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let mut seen = state.seen.lock().unwrap();
+    seen.push((sig, body));
+    if seen.len() <= state.fail_first {
+        StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        StatusCode::NO_CONTENT
+    }
+}
+
+/// An HTTP receiver on loopback `port` answering 500 to the first `fail_first` POSTs.
+async fn receiver(port: u16, fail_first: usize) -> Seen {
+    let seen: Seen = Arc::default();
+    let app = Route::new().at("/hook", post(hook)).data(Receiver {
+        seen: seen.clone(),
+        fail_first,
+    });
+    let listener = poem::listener::TcpListener::bind(format!("127.0.0.1:{port}"));
+    tokio::spawn(poem::Server::new(listener).run(app));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    seen
+}
+
+fn verify(secret: &str, header: &str, body: &[u8]) -> bool {
+    let Some((t, v1)) = header
+        .strip_prefix("t=")
+        .and_then(|rest| rest.split_once(",v1="))
+    else {
+        return false;
+    };
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{t}.").as_bytes());
+    mac.update(body);
+    hex::decode(v1).is_ok_and(|sig| mac.verify_slice(&sig).is_ok())
+}
+
+const CREATE: &str = "mutation($url: String!, $events: [String!]!) {
+    createWebhook(url: $url, events: $events) { id secret events } }";
+
+/// Uploads a few bytes through tus (no transcode) with a `passthrough`; returns the vid.
+async fn upload(http: &reqwest::Client, base: &str, token: &str) -> String {
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let meta = format!(
+        "filename {},autoTranscode {},passthrough {}",
+        b64("note.bin"),
+        b64("false"),
+        b64("order-42")
+    );
+    let created = http
+        .post(format!("{base}/files/"))
+        .bearer_auth(token)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", "5")
+        .header("Upload-Metadata", meta)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let location = created.headers()["location"].to_str().unwrap().to_string();
+    let url = if location.starts_with("http") {
+        location
+    } else {
+        format!("{base}{location}")
+    };
+    let done = http
+        .patch(url)
+        .bearer_auth(token)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Offset", "0")
+        .header("Content-Type", "application/offset+octet-stream")
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 204);
+    done.headers()["reel-video-id"]
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn wait_seen(seen: &Seen, n: usize, secs: u64) {
+    for _ in 0..secs * 10 {
+        if seen.lock().unwrap().len() >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "receiver saw {} POSTs, expected {n}",
+        seen.lock().unwrap().len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_receiver_failing_twice_gets_the_signed_event_on_the_third_try() {
+    let app = TestApp::builder()
+        .config(|c| {
+            c.webhooks.allow_private = true;
+            c.webhooks.retry_base_secs = 1;
+            c.jobs.poll_ms = 100;
+        })
+        .start()
+        .await;
+    let creds = app.create_app("hooked").await;
+    let port = free_port();
+    let seen = receiver(port, 2).await;
+    let url = format!("http://127.0.0.1:{port}/hook");
+    let out = app
+        .graphql(
+            &creds,
+            CREATE,
+            json!({ "url": url, "events": ["video.uploaded"] }),
+        )
+        .await;
+    assert!(out["errors"].is_null(), "{out}");
+    let secret = out["data"]["createWebhook"]["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let hook_id = out["data"]["createWebhook"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let token = app.token(&creds, 600).await;
+    let vid = upload(&app.http, &app.base, &token).await;
+    wait_seen(&seen, 3, 30).await;
+
+    let posts = seen.lock().unwrap().clone();
+    let bodies: Vec<Value> = posts
+        .iter()
+        .map(|(_, b)| serde_json::from_slice(b).unwrap())
+        .collect();
+    for ((sig, body), event) in posts.iter().zip(&bodies) {
+        assert!(verify(&secret, sig, body), "signature verifies: {sig}");
+        assert!(!verify("whsec_other", sig, body));
+        assert_eq!(event["id"], bodies[0]["id"], "one event id across retries");
+        assert_eq!(event["type"], "video.uploaded");
+        assert_eq!(event["data"]["video_id"], vid.as_str());
+        assert_eq!(event["data"]["passthrough"], "order-42");
+    }
+    // The delivery and its three attempts are visible to the app.
+    let mut delivery = Value::Null;
+    for _ in 0..50 {
+        let out = app
+            .graphql(
+                &creds,
+                "{ webhooks { id deliveries { eventId event state attempts { statusCode } } } }",
+                json!({}),
+            )
+            .await;
+        assert!(out["errors"].is_null(), "{out}");
+        assert_eq!(out["data"]["webhooks"][0]["id"], hook_id.as_str());
+        delivery = out["data"]["webhooks"][0]["deliveries"][0].clone();
+        if delivery["state"] == "delivered" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(delivery["state"], "delivered", "{delivery}");
+    assert_eq!(delivery["eventId"], bodies[0]["id"]);
+    let codes: Vec<i64> = delivery["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["statusCode"].as_i64().unwrap())
+        .collect();
+    assert_eq!(codes, [500, 500, 204]);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(seen.lock().unwrap().len(), 3, "nothing more after a 2xx");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn endpoints_are_checked_and_private_addresses_refused_by_default() {
+    let app = TestApp::builder()
+        .config(|c| c.jobs.poll_ms = 100)
+        .start()
+        .await;
+    let creds: Credentials = app.create_app("careful").await;
+    for (url, events) in [
+        ("ftp://example.com/x", json!([])),
+        ("https://user:pw@example.com/", json!([])),
+        ("https://example.com/", json!(["video.exploded"])),
+    ] {
+        let out = app
+            .graphql(&creds, CREATE, json!({ "url": url, "events": events }))
+            .await;
+        assert_eq!(
+            common::error_code(&out),
+            Some("BAD_REQUEST"),
+            "{url}: {out}"
+        );
+    }
+    let port = free_port();
+    let seen = receiver(port, 0).await;
+    let out = app
+        .graphql(
+            &creds,
+            CREATE,
+            json!({ "url": format!("http://127.0.0.1:{port}/hook"), "events": [] }),
+        )
+        .await;
+    assert!(out["errors"].is_null(), "{out}");
+    let token = app.token(&creds, 600).await;
+    upload(&app.http, &app.base, &token).await;
+    let mut attempt = Value::Null;
+    for _ in 0..100 {
+        let out = app
+            .graphql(
+                &creds,
+                "{ webhooks { deliveries { attempts { statusCode error } } } }",
+                json!({}),
+            )
+            .await;
+        attempt = out["data"]["webhooks"][0]["deliveries"][0]["attempts"][0].clone();
+        if !attempt.is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(attempt["statusCode"].is_null(), "{attempt}");
+    assert!(
+        attempt["error"].as_str().unwrap().contains("private"),
+        "{attempt}"
+    );
+    assert!(seen.lock().unwrap().is_empty(), "nothing sent to loopback");
+    // Another app sees none of these endpoints.
+    let other = app.create_app("other").await;
+    let out = app.graphql(&other, "{ webhooks { id } }", json!({})).await;
+    assert_eq!(out["data"]["webhooks"], json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_event_is_lost_across_a_server_restart() {
+    let cluster = Cluster::new().await;
+    let mut env = cluster.env();
+    env.push(("REEL_WEBHOOKS__ALLOW_PRIVATE", "true".into()));
+    env.push(("REEL_WEBHOOKS__RETRY_BASE_SECS", "1".into()));
+    env.push(("REEL_JOBS__POLL_MS", "100".into()));
+    env.push(("REEL_WORKERS", "0".into()));
+    let creds = cluster.create_app("durable");
+    let first = common::node::Node::start(env.clone()).await;
+    let http = reqwest::Client::new();
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}/hook");
+    let out = graphql_at(
+        &http,
+        &first.base,
+        &creds,
+        CREATE,
+        json!({ "url": url, "events": [] }),
+    )
+    .await;
+    assert!(out["errors"].is_null(), "{out}");
+    let token = token_at(&first.base, &creds).await;
+    let vid = upload(&http, &first.base, &token).await;
+    // The receiver is down: attempts fail, then the node dies without a goodbye.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    first.kill().await;
+
+    let seen = receiver(port, 0).await;
+    let _second = common::node::Node::start(env).await;
+    wait_seen(&seen, 1, 30).await;
+    let (_, body) = seen.lock().unwrap()[0].clone();
+    let event: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(event["type"], "video.uploaded");
+    assert_eq!(event["data"]["video_id"], vid.as_str());
+}
