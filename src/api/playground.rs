@@ -3,7 +3,7 @@
 
 use poem::endpoint::StaticFilesEndpoint;
 use poem::http::StatusCode;
-use poem::web::Html;
+use poem::web::{Html, Redirect};
 use poem::{Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Response, endpoint::make_sync};
 
 use crate::config::PlaygroundConfig;
@@ -15,6 +15,13 @@ pub fn endpoint(cfg: &PlaygroundConfig) -> impl Endpoint<Output = Response> + us
             .index_file("index.html")
             .into_endpoint()
             .map_to_response()
+            // The app's URLs are relative to `/playground/`.
+            .around(|ep, req| async move {
+                if req.original_uri().path() == "/playground" {
+                    return Ok(Redirect::permanent("/playground/").into_response());
+                }
+                ep.call(req).await
+            })
             .boxed();
     }
     let message = if cfg.enabled {

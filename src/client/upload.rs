@@ -110,9 +110,6 @@ pub async fn upload(
                     Some(at) => format!(", resumed at byte {at}"),
                 }
             );
-            if let Some(status) = result["status"].as_str() {
-                s.push_str(&format!("\nstatus: {status}"));
-            }
             if let Some(err) = result["error"].as_str() {
                 s.push_str(&format!("\nerror: {err}"));
             }

@@ -245,9 +245,14 @@ impl Pipeline {
             .run(&self.config.ffprobe, &args, Duration::from_secs(60))
             .await
             .map_err(|e| match e {
+                // The server's paths are not the client's business.
                 ToolError::Failed { stderr, .. } => JobError::Permanent(format!(
                     "not a media file: {}",
-                    stderr.lines().last().unwrap_or("ffprobe failed")
+                    stderr
+                        .lines()
+                        .last()
+                        .unwrap_or("ffprobe failed")
+                        .replace(&*source.to_string_lossy(), "the file")
                 )),
                 other => JobError::Transient(other.to_string()),
             })?;

@@ -1,0 +1,65 @@
+//! The playground in headless Chromium (Debian's, driven by playwright-core): sign in by
+//! the link, upload through the file input, watch the status go live to PLAYABLE, play.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::TestApp;
+use common::media::lavfi;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_browser_uploads_watches_and_plays_a_clip() {
+    let dist = repo().join("playground/dist");
+    assert!(
+        dist.join("index.html").is_file(),
+        "build the playground first: npm ci --prefix playground && npm run build --prefix playground (scripts/test does it)"
+    );
+    let app = TestApp::builder()
+        .config(move |c| {
+            c.workers = 1;
+            c.playground.dir = dist;
+        })
+        .start()
+        .await;
+    let creds = app.create_app("playground").await;
+    let token = app.token(&creds, 3600).await;
+    let dir = tempfile::tempdir().unwrap();
+    let clip = lavfi(dir.path(), "clip.mp4", 640, 360, 6, true);
+    // Screenshots are kept as test artifacts.
+    let shots = repo().join("target/playground-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+
+    let redirect = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(app.url("/playground"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(redirect.headers()["location"], "/playground/");
+
+    let out = tokio::process::Command::new("node")
+        .arg(repo().join("tests/browser/playground.mjs"))
+        .arg(app.url(&format!("/playground/#token={token}")))
+        .arg(&clip)
+        .arg(&shots)
+        .output()
+        .await
+        .expect("node is installed (scripts/setup)");
+    let log = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("PASS"), "{log}");
+    for shot in ["upload.png", "library.png", "player.png"] {
+        assert!(shots.join(shot).is_file(), "{shot} saved");
+    }
+}
