@@ -51,27 +51,7 @@ async fn upload_wait_ends_with_a_play_url_ffprobe_can_read() {
         .lines()
         .find_map(|l| l.strip_prefix("play: "))
         .unwrap_or_else(|| panic!("no play URL in {stdout}"));
-    let probe = std::process::Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "format=duration",
-            "-of",
-            "csv=p=0",
-            url,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        probe.status.success(),
-        "{}",
-        String::from_utf8_lossy(&probe.stderr)
-    );
-    let duration: f64 = String::from_utf8_lossy(&probe.stdout)
-        .trim()
-        .parse()
-        .unwrap();
+    let duration = common::media::duration(url);
     assert!((duration - 4.0).abs() < 0.5, "{duration}");
 
     // The other commands, as a script would use them.

@@ -43,22 +43,7 @@ fn read_hls(url: &str, dir: &Path) -> f64 {
         "ffmpeg read {url}: {}",
         String::from_utf8_lossy(&run.stderr)
     );
-    let probe = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "format=duration",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(&out)
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&probe.stdout)
-        .trim()
-        .parse()
-        .unwrap()
+    common::media::duration(&out)
 }
 
 fn rand_suffix() -> u64 {

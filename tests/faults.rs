@@ -78,10 +78,12 @@ impl Client {
                 .header("Content-Type", "application/offset+octet-stream")
                 .body(chunk.to_vec())
                 .send()
-                .await
-                .unwrap();
-            if resp.status() != 423 {
-                return resp;
+                .await;
+            // A locked upload is refused at once (423), sometimes before the body was
+            // sent, which the client then sees as a broken pipe: both mean "retry".
+            match resp {
+                Ok(resp) if resp.status() != 423 => return resp,
+                _ => {}
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }

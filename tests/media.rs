@@ -702,7 +702,16 @@ async fn transcode_uri_fetches_https_sources_from_allowed_hosts() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn retranscode_keeps_the_old_renditions_until_the_new_ones_are_in() {
-    let (app, creds, token) = setup().await;
+    let app = TestApp::builder()
+        .config(|c| {
+            c.workers = 1;
+            c.jobs.poll_ms = 200;
+            c.delivery.retain_replaced_secs = 3;
+        })
+        .start()
+        .await;
+    let creds = app.create_app("alpha").await;
+    let token = app.token(&creds, 3600).await;
     let dir = tempfile::tempdir().unwrap();
     let file = lavfi(dir.path(), "r.mp4", 640, 360, 2, true);
     let vid = upload(&app, &token, &file).await;
@@ -749,8 +758,13 @@ async fn retranscode_keeps_the_old_renditions_until_the_new_ones_are_in() {
     let new_playlist = second.playlist_uri.clone().unwrap();
     assert_ne!(new_playlist, old_playlist);
     assert!(storage_path(&app, &new_playlist).exists());
-    // Removed right after the commit that swapped them (a poller may see the commit first).
-    for _ in 0..50 {
+    // Viewers holding the old playlist can finish: it stays for retain_replaced_secs,
+    // then the purge job removes it.
+    assert!(
+        storage_path(&app, &old_playlist).exists(),
+        "old generation kept for its viewers"
+    );
+    for _ in 0..150 {
         if !storage_path(&app, &old_playlist).exists() {
             break;
         }
@@ -758,7 +772,7 @@ async fn retranscode_keeps_the_old_renditions_until_the_new_ones_are_in() {
     }
     assert!(
         !storage_path(&app, &old_playlist).exists(),
-        "old generation removed after the swap"
+        "old generation purged after retain_replaced_secs"
     );
     assert_eq!(
         app.reel.videos.renditions(&second).await.unwrap().len(),

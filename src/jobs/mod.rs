@@ -16,6 +16,14 @@ use tokio::sync::Notify;
 
 use crate::kv::Kv;
 
+/// A name for this process's claims on the queue (`host:role:pid:nonce`), so job rows
+/// say who holds them.
+pub fn claimer_name(role: &str) -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
+    let nonce = crate::auth::new_nonce();
+    format!("{host}:{role}:{}:{}", std::process::id(), &nonce[..6])
+}
+
 /// How a job attempt ended badly.
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {

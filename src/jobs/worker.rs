@@ -39,12 +39,7 @@ impl Worker {
         slots: usize,
         config: &crate::config::JobsConfig,
     ) -> Self {
-        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
-        let name = format!(
-            "{host}:{}:{}",
-            std::process::id(),
-            &crate::auth::new_nonce()[..6]
-        );
+        let name = super::claimer_name("worker");
         Self {
             db,
             signal,

@@ -40,11 +40,7 @@ pub fn backoff(base: i64, n: i32) -> i64 {
 
 impl Dispatcher {
     pub fn new(db: DbPool, signal: JobSignal, config: WebhookConfig, poll: Duration) -> Self {
-        let name = format!(
-            "webhooks:{}:{}",
-            std::process::id(),
-            &crate::auth::new_nonce()[..6]
-        );
+        let name = crate::jobs::claimer_name("webhooks");
         Self {
             db,
             signal,

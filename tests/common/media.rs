@@ -68,3 +68,25 @@ pub async fn wait_for(app: &TestApp, owner: AppId, id: VideoId, states: &[VideoS
     let v = app.reel.videos.get(owner, id).await.unwrap();
     panic!("video {id} never reached {states:?}: {v:?}");
 }
+
+/// The duration ffprobe reads from a file or URL, in seconds.
+pub fn duration(input: impl AsRef<std::ffi::OsStr>) -> f64 {
+    let out = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "format=duration",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(input.as_ref())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
