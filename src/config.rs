@@ -37,6 +37,7 @@ pub struct Config {
     pub delivery: crate::delivery::config::DeliveryConfig,
     pub webhooks: crate::webhook::WebhookConfig,
     pub playground: PlaygroundConfig,
+    pub metrics: MetricsConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -98,6 +99,14 @@ impl Default for MediaConfig {
             fetch_ca_file: None,
         }
     }
+}
+
+/// `/metrics`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MetricsConfig {
+    /// Scrapers send `Authorization: Bearer <token>`; empty: loopback clients only.
+    pub token: String,
 }
 
 /// The web app at `/playground/`.
@@ -226,6 +235,7 @@ impl Default for Config {
             delivery: Default::default(),
             webhooks: Default::default(),
             playground: PlaygroundConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }

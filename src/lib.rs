@@ -15,6 +15,7 @@ pub mod ids;
 pub mod jobs;
 pub mod kv;
 pub mod media;
+pub mod metrics;
 pub mod storage;
 pub mod telemetry;
 pub mod upload;

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod graphql;
 mod health;
 mod media;
+mod metrics;
 mod playground;
 mod rest;
 pub mod tus;
@@ -26,6 +27,8 @@ use self::auth::Authenticate;
 
 /// The whole HTTP surface of `reel serve`.
 pub fn routes(reel: Reel) -> impl poem::Endpoint<Output = Response> {
+    // Installed before the first request so nothing recorded is lost.
+    crate::metrics::handle();
     let schema = graphql::build(reel.clone());
     let graphiql = graphql::graphiql_page();
     Route::new()
@@ -43,6 +46,8 @@ pub fn routes(reel: Reel) -> impl poem::Endpoint<Output = Response> {
         // A static page holding no data; its requests to /graphql are authenticated.
         .at("/graphiql", make_sync(move |_| Html(graphiql.clone())))
         .at("/healthz", get(health::healthz))
+        // Token (or loopback) protected; see `metrics.token`.
+        .at("/metrics", get(metrics::scrape))
         // Authenticated by the signed token in each URL, not by app credentials.
         .at("/media/*path", get(media::media).head(media::media))
         .nest("/playground", playground::endpoint(&reel.config.playground))
@@ -57,6 +62,7 @@ pub fn routes(reel: Reel) -> impl poem::Endpoint<Output = Response> {
                 .max_age(86400),
         )
         .with(Tracing)
+        .with(metrics::Measure)
         .into_endpoint()
         .map_to_response()
 }

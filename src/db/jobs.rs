@@ -192,3 +192,38 @@ pub async fn pending_for_video(conn: &mut AsyncPgConnection, video: VideoId) -> 
         .get_result(conn)
         .await
 }
+
+#[derive(QueryableByName)]
+struct CountRow {
+    #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = Text)]
+    state: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// Jobs by kind and state, every state listed for every kind seen (zeros included,
+/// so a gauge drops back to 0). Done jobs are not counted: they only grow.
+pub async fn counts(conn: &mut AsyncPgConnection) -> QueryResult<Vec<(String, String, i64)>> {
+    let rows: Vec<CountRow> = diesel::sql_query(
+        "SELECT k.kind, s.state, count(j.id) AS n
+         FROM (SELECT DISTINCT kind FROM jobs) k
+         CROSS JOIN (VALUES ('queued'), ('running'), ('failed')) AS s(state)
+         LEFT JOIN jobs j ON j.kind = k.kind AND j.state = s.state
+         GROUP BY k.kind, s.state",
+    )
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.kind, r.state, r.n)).collect())
+}
+
+/// Videos whose upload has not finished, across every node.
+pub async fn uploading(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+    use super::schema::videos;
+    videos::table
+        .filter(videos::status.eq(crate::video::VideoStatus::Uploading))
+        .count()
+        .get_result(conn)
+        .await
+}

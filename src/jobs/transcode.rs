@@ -152,6 +152,10 @@ impl Pipeline {
                     Some(playable) => self.announce(playable).await,
                     None => self.signal.notify().await,
                 }
+                let seconds = started.elapsed().as_secs_f64();
+                metrics::histogram!(crate::metrics::TRANSCODE_SECONDS).record(seconds);
+                metrics::histogram!(crate::metrics::TRANSCODE_REALTIME)
+                    .record(plan_seconds(&plan) / seconds.max(0.001));
                 tracing::info!(
                     video = %id,
                     rungs = plan.rungs.len(),
@@ -344,6 +348,7 @@ impl Pipeline {
     pub async fn after_failure(&self, job: &Job, error: &str, last: bool) {
         let Some(id) = job.video_id else { return };
         if job.kind == db::jobs::PUBLISH {
+            metrics::counter!(crate::metrics::PUBLISH_FAILURES).increment(1);
             // Stays TRANSCODED (never half-PLAYABLE) with the reason; retried unless last.
             let reason = if last {
                 format!("publishing failed: {}", trim(error))

@@ -154,6 +154,7 @@ impl UploadService {
             .await?;
         drop(conn);
         self.publish_all(&changed).await;
+        metrics::counter!(crate::metrics::UPLOADS_COMPLETED).increment(1);
         session.state = SessionState::Done {
             video_id: Some(video),
         };
@@ -168,6 +169,7 @@ impl UploadService {
         reason: String,
     ) -> Result<UploadSession, UploadError> {
         tracing::info!(upload = %session.id, reason, "upload failed");
+        metrics::counter!(crate::metrics::UPLOADS_FAILED).increment(1);
         self.staging.remove(&session.id).await?;
         if let Some(video) = session.video_id {
             let mut conn = self.db.get().await?;

@@ -80,6 +80,7 @@ impl UploadService {
                 .await?;
             return self.complete(session).await.map(InitOutcome::Upload);
         }
+        metrics::counter!(crate::metrics::UPLOADS_STARTED).increment(1);
         Ok(InitOutcome::Upload(session))
     }
 

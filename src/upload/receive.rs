@@ -84,6 +84,7 @@ impl UploadService {
                 return Err(UploadError::ChecksumMismatch);
             }
             session.offset += written.bytes;
+            metrics::counter!(crate::metrics::UPLOAD_BYTES).increment(written.bytes);
             session.md5_state = Some(md5.save());
             self.sessions.put(&session).await?;
             if session.size == Some(session.offset) {
@@ -185,6 +186,7 @@ impl UploadService {
             ));
         }
         let written = written.bytes;
+        metrics::counter!(crate::metrics::UPLOAD_BYTES).increment(written);
         if written != expected_len {
             return Err(UploadError::BadRequest(format!(
                 "part {part} must be exactly {expected_len} bytes, got {written}"

@@ -18,10 +18,12 @@ fn app_events(
     rx: broadcast::Receiver<VideoEvent>,
     app: AppId,
 ) -> impl Stream<Item = VideoEvent> + Send {
-    stream::unfold(rx, |mut rx| async move {
+    // The guard lives as long as the stream: the gauge counts open subscriptions.
+    let open = crate::metrics::GaugeGuard::new(crate::metrics::SUBSCRIPTIONS);
+    stream::unfold((rx, open), |(mut rx, open)| async move {
         loop {
             match rx.recv().await {
-                Ok(event) => return Some((event, rx)),
+                Ok(event) => return Some((event, (rx, open))),
                 Err(broadcast::error::RecvError::Lagged(n)) => {
                     tracing::warn!(missed = n, "slow subscriber skipped events");
                 }

@@ -1,0 +1,166 @@
+//! Prometheus metrics (`/metrics`): the recorder, and the names every part records
+//! under (all prefixed `reel_`), kept here so they are written once.
+
+use std::sync::OnceLock;
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+pub const HTTP_REQUESTS: &str = "reel_http_requests_total";
+pub const HTTP_DURATION: &str = "reel_http_request_duration_seconds";
+pub const UPLOAD_BYTES: &str = "reel_upload_bytes_total";
+pub const UPLOADS_STARTED: &str = "reel_uploads_started_total";
+pub const UPLOADS_COMPLETED: &str = "reel_uploads_completed_total";
+pub const UPLOADS_FAILED: &str = "reel_uploads_failed_total";
+pub const UPLOADS_ACTIVE: &str = "reel_uploads_active";
+pub const JOBS: &str = "reel_jobs";
+pub const TRANSCODE_SECONDS: &str = "reel_transcode_duration_seconds";
+pub const TRANSCODE_REALTIME: &str = "reel_transcode_realtime_factor";
+pub const PUBLISH_FAILURES: &str = "reel_publish_failures_total";
+pub const SUBSCRIPTIONS: &str = "reel_subscriptions";
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// The process's recorder, installed on first use (one per process).
+pub fn handle() -> &'static PrometheusHandle {
+    HANDLE.get_or_init(|| {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(
+                Matcher::Full(HTTP_DURATION.into()),
+                &[
+                    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+                ],
+            )
+            .and_then(|b| {
+                b.set_buckets_for_metric(
+                    Matcher::Full(TRANSCODE_SECONDS.into()),
+                    &[
+                        1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0,
+                    ],
+                )
+            })
+            .and_then(|b| {
+                b.set_buckets_for_metric(
+                    Matcher::Full(TRANSCODE_REALTIME.into()),
+                    &[0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0],
+                )
+            })
+            .expect("bucket lists are non-empty")
+            .build_recorder();
+        let handle = recorder.handle();
+        // Another recorder may be installed already (an embedding program); then ours
+        // renders what it was given, which is nothing.
+        let _ = metrics::set_global_recorder(recorder);
+        describe();
+        handle
+    })
+}
+
+fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(HTTP_REQUESTS, "HTTP requests by route, method and status");
+    describe_histogram!(
+        HTTP_DURATION,
+        metrics::Unit::Seconds,
+        "HTTP request latency by route"
+    );
+    describe_counter!(
+        UPLOAD_BYTES,
+        metrics::Unit::Bytes,
+        "Upload bytes received (tus and parts)"
+    );
+    describe_counter!(UPLOADS_STARTED, "Upload sessions created");
+    describe_counter!(UPLOADS_COMPLETED, "Uploads that became videos");
+    describe_counter!(UPLOADS_FAILED, "Uploads that ended UPLOAD_FAILED");
+    describe_gauge!(
+        UPLOADS_ACTIVE,
+        "Videos still uploading, all nodes (read at scrape time)"
+    );
+    describe_gauge!(
+        JOBS,
+        "Jobs in the queue by kind and state (read at scrape time)"
+    );
+    describe_histogram!(
+        TRANSCODE_SECONDS,
+        metrics::Unit::Seconds,
+        "Wall time of successful transcodes"
+    );
+    describe_histogram!(
+        TRANSCODE_REALTIME,
+        "Seconds of video transcoded per second of wall time"
+    );
+    describe_counter!(
+        PUBLISH_FAILURES,
+        "Failed attempts to publish outputs to the origins"
+    );
+    describe_gauge!(SUBSCRIPTIONS, "Open GraphQL subscriptions on this node");
+}
+
+/// Decrements a gauge when dropped (an open subscription, an upload in progress).
+pub struct GaugeGuard(&'static str);
+
+impl GaugeGuard {
+    pub fn new(name: &'static str) -> Self {
+        metrics::gauge!(name).increment(1.0);
+        Self(name)
+    }
+}
+
+impl Drop for GaugeGuard {
+    fn drop(&mut self) {
+        metrics::gauge!(self.0).decrement(1.0);
+    }
+}
+
+/// The route label of a request path: the fixed routes as they are, ids left out, so
+/// label values stay few.
+pub fn route_label(path: &str) -> &'static str {
+    const FIXED: [&str; 16] = [
+        "/graphql",
+        "/graphql/ws",
+        "/graphiql",
+        "/healthz",
+        "/metrics",
+        "/video/upload/init",
+        "/video/upload/upload",
+        "/video/upload/resume",
+        "/video/status",
+        "/video/delete",
+        "/video/transcode",
+        "/video/retranscode",
+        "/video/snapshot",
+        "/video/mediainfo",
+        "/video/playurl",
+        "/video/openapi.json",
+    ];
+    if let Some(f) = FIXED.iter().find(|f| **f == path) {
+        return f;
+    }
+    for (prefix, label) in [
+        ("/files", "/files"),
+        ("/media/", "/media"),
+        ("/playground", "/playground"),
+        ("/video/docs", "/video/docs"),
+        ("/video/", "/video/other"),
+    ] {
+        if path.starts_with(prefix) {
+            return label;
+        }
+    }
+    "other"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::route_label;
+
+    #[test]
+    fn labels_are_few() {
+        assert_eq!(route_label("/graphql"), "/graphql");
+        assert_eq!(route_label("/files/abc123"), "/files");
+        assert_eq!(route_label("/files/"), "/files");
+        assert_eq!(route_label("/media/videos/1/2/HD/a.m4s"), "/media");
+        assert_eq!(route_label("/video/playurl"), "/video/playurl");
+        assert_eq!(route_label("/video/nope"), "/video/other");
+        assert_eq!(route_label("/../etc/passwd"), "other");
+    }
+}
