@@ -455,6 +455,23 @@ async fn transcode_uri_takes_files_from_storage_only() {
     );
     assert!(storage_path(&app, &playlist).exists());
 
+    // Another app cannot read this app's files through storage URIs: not its outputs at
+    // dst, not uploaded sources, not Reel's output area.
+    let other = app.create_app("other").await;
+    let generation = playlist.strip_suffix("master.m3u8").unwrap();
+    let rendition = app.reel.videos.renditions(&done).await.unwrap()[0]
+        .storage_uri
+        .clone();
+    for src in [
+        format!("fs://{rendition}"),
+        format!("fs://{generation}snapshots/snap_001.jpg"),
+        format!("fs://sources/{vid}/source"),
+        format!("fs://{playlist}"),
+    ] {
+        let out = app.graphql(&other, mutation, json!({ "src": src })).await;
+        assert_eq!(error_code(&out), Some("BAD_REQUEST"), "{src}: {out}");
+    }
+
     // Deleting removes the outputs at dst, and never the client's own source file.
     let out = app
         .graphql(
@@ -780,4 +797,36 @@ async fn retranscode_keeps_the_old_renditions_until_the_new_ones_are_in() {
         "360p: one rung"
     );
     assert_eq!(app.reel.videos.snapshots(&second).await.unwrap().len(), 10);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_uploaded_playlist_cannot_read_files_on_the_server() {
+    let (app, creds, token) = setup().await;
+    let dir = tempfile::tempdir().unwrap();
+    let secret = lavfi(dir.path(), "secret.ts", 320, 240, 2, false);
+    let playlist = dir.path().join("trick.m3u8");
+    std::fs::write(
+        &playlist,
+        format!(
+            "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\n{}\n#EXT-X-ENDLIST\n",
+            secret.display()
+        ),
+    )
+    .unwrap();
+    let vid = upload(&app, &token, &playlist).await;
+    let v = wait_for(
+        &app,
+        creds.app_id,
+        vid,
+        &[VideoStatus::Playable, VideoStatus::TranscodeFailed],
+    )
+    .await;
+    assert_eq!(
+        v.status,
+        VideoStatus::TranscodeFailed,
+        "an HLS playlist is not a source"
+    );
+    let error = v.error.unwrap_or_default();
+    assert!(error.contains("not a media file"), "{error}");
+    assert!(!error.contains(&*dir.path().to_string_lossy()), "{error}");
 }

@@ -194,3 +194,33 @@ pub async fn find_by_content(
         .await
         .optional()
 }
+
+/// Whether `key` is a stored file of another app's video: its source, or anything under
+/// one of its output generations.
+pub async fn owned_by_other_app(
+    conn: &mut AsyncPgConnection,
+    app: AppId,
+    key: &str,
+) -> QueryResult<bool> {
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        found: bool,
+    }
+    let row: Found = diesel::sql_query(
+        "SELECT EXISTS (
+             SELECT 1 FROM videos
+             WHERE app_id <> $1
+               AND (storage_uri = $2
+                    OR (playlist_uri LIKE '%master.m3u8'
+                        AND starts_with($2, left(playlist_uri, length(playlist_uri) - 11)))
+                    OR (published_uri LIKE '%master.m3u8'
+                        AND starts_with($2, left(published_uri, length(published_uri) - 11))))
+         ) AS found",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(app)
+    .bind::<diesel::sql_types::Text, _>(key)
+    .get_result(conn)
+    .await?;
+    Ok(row.found)
+}

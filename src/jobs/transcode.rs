@@ -239,6 +239,8 @@ impl Pipeline {
             "json",
             "-show_format",
             "-show_streams",
+            "-format_whitelist",
+            crate::media::SOURCE_FORMATS,
         ]
         .iter()
         .map(|s| s.to_string())

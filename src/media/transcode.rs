@@ -146,6 +146,8 @@ impl Plan {
             "-nostats",
             "-filter_complex_threads",
             &threads,
+            "-format_whitelist",
+            super::SOURCE_FORMATS,
             "-i",
         ]
         .iter()
@@ -227,9 +229,10 @@ impl Plan {
             .map(|rung| {
                 let dir = out.join(rung.definition.as_str());
                 let mut args: Vec<String> =
-                    ["-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-i"]
+                    ["-hide_banner", "-nostdin", "-y", "-loglevel", "error"]
                         .map(String::from)
                         .to_vec();
+                args.extend(["-format_whitelist", super::SOURCE_FORMATS, "-i"].map(String::from));
                 args.push(input.to_string_lossy().into_owned());
                 args.extend([
                     "-vf".into(),

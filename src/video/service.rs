@@ -69,6 +69,12 @@ impl VideoService {
             uri::Source::Stored(key) => key,
             uri::Source::Remote(url) => return self.import(app, &url, dst, priority).await,
         };
+        // Outputs another app had written to its `dst` are its own: looked at as missing.
+        let mut conn = self.db.get().await?;
+        if db::videos::owned_by_other_app(&mut conn, app, &key).await? {
+            return Err(VideoError::BadRequest(format!("{src} does not exist")));
+        }
+        drop(conn);
         let size = match self.storage.stat(&key).await {
             Ok(meta) if meta.is_file() => meta.content_length(),
             Ok(_) => return Err(VideoError::BadRequest(format!("{src} is not a file"))),

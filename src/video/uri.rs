@@ -31,7 +31,12 @@ pub fn source(uri: &str, storage: &StorageConfig) -> Result<Source, UriError> {
     if uri.starts_with("https://") {
         return Ok(Source::Remote(uri.to_string()));
     }
-    storage_key(uri, storage).map(Source::Stored)
+    let key = storage_key(uri, storage)?;
+    // Uploaded sources and outputs belong to their app: `retranscode` re-reads one's own.
+    if key.starts_with("sources/") || key.starts_with("videos/") {
+        return Err(UriError::BadKey(key));
+    }
+    Ok(Source::Stored(key))
 }
 
 /// A key inside the configured storage.

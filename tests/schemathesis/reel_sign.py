@@ -5,7 +5,10 @@ request, which is how a schemathesis finding is reproduced:
 
     REEL_SERVER=http://127.0.0.1:8080 REEL_APP_KEY=ak_… REEL_APP_SECRET=sk_… \\
       python3 tests/schemathesis/reel_sign.py PUT '/video/upload/upload?upid=x&pseq=1' \\
-        --content-type application/octet-stream --data-b64 AAEC [-H 'Content-Range: bytes 0-2/3']
+        --content-type application/octet-stream --data-b64 AAEC [-H 'Content-Range: bytes 0-2/3'] [--curl]
+
+(`--curl` prints the signed request as a curl command instead: exactly those headers, no
+Content-Type unless given.)
 """
 
 import base64
@@ -97,9 +100,32 @@ def main(argv):
     p.add_argument("--content-type")
     p.add_argument("--data-b64", default="", help="the body, base64")
     p.add_argument("-H", "--header", action="append", default=[], help="'Name: value'")
+    p.add_argument("--curl", action="store_true", help="print a curl command (signed now, usable once) instead of sending")
     a = p.parse_args(argv)
     headers = dict(h.split(":", 1) for h in a.header)
     headers = {k.strip(): v.strip() for k, v in headers.items()}
+    if a.curl:
+        import shlex
+
+        body = base64.b64decode(a.data_b64)
+        url = urllib.parse.urlsplit(a.path)
+        if a.content_type:
+            headers["Content-Type"] = a.content_type
+        headers.update(
+            signature_headers(
+                os.environ["REEL_APP_KEY"], os.environ["REEL_APP_SECRET"], a.method, url.path, url.query,
+                a.content_type, body,
+            )
+        )
+        server = os.environ.get("REEL_SERVER", "http://127.0.0.1:8080").rstrip("/")
+        cmd = ["curl", "-sS", "-X", a.method]
+        for k, v in headers.items():
+            cmd += ["-H", f"{k}: {v}"]
+        if body:
+            cmd += ["--data-binary", f"@-"]
+            print(f"printf %s {shlex.quote(a.data_b64)} | base64 -d | ", end="")
+        print(shlex.join(cmd + [server + a.path]))
+        return 0
     status, text = send(a.method, a.path, base64.b64decode(a.data_b64), a.content_type, headers)
     print(status, text)
     return 0 if status < 500 else 1
