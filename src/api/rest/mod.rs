@@ -122,6 +122,12 @@ fn framework_error(e: poem::Error) -> poem::Response {
         _ => ErrorCode::BadRequest,
     };
     let mut resp = super::error_response(code, e.to_string());
-    resp.set_status(status);
+    // Only the statuses the OpenAPI document lists (a missing Content-Type is a 400,
+    // not poem's 415).
+    resp.set_status(if code == ErrorCode::BadRequest {
+        code.http_status()
+    } else {
+        status
+    });
     resp
 }

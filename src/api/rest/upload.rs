@@ -24,15 +24,20 @@ pub struct InitReply {
     code: String,
     message: String,
     /// Set when bytes must be sent (`upid` of the other calls).
+    #[oai(nullable)]
     upload_id: Option<String>,
     /// `UPLOADING`, or the video's status for an instant upload.
     status: String,
+    #[oai(nullable)]
     md5: Option<String>,
     size: u64,
     /// Part size in bytes; absent for a whole-stream upload.
+    #[oai(nullable)]
     part_size: Option<u64>,
+    #[oai(nullable)]
     part_count: Option<u32>,
     /// Set when the file was already stored (instant upload): no bytes need to be sent.
+    #[oai(nullable)]
     vid: Option<i64>,
 }
 
@@ -44,9 +49,12 @@ pub struct UploadReply {
     /// Bytes received so far.
     offset: u64,
     /// Parts received so far (part uploads).
+    #[oai(nullable)]
     received_parts: Option<u32>,
+    #[oai(nullable)]
     part_count: Option<u32>,
     /// Set once the upload is complete.
+    #[oai(nullable)]
     vid: Option<i64>,
 }
 
@@ -63,7 +71,9 @@ pub struct ResumeReply {
     missing_parts: Vec<u32>,
     /// Bytes received; a whole-stream upload continues from here (`Content-Range`).
     offset: u64,
+    #[oai(nullable)]
     size: Option<u64>,
+    #[oai(nullable)]
     vid: Option<i64>,
 }
 

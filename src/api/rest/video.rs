@@ -24,6 +24,7 @@ pub struct StatusReply {
     status: String,
     /// Progress of the current step, 0 to 100.
     progress: i16,
+    #[oai(nullable)]
     error: Option<String>,
 }
 
@@ -36,7 +37,9 @@ pub struct SnapshotReply {
     cover: i32,
     snapshots: Vec<SnapshotItem>,
     /// Scrubbing previews: a sprite sheet and the WebVTT track that points into it.
+    #[oai(nullable)]
     sprite: Option<String>,
+    #[oai(nullable)]
     thumbnails: Option<String>,
 }
 
@@ -44,7 +47,9 @@ pub struct SnapshotReply {
 pub struct SnapshotItem {
     image_index: i32,
     url: String,
+    #[oai(nullable)]
     width: Option<i32>,
+    #[oai(nullable)]
     height: Option<i32>,
 }
 
@@ -61,6 +66,7 @@ pub struct MediaInfoReply {
     vid: i64,
     /// What the probe found (format, duration, bit rate, video and audio streams);
     /// absent until the video was probed.
+    #[oai(nullable)]
     media_info: Option<serde_json::Value>,
 }
 
