@@ -38,6 +38,9 @@ pub struct Config {
     pub webhooks: crate::webhook::WebhookConfig,
     pub playground: PlaygroundConfig,
     pub metrics: MetricsConfig,
+    /// Requests per second each app may send (`REEL_RATE_LIMIT_RPS`); 0: unlimited.
+    pub rate_limit_rps: u32,
+    pub limits: crate::limits::LimitsConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -236,6 +239,8 @@ impl Default for Config {
             webhooks: Default::default(),
             playground: PlaygroundConfig::default(),
             metrics: MetricsConfig::default(),
+            rate_limit_rps: 200,
+            limits: Default::default(),
         }
     }
 }

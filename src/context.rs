@@ -46,6 +46,7 @@ pub struct Reel {
     pub pipeline: Pipeline,
     pub delivery: Delivery,
     pub webhooks: crate::webhook::WebhookService,
+    pub limits: crate::limits::Limits,
 }
 
 impl Reel {
@@ -115,6 +116,12 @@ impl Reel {
             },
         };
         let job_signal = JobSignal::new(kv.clone());
+        let limits = crate::limits::Limits::new(
+            kv.clone(),
+            db.clone(),
+            config.rate_limit_rps,
+            config.limits.clone(),
+        );
         let uploads = UploadService::new(
             db.clone(),
             SessionStore::new(kv.clone()),
@@ -122,6 +129,7 @@ impl Reel {
             storage.clone(),
             events.clone(),
             job_signal.clone(),
+            limits.clone(),
             config.upload.clone(),
         );
         let pipeline = Pipeline::new(
@@ -149,6 +157,7 @@ impl Reel {
             ),
             delivery,
             webhooks: crate::webhook::WebhookService::new(db.clone()),
+            limits,
             config,
             db,
             kv,

@@ -14,6 +14,7 @@ pub mod events;
 pub mod ids;
 pub mod jobs;
 pub mod kv;
+pub mod limits;
 pub mod media;
 pub mod metrics;
 pub mod storage;

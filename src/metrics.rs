@@ -17,6 +17,7 @@ pub const TRANSCODE_SECONDS: &str = "reel_transcode_duration_seconds";
 pub const TRANSCODE_REALTIME: &str = "reel_transcode_realtime_factor";
 pub const PUBLISH_FAILURES: &str = "reel_publish_failures_total";
 pub const SUBSCRIPTIONS: &str = "reel_subscriptions";
+pub const RATE_LIMITED: &str = "reel_rate_limited_total";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -58,6 +59,10 @@ pub fn handle() -> &'static PrometheusHandle {
 fn describe() {
     use metrics::{describe_counter, describe_gauge, describe_histogram};
     describe_counter!(HTTP_REQUESTS, "HTTP requests by route, method and status");
+    describe_counter!(
+        RATE_LIMITED,
+        "Requests refused by an app's limits (requests, uploads, storage)"
+    );
     describe_histogram!(
         HTTP_DURATION,
         metrics::Unit::Seconds,

@@ -9,7 +9,9 @@ use poem::{Endpoint, FromRequest, IntoResponse, Middleware, Request, Response, R
 use crate::Reel;
 use crate::auth::{AuthError, Caller, SignedRequest, signature};
 
-use super::coded_response;
+use super::{coded_response, retry_after_secs};
+use crate::error::Coded;
+use serde_json::json;
 
 const HEADER_FIELDS: [(&str, &str); 3] = [
     ("x-reel-app-key", "app_key"),
@@ -17,10 +19,12 @@ const HEADER_FIELDS: [(&str, &str); 3] = [
     ("x-reel-random", "random"),
 ];
 
-/// Middleware that puts the `Caller` into the request's extensions.
+/// Middleware that puts the `Caller` into the request's extensions, after counting the
+/// request against the app's rate limit.
 pub struct Authenticate {
     reel: Reel,
     required: bool,
+    graphql: bool,
 }
 
 impl Authenticate {
@@ -29,6 +33,7 @@ impl Authenticate {
         Self {
             reel,
             required: true,
+            graphql: false,
         }
     }
 
@@ -38,7 +43,14 @@ impl Authenticate {
         Self {
             reel,
             required: false,
+            graphql: false,
         }
+    }
+
+    /// Refusals also carry a GraphQL `errors` list, so GraphQL clients surface them.
+    pub fn for_graphql(mut self) -> Self {
+        self.graphql = true;
+        self
     }
 }
 
@@ -50,6 +62,7 @@ impl<E: Endpoint> Middleware<E> for Authenticate {
             inner,
             reel: self.reel.clone(),
             required: self.required,
+            graphql: self.graphql,
         }
     }
 }
@@ -58,6 +71,28 @@ pub struct AuthenticateEndpoint<E> {
     inner: E,
     reel: Reel,
     required: bool,
+    graphql: bool,
+}
+
+impl<E> AuthenticateEndpoint<E> {
+    fn refuse<C: Coded>(&self, e: &C) -> Response {
+        let resp = coded_response(e);
+        if !self.graphql {
+            return resp;
+        }
+        let (parts, _) = resp.into_parts();
+        let mut extensions = json!({ "code": e.code().as_str() });
+        if let Some(after) = e.retry_after() {
+            extensions["retryAfter"] = retry_after_secs(after).into();
+        }
+        let message = e.public_message();
+        let body = json!({
+            "code": e.code().as_str(),
+            "message": message,
+            "errors": [{ "message": message, "extensions": extensions }],
+        });
+        Response::from_parts(parts, body.to_string().into())
+    }
 }
 
 impl<E: Endpoint> Endpoint for AuthenticateEndpoint<E> {
@@ -66,17 +101,25 @@ impl<E: Endpoint> Endpoint for AuthenticateEndpoint<E> {
     async fn call(&self, mut req: Request) -> Result<Response> {
         match authenticate(&self.reel, &mut req).await {
             Ok(Some(caller)) => {
+                if let Err(e) = self
+                    .reel
+                    .limits
+                    .check_request(caller.app_id, &caller.app_key)
+                    .await
+                {
+                    return Ok(self.refuse(&e));
+                }
                 req.extensions_mut().insert(caller);
             }
             Ok(None) if !self.required => {}
-            Ok(None) => return Ok(coded_response(&AuthError::Missing)),
+            Ok(None) => return Ok(self.refuse(&AuthError::Missing)),
             Err(e) => {
                 let ip = RealIp::from_request_without_body(&req)
                     .await
                     .ok()
                     .and_then(|ip| ip.0);
                 tracing::info!(reason = %e, ?ip, path = %req.uri().path(), "authentication refused");
-                return Ok(coded_response(&e));
+                return Ok(self.refuse(&e));
             }
         }
         self.inner.call(req).await.map(IntoResponse::into_response)

@@ -14,6 +14,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use poem::endpoint::make_sync;
+use poem::http::header;
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use poem::middleware::{Cors, Tracing};
 use poem::web::Html;
@@ -36,12 +37,12 @@ pub fn routes(reel: Reel) -> impl poem::Endpoint<Output = Response> {
             "/graphql",
             get(graphql::http)
                 .post(graphql::http)
-                .with(Authenticate::required(reel.clone())),
+                .with(Authenticate::required(reel.clone()).for_graphql()),
         )
         // Browsers cannot set headers on a WebSocket: the token may come in `connection_init`.
         .at(
             "/graphql/ws",
-            get(graphql::websocket).with(Authenticate::optional(reel.clone())),
+            get(graphql::websocket).with(Authenticate::optional(reel.clone()).for_graphql()),
         )
         // A static page holding no data; its requests to /graphql are authenticated.
         .at("/graphiql", make_sync(move |_| Html(graphiql.clone())))
@@ -102,5 +103,15 @@ pub fn coded_response<E: Coded>(e: &E) -> Response {
     if e.code() == ErrorCode::Internal {
         tracing::error!(error = %e, "request failed");
     }
-    error_response(e.code(), e.public_message())
+    let mut resp = error_response(e.code(), e.public_message());
+    if let Some(after) = e.retry_after() {
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, retry_after_secs(after).into());
+    }
+    resp
+}
+
+/// `Retry-After` in whole seconds, rounded up so a client waiting that long gets through.
+pub fn retry_after_secs(after: Duration) -> u64 {
+    after.as_millis().div_ceil(1000).max(1) as u64
 }

@@ -224,3 +224,22 @@ pub async fn owned_by_other_app(
     .await?;
     Ok(row.found)
 }
+
+/// Bytes `app` stores: sources (shared bytes counted once) and renditions, not counting
+/// uploads still in progress or failed.
+pub async fn stored_bytes(conn: &mut AsyncPgConnection, app: AppId) -> QueryResult<i64> {
+    #[derive(QueryableByName)]
+    struct Total {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        bytes: i64,
+    }
+    let row: Total = diesel::sql_query(
+        "SELECT COALESCE(SUM(file_size), 0)::bigint AS bytes FROM videos
+         WHERE app_id = $1 AND unique_id IS NULL
+           AND status NOT IN ('UPLOADING', 'UPLOAD_FAILED')",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(app)
+    .get_result(conn)
+    .await?;
+    Ok(row.bytes)
+}

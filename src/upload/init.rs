@@ -66,11 +66,19 @@ impl UploadService {
                 .await
                 .map(InitOutcome::Upload);
         }
-        let video_id = match req.concat {
-            Concat::Partial => None,
-            _ => Some(self.create_video(req.app, &file, req.size).await?.id),
-        };
-        let session = self.new_session(req.app, video_id, transfer, req.size, file, req.concat);
+        let partial = matches!(req.concat, Concat::Partial);
+        let mut session = self.new_session(req.app, None, transfer, req.size, file, req.concat);
+        self.reserve(&session).await?;
+        if !partial {
+            match self.create_video(req.app, &session.file, req.size).await {
+                Ok(video) => session.video_id = Some(video.id),
+                Err(e) => {
+                    // Give the place back.
+                    self.sessions.remove(&session.id, Some(req.app)).await?;
+                    return Err(e);
+                }
+            }
+        }
         self.sessions.put(&session).await?;
         if session.size == Some(0) {
             // Nothing to send: stage the empty file and complete now (it fails later, in

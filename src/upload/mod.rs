@@ -5,6 +5,7 @@ mod complete;
 pub mod digest;
 mod init;
 mod pump;
+mod quota;
 mod receive;
 mod rules;
 mod running_md5;
@@ -45,6 +46,8 @@ pub enum UploadError {
     #[error("{0}")]
     Conflict(String),
     #[error(transparent)]
+    Limited(#[from] crate::limits::LimitError),
+    #[error(transparent)]
     Staging(#[from] staging::StagingError),
     #[error(transparent)]
     Infra(#[from] InfraError),
@@ -74,9 +77,17 @@ impl Coded for UploadError {
             Self::OffsetMismatch { .. } => ErrorCode::OffsetMismatch,
             Self::ChecksumMismatch => ErrorCode::ChecksumMismatch,
             Self::Locked => ErrorCode::Locked,
+            Self::Limited(e) => e.code(),
             Self::Staging(staging::StagingError::TooLong(_)) => ErrorCode::PayloadTooLarge,
             Self::Staging(_) => ErrorCode::Internal,
             Self::Infra(e) => e.code(),
+        }
+    }
+
+    fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Self::Limited(e) => e.retry_after(),
+            _ => None,
         }
     }
 }

@@ -14,6 +14,7 @@ use crate::db::{self, DbPool};
 use crate::events::EventBus;
 use crate::ids::AppId;
 use crate::jobs::JobSignal;
+use crate::limits::Limits;
 use crate::video::Video;
 
 /// How long a writer's lock lives without renewal (renewed every third of it): short,
@@ -78,10 +79,12 @@ pub struct UploadService {
     pub(super) storage: Operator,
     pub(super) events: EventBus,
     pub(super) jobs: JobSignal,
+    pub(super) limits: Limits,
     pub(super) config: UploadConfig,
 }
 
 impl UploadService {
+    #[allow(clippy::too_many_arguments)] // the services it stands on, wired once
     pub fn new(
         db: DbPool,
         sessions: SessionStore,
@@ -89,6 +92,7 @@ impl UploadService {
         storage: Operator,
         events: EventBus,
         jobs: JobSignal,
+        limits: Limits,
         config: UploadConfig,
     ) -> Self {
         Self {
@@ -98,6 +102,7 @@ impl UploadService {
             storage,
             events,
             jobs,
+            limits,
             config,
         }
     }
@@ -173,7 +178,7 @@ impl UploadService {
         let session = self.get(app, id).await?;
         let lock = self.lock(id, "lock").await?;
         self.staging.remove(id).await?;
-        self.sessions.remove(id).await?;
+        self.sessions.remove(id, Some(app)).await?;
         if let (SessionState::Receiving, Some(video)) = (&session.state, session.video_id) {
             let mut conn = self.db.get().await?;
             db::videos::delete(&mut conn, app, video).await?;

@@ -168,6 +168,20 @@ impl SessionStore {
         self.kv.key("uploads:expiry")
     }
 
+    /// An app's open uploads, scored by expiry (for `limits.max_concurrent_uploads`).
+    pub(super) fn app_uploads_key(&self, app: AppId) -> String {
+        self.kv.key(&format!("uploads:app:{app}"))
+    }
+
+    /// Declared sizes of an app's open uploads (for `limits.max_storage_bytes`).
+    pub(super) fn app_bytes_key(&self, app: AppId) -> String {
+        self.kv.key(&format!("uploads:app:{app}:bytes"))
+    }
+
+    pub(super) fn conn(&self) -> redis::aio::ConnectionManager {
+        self.kv.conn()
+    }
+
     pub async fn get(&self, id: &UploadId) -> Result<Option<UploadSession>, InfraError> {
         let raw: Option<String> = self.kv.conn().get(self.key(id)).await?;
         Ok(raw.and_then(|r| serde_json::from_str(&r).ok()))
@@ -186,28 +200,41 @@ impl SessionStore {
         };
         let mut pipe = redis::pipe();
         pipe.set_ex(self.key(&session.id), json, ttl);
+        let (app_uploads, app_bytes) = (
+            self.app_uploads_key(session.app_id),
+            self.app_bytes_key(session.app_id),
+        );
         match session.state {
-            SessionState::Receiving => pipe.zadd(
-                self.index_key(),
-                session.id.as_str(),
-                session.expires_at.timestamp(),
-            ),
-            _ => pipe.zrem(self.index_key(), session.id.as_str()),
+            SessionState::Receiving => {
+                let expires = session.expires_at.timestamp();
+                pipe.zadd(self.index_key(), session.id.as_str(), expires)
+                    .zadd(&app_uploads, session.id.as_str(), expires)
+                    .hset(&app_bytes, session.id.as_str(), session.size.unwrap_or(0))
+                    .expire(&app_uploads, ttl as i64)
+                    .expire(&app_bytes, ttl as i64)
+            }
+            _ => pipe
+                .zrem(self.index_key(), session.id.as_str())
+                .zrem(&app_uploads, session.id.as_str())
+                .hdel(&app_bytes, session.id.as_str()),
         };
         pipe.expire(self.parts_key(&session.id), ttl as i64);
         pipe.query_async::<()>(&mut conn).await?;
         Ok(())
     }
 
-    /// Removes the session and its parts entirely.
-    pub async fn remove(&self, id: &UploadId) -> Result<(), InfraError> {
+    /// Removes the session and its parts entirely (and from `app`'s open uploads).
+    pub async fn remove(&self, id: &UploadId, app: Option<AppId>) -> Result<(), InfraError> {
         let mut conn = self.kv.conn();
-        redis::pipe()
-            .del(self.key(id))
+        let mut pipe = redis::pipe();
+        pipe.del(self.key(id))
             .del(self.parts_key(id))
-            .zrem(self.index_key(), id.as_str())
-            .query_async::<()>(&mut conn)
-            .await?;
+            .zrem(self.index_key(), id.as_str());
+        if let Some(app) = app {
+            pipe.zrem(self.app_uploads_key(app), id.as_str())
+                .hdel(self.app_bytes_key(app), id.as_str());
+        }
+        pipe.query_async::<()>(&mut conn).await?;
         Ok(())
     }
 

@@ -51,7 +51,7 @@ impl UploadService {
                     swept += 1;
                 }
                 // Only the index entry was left.
-                None => self.sessions.remove(&id).await?,
+                None => self.sessions.remove(&id, None).await?,
                 Some(_) => {}
             }
             lock.release().await;

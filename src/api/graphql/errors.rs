@@ -16,7 +16,13 @@ pub fn gql<E: Coded>(e: E) -> Error {
     if e.code() == ErrorCode::Internal {
         tracing::error!(error = %e, "graphql request failed");
     }
-    coded(e.code(), e.public_message())
+    let error = coded(e.code(), e.public_message());
+    match e.retry_after() {
+        Some(after) => error.extend_with(|_, ext| {
+            ext.set("retryAfter", crate::api::retry_after_secs(after));
+        }),
+        None => error,
+    }
 }
 
 pub fn caller<'a>(ctx: &Context<'a>) -> Result<&'a Caller, Error> {

@@ -47,6 +47,11 @@ pub enum ErrorReply {
     /// Another request holds the upload.
     #[oai(status = 423)]
     Locked(Json<ErrorBody>),
+    /// One of the app's limits refuses (`RATE_LIMITED`): requests per second, open
+    /// uploads or stored bytes. `Retry-After` says when to try again, unless waiting
+    /// cannot help (storage).
+    #[oai(status = 429)]
+    TooManyRequests(Json<ErrorBody>, #[oai(header = "Retry-After")] Option<u64>),
     /// A dependency is down or saturated.
     #[oai(status = 503)]
     Unavailable(Json<ErrorBody>),
@@ -70,7 +75,8 @@ impl ErrorReply {
             ErrorCode::Gone => Self::Gone(body),
             ErrorCode::PayloadTooLarge => Self::TooLarge(body),
             ErrorCode::UploadFailed => Self::Failed(body),
-            ErrorCode::Locked | ErrorCode::RateLimited => Self::Locked(body),
+            ErrorCode::Locked => Self::Locked(body),
+            ErrorCode::RateLimited => Self::TooManyRequests(body, None),
             ErrorCode::Unavailable => Self::Unavailable(body),
             ErrorCode::Internal => Self::Internal(body),
         }
@@ -81,7 +87,12 @@ impl ErrorReply {
         if e.code() == ErrorCode::Internal {
             tracing::error!(error = %e, "rest request failed");
         }
-        Self::new(e.code(), e.public_message())
+        match Self::new(e.code(), e.public_message()) {
+            Self::TooManyRequests(body, _) => {
+                Self::TooManyRequests(body, e.retry_after().map(super::retry_after_secs))
+            }
+            reply => reply,
+        }
     }
 }
 
@@ -118,6 +129,7 @@ fn framework_error(e: poem::Error) -> poem::Response {
         401 => ErrorCode::Unauthenticated,
         404 => ErrorCode::NotFound,
         413 => ErrorCode::PayloadTooLarge,
+        429 => ErrorCode::RateLimited,
         s if s >= 500 => ErrorCode::Internal,
         _ => ErrorCode::BadRequest,
     };

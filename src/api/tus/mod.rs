@@ -71,7 +71,14 @@ fn upload_error(e: UploadError) -> Response {
     if e.code() == crate::error::ErrorCode::Internal {
         tracing::error!(error = %e, "tus request failed");
     }
-    error(e.code().http_status(), e.public_message())
+    let mut resp = error(e.code().http_status(), e.public_message());
+    if let Some(after) = e.retry_after() {
+        resp.headers_mut().insert(
+            poem::http::header::RETRY_AFTER,
+            super::retry_after_secs(after).into(),
+        );
+    }
+    resp
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {

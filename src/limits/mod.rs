@@ -1,0 +1,261 @@
+//! Per-app rate limits and quotas: requests per second (checked by the auth layer on
+//! every authenticated request), open uploads and stored bytes (checked when an upload
+//! starts). Counters live in Redis, so every node enforces the same budget.
+
+mod rate;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::db::{self, DbPool};
+use crate::error::{Coded, ErrorCode, InfraError};
+use crate::ids::AppId;
+use crate::kv::Kv;
+
+/// A hint for clients refused because too many uploads are open: uploads finish or are
+/// terminated on their own schedule, so there is no exact time to give.
+const UPLOADS_RETRY_AFTER: Duration = Duration::from_secs(30);
+
+/// `[limits]`; the default request rate is the top-level `rate_limit_rps`
+/// (`REEL_RATE_LIMIT_RPS`). Zero means unlimited everywhere.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LimitsConfig {
+    /// Requests an app may send at once above its steady rate; 0: twice `rps`.
+    pub burst: u32,
+    /// Uploads an app may have open (started, neither finished nor expired).
+    pub max_concurrent_uploads: u32,
+    /// Bytes an app may store: its sources and renditions, plus the declared size of
+    /// its open uploads.
+    pub max_storage_bytes: u64,
+    /// Overrides for single apps, by `app_key`.
+    pub apps: BTreeMap<String, AppLimitsOverride>,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            burst: 0,
+            max_concurrent_uploads: 500,
+            max_storage_bytes: 0,
+            apps: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AppLimitsOverride {
+    pub rps: Option<u32>,
+    pub burst: Option<u32>,
+    pub max_concurrent_uploads: Option<u32>,
+    pub max_storage_bytes: Option<u64>,
+}
+
+/// The limits that apply to one app; zero means unlimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppLimits {
+    pub rps: u32,
+    pub burst: u32,
+    pub max_concurrent_uploads: u32,
+    pub max_storage_bytes: u64,
+}
+
+impl AppLimits {
+    fn new(rps: u32, config: &LimitsConfig, o: Option<&AppLimitsOverride>) -> Self {
+        let rps = o.and_then(|o| o.rps).unwrap_or(rps);
+        let burst = o.and_then(|o| o.burst).unwrap_or(config.burst);
+        Self {
+            rps,
+            burst: if burst == 0 {
+                rps.saturating_mul(2)
+            } else {
+                burst
+            },
+            max_concurrent_uploads: o
+                .and_then(|o| o.max_concurrent_uploads)
+                .unwrap_or(config.max_concurrent_uploads),
+            max_storage_bytes: o
+                .and_then(|o| o.max_storage_bytes)
+                .unwrap_or(config.max_storage_bytes),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LimitError {
+    #[error("rate limit: this app may send {rps} requests per second; retry after {} ms", retry_after.as_millis())]
+    Requests { rps: u32, retry_after: Duration },
+    #[error(
+        "upload limit: this app may have {max} uploads open at once; finish or terminate one first"
+    )]
+    Uploads { max: u32 },
+    #[error(
+        "storage quota: this app stores {used} of its {max} bytes and the upload needs {needed}; delete videos or ask for a larger quota"
+    )]
+    Storage { used: u64, needed: u64, max: u64 },
+    #[error(transparent)]
+    Infra(#[from] InfraError),
+}
+
+impl Coded for LimitError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            Self::Infra(e) => e.code(),
+            _ => ErrorCode::RateLimited,
+        }
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Requests { retry_after, .. } => Some(*retry_after),
+            Self::Uploads { .. } => Some(UPLOADS_RETRY_AFTER),
+            // Waiting does not free storage.
+            Self::Storage { .. } | Self::Infra(_) => None,
+        }
+    }
+}
+
+impl LimitError {
+    /// Which limit refused: `requests`, `uploads` or `storage`.
+    pub fn limit(&self) -> Option<&'static str> {
+        match self {
+            Self::Requests { .. } => Some("requests"),
+            Self::Uploads { .. } => Some("uploads"),
+            Self::Storage { .. } => Some("storage"),
+            Self::Infra(_) => None,
+        }
+    }
+}
+
+/// Resolves each app's limits and enforces the request rate.
+#[derive(Clone)]
+pub struct Limits {
+    kv: Kv,
+    db: DbPool,
+    rps: u32,
+    config: Arc<LimitsConfig>,
+    /// app id → app key, for the overrides (keys never change).
+    keys: Arc<RwLock<HashMap<AppId, String>>>,
+}
+
+impl Limits {
+    pub fn new(kv: Kv, db: DbPool, rps: u32, config: LimitsConfig) -> Self {
+        Self {
+            kv,
+            db,
+            rps,
+            config: Arc::new(config),
+            keys: Arc::default(),
+        }
+    }
+
+    /// The limits of the app with this key.
+    pub fn for_key(&self, app_key: &str) -> AppLimits {
+        AppLimits::new(self.rps, &self.config, self.config.apps.get(app_key))
+    }
+
+    /// The limits of `app` (looks its key up once when overrides are configured).
+    pub async fn for_app(&self, app: AppId) -> Result<AppLimits, InfraError> {
+        if self.config.apps.is_empty() {
+            return Ok(self.for_key(""));
+        }
+        let known = self.keys.read().expect("not poisoned").get(&app).cloned();
+        let key = match known {
+            Some(key) => key,
+            None => {
+                let mut conn = self.db.get().await?;
+                let key = db::apps::find(&mut conn, app)
+                    .await?
+                    .map(|a| a.app_key)
+                    .unwrap_or_default();
+                self.keys
+                    .write()
+                    .expect("not poisoned")
+                    .insert(app, key.clone());
+                key
+            }
+        };
+        Ok(self.for_key(&key))
+    }
+
+    /// Counts one request of `app` against its rate. Redis being unreachable lets the
+    /// request through: limits protect the service, they should not take it down.
+    pub async fn check_request(&self, app: AppId, app_key: &str) -> Result<(), LimitError> {
+        let limits = self.for_key(app_key);
+        if limits.rps == 0 {
+            return Ok(());
+        }
+        match rate::take(&self.kv, app, limits.rps, limits.burst).await {
+            Ok(None) => Ok(()),
+            Ok(Some(retry_after)) => {
+                metrics::counter!(crate::metrics::RATE_LIMITED, "limit" => "requests").increment(1);
+                Err(LimitError::Requests {
+                    rps: limits.rps,
+                    retry_after,
+                })
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "rate limit not checked");
+                Ok(())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_replace_only_what_they_name_and_burst_defaults_to_two_seconds() {
+        let mut config = LimitsConfig {
+            max_storage_bytes: 10,
+            ..LimitsConfig::default()
+        };
+        config.apps.insert(
+            "ak_big".into(),
+            AppLimitsOverride {
+                rps: Some(1000),
+                max_storage_bytes: Some(0),
+                ..Default::default()
+            },
+        );
+        let plain = AppLimits::new(50, &config, None);
+        assert_eq!(
+            plain,
+            AppLimits {
+                rps: 50,
+                burst: 100,
+                max_concurrent_uploads: 500,
+                max_storage_bytes: 10,
+            }
+        );
+        let big = AppLimits::new(50, &config, config.apps.get("ak_big"));
+        assert_eq!((big.rps, big.burst, big.max_storage_bytes), (1000, 2000, 0));
+        assert_eq!(big.max_concurrent_uploads, 500);
+        config.burst = 7;
+        assert_eq!(AppLimits::new(50, &config, None).burst, 7);
+    }
+
+    #[test]
+    fn only_waiting_refusals_name_a_retry_time() {
+        let requests = LimitError::Requests {
+            rps: 1,
+            retry_after: Duration::from_millis(300),
+        };
+        assert_eq!(requests.retry_after(), Some(Duration::from_millis(300)));
+        assert_eq!(requests.code(), ErrorCode::RateLimited);
+        let storage = LimitError::Storage {
+            used: 1,
+            needed: 2,
+            max: 2,
+        };
+        assert_eq!(storage.retry_after(), None);
+        assert_eq!(storage.code(), ErrorCode::RateLimited);
+        assert!(LimitError::Uploads { max: 3 }.retry_after().is_some());
+    }
+}
