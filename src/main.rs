@@ -34,7 +34,12 @@ enum Command {
         workers: Option<usize>,
     },
     /// Run transcode workers only.
-    Worker,
+    Worker {
+        /// Also serve `/metrics` and `/healthz` on this `host:port` (the worker's
+        /// transcode timings are recorded in its own process).
+        #[arg(long, env = "REEL_WORKER_METRICS_LISTEN")]
+        metrics_listen: Option<String>,
+    },
     /// Create the database if missing and apply pending migrations.
     Migrate,
     /// Manage apps (tenants) and their credentials.
@@ -176,7 +181,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             serve(config).await
         }
-        Command::Worker => worker(config).await,
+        Command::Worker { metrics_listen } => worker(config, metrics_listen).await,
         Command::Migrate => {
             let timeout = Duration::from_millis(config.database.connect_timeout_ms);
             db::ensure_database(&config.database_url, timeout).await?;
@@ -320,13 +325,36 @@ async fn print_playground_link(reel: &Reel) {
     }
 }
 
-async fn worker(config: Config) -> anyhow::Result<()> {
+async fn worker(config: Config, metrics_listen: Option<String>) -> anyhow::Result<()> {
     let reel = Reel::start(config, true).await?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let webhooks = reel.dispatcher().spawn(stopped.clone());
-    let running = reel.worker(reel.config.workers.max(1)).spawn(stopped);
+    let running = reel
+        .worker(reel.config.workers.max(1))
+        .spawn(stopped.clone());
+    let metrics = match metrics_listen {
+        Some(addr) => {
+            let (acceptor, local) = api::bind(&addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} (--metrics-listen)"))?;
+            eprintln!("reel worker metrics on http://{local}/metrics");
+            let mut stopped = stopped;
+            let endpoint = api::worker_routes(reel.clone());
+            Some(tokio::spawn(api::serve_endpoint(
+                acceptor,
+                endpoint,
+                async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                },
+            )))
+        }
+        None => None,
+    };
     shutdown_signal().await;
     let _ = stop.send(true);
+    if let Some(metrics) = metrics {
+        let _ = metrics.await;
+    }
     let _ = running.await;
     let _ = webhooks.await;
     Ok(())

@@ -155,6 +155,26 @@ async fn wrong_requests_are_refused_with_a_reason() {
             "away from the server's clock",
         ),
         (
+            // Found by fuzzing: `timestamp - now` overflowed (a panic in debug builds; in
+            // release `now + i64::MIN` wrapped to a skew that passed the clock check).
+            "timestamp near i64::MIN",
+            Box::new(|s: &mut Signature| {
+                s.timestamp = i64::MIN;
+                s.sign("POST", "/graphql", &[], QUERY.as_bytes())
+            }),
+            &[],
+            "away from the server's clock",
+        ),
+        (
+            "timestamp near i64::MAX",
+            Box::new(|s: &mut Signature| {
+                s.timestamp = i64::MAX;
+                s.sign("POST", "/graphql", &[], QUERY.as_bytes())
+            }),
+            &[],
+            "away from the server's clock",
+        ),
+        (
             "unknown app_key",
             Box::new(|s: &mut Signature| {
                 s.app_key = "ak_nobody".into();

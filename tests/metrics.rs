@@ -130,3 +130,37 @@ async fn metrics_count_a_known_sequence_of_requests() {
         assert!(name.starts_with("reel_"), "every name is reel_*: {line}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_standalone_worker_serves_its_own_metrics() {
+    use tokio::io::AsyncBufReadExt;
+    let cluster = common::node::Cluster::new().await;
+    let mut child = tokio::process::Command::new(common::node::REEL)
+        .args(["worker", "--metrics-listen", "127.0.0.1:0"])
+        .envs(cluster.env())
+        .env("RUST_LOG", "warn")
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = loop {
+        let line = tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("the worker starts")
+            .unwrap()
+            .expect("it prints its metrics address");
+        if let Some(url) = line.strip_prefix("reel worker metrics on ") {
+            break url.to_string();
+        }
+    };
+    let body = reqwest::get(&url).await.unwrap();
+    assert_eq!(body.status(), 200);
+    let text = body.text().await.unwrap();
+    assert!(text.contains("reel_uploads_active 0"), "{text}");
+    let health = reqwest::get(url.replace("/metrics", "/healthz"))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    child.kill().await.unwrap();
+}

@@ -68,6 +68,18 @@ pub fn routes(reel: Reel) -> impl poem::Endpoint<Output = Response> {
         .map_to_response()
 }
 
+/// What a standalone `reel worker` serves (`--metrics-listen`): its own metrics (transcode
+/// durations are recorded where ffmpeg runs) and its health.
+pub fn worker_routes(reel: Reel) -> impl poem::Endpoint<Output = Response> {
+    crate::metrics::handle();
+    Route::new()
+        .at("/healthz", get(health::healthz))
+        .at("/metrics", get(metrics::scrape))
+        .data(reel)
+        .into_endpoint()
+        .map_to_response()
+}
+
 /// Binds `addr` (port 0 picks a free port); returns the acceptor and the bound address.
 pub async fn bind(addr: &str) -> std::io::Result<(TcpAcceptor, SocketAddr)> {
     let acceptor = TcpListener::bind(addr.to_string()).into_acceptor().await?;
@@ -85,8 +97,17 @@ pub async fn serve(
     reel: Reel,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    serve_endpoint(acceptor, routes(reel), shutdown).await
+}
+
+/// `serve` for any route table (the worker's).
+pub async fn serve_endpoint(
+    acceptor: TcpAcceptor,
+    endpoint: impl poem::Endpoint<Output = Response> + 'static,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
     Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(routes(reel), shutdown, Some(Duration::from_secs(10)))
+        .run_with_graceful_shutdown(endpoint, shutdown, Some(Duration::from_secs(10)))
         .await
 }
 

@@ -126,8 +126,9 @@ impl Authenticator {
             return Err(AuthError::MissingParam("signature"));
         }
         let timestamp: i64 = timestamp.parse().map_err(|_| AuthError::BadTimestamp)?;
-        let skew = timestamp - Utc::now().timestamp();
-        if skew.abs() > self.cfg.timestamp_skew_secs {
+        // Saturating: a timestamp near i64::MIN must not wrap into a small skew.
+        let skew = timestamp.saturating_sub(Utc::now().timestamp());
+        if skew.unsigned_abs() > self.cfg.timestamp_skew_secs.unsigned_abs() {
             return Err(AuthError::StaleTimestamp {
                 skew,
                 limit: self.cfg.timestamp_skew_secs,

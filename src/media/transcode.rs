@@ -14,6 +14,8 @@ const AUDIO: [&str; 6] = ["-c:a", "aac", "-b:a", "128k", "-ac", "2"];
 pub const THUMB_WIDTH: u32 = 160;
 const SPRITE_COLUMNS: u32 = 10;
 const MAX_THUMBS: u32 = 100;
+/// Tallest thumbnail (a 1:4 portrait at `THUMB_WIDTH`), so ten rows stay a valid JPEG.
+const MAX_THUMB_HEIGHT: u32 = 640;
 
 /// What to make from one source.
 #[derive(Debug, Clone)]
@@ -48,12 +50,13 @@ impl Plan {
         let interval = (seconds / f64::from(MAX_THUMBS)).max(1.0);
         let count = ((seconds / interval).floor() as u32).clamp(1, MAX_THUMBS);
         let smallest = self.rungs[0];
-        let thumb_height = ((f64::from(THUMB_WIDTH) * f64::from(smallest.height)
-            / f64::from(smallest.width)
+        // Clamped: an absurd aspect ratio (16×2147483647, found by fuzzing) overflowed.
+        let half_height = (f64::from(THUMB_WIDTH) * f64::from(smallest.height)
+            / f64::from(smallest.width.max(1))
             / 2.0)
-            .round() as u32
-            * 2)
-        .max(2);
+            .round()
+            .clamp(1.0, f64::from(MAX_THUMB_HEIGHT / 2));
+        let thumb_height = half_height as u32 * 2;
         Sprite {
             count,
             columns: count.min(SPRITE_COLUMNS),
@@ -341,6 +344,22 @@ mod tests {
             fps: 30.0,
             snapshots: 10,
             threads: 2,
+        }
+    }
+
+    #[test]
+    fn absurd_aspect_ratios_give_bounded_even_thumbnails() {
+        // Found by fuzzing (fuzz/fuzz_targets/ffprobe.rs): 16×2147483647 overflowed.
+        for (w, h) in [(16, 2_147_483_647), (2_147_483_647, 16), (16, 16)] {
+            let mut p = plan(1920, 1080, false);
+            p.rungs[0].width = w;
+            p.rungs[0].height = h;
+            let sprite = p.sprite();
+            assert!(
+                (2..=MAX_THUMB_HEIGHT).contains(&sprite.thumb_height),
+                "{w}x{h}: {sprite:?}"
+            );
+            assert_eq!(sprite.thumb_height % 2, 0);
         }
     }
 
