@@ -440,6 +440,74 @@ async fn expired_uploads_answer_410_and_are_swept() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn uploads_whose_sessions_redis_lost_are_failed_and_their_bytes_removed() {
+    let (app, creds, token) = setup().await;
+    let tus = Tus { app: &app, token };
+    let lost = tus.create_url(1000, &[("filename", "lost.mp4")]).await;
+    let live = tus.create_url(1000, &[("filename", "live.mp4")]).await;
+    for url in [&lost, &live] {
+        assert_eq!(tus.patch(url, 0, vec![1; 100]).await.status(), 204);
+    }
+    let lost_id = lost.rsplit('/').next().unwrap().to_string();
+    // Redis forgets the session (a restart without persistence)...
+    let mut redis = app.reel.kv.conn();
+    let _: () = redis::cmd("DEL")
+        .arg(app.reel.kv.key(&format!("upload:{lost_id}")))
+        .arg(app.reel.kv.key("uploads:expiry"))
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert_eq!(tus.head(&lost).await.status(), 404);
+    // ...and a day passes for that upload only.
+    let mut conn = app.reel.db.get().await.unwrap();
+    diesel_async::RunQueryDsl::execute(
+        diesel::sql_query(
+            "UPDATE videos SET create_time = now() - interval '2 days' WHERE source_name = 'lost.mp4'",
+        ),
+        &mut conn,
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    let fs_staging = app.reel.config.upload.staging == reel::config::StagingKind::Fs;
+    if fs_staging {
+        let file = std::fs::File::options()
+            .write(true)
+            .open(app.data_dir.path().join("staging").join(&lost_id))
+            .unwrap();
+        let two_days = std::time::SystemTime::now() - Duration::from_secs(2 * 86400);
+        file.set_modified(two_days).unwrap();
+    }
+
+    let (failed, removed) = app.reel.uploads.sweep_orphans().await.unwrap();
+    assert_eq!((failed, removed), (1, usize::from(fs_staging)));
+    let videos = app
+        .reel
+        .videos
+        .list(creds.app_id, None, None, 10)
+        .await
+        .unwrap()
+        .videos;
+    let status = |name: &str| {
+        let v = videos.iter().find(|v| v.source_name == name).unwrap();
+        (v.status, v.error.clone().unwrap_or_default())
+    };
+    let (lost_status, reason) = status("lost.mp4");
+    assert_eq!(lost_status, VideoStatus::UploadFailed);
+    assert!(reason.contains("session lost"), "{reason}");
+    // The live upload is untouched and completes.
+    assert_eq!(status("live.mp4").0, VideoStatus::Uploading);
+    if fs_staging {
+        assert_eq!(
+            app.staged_files().await,
+            vec![live.rsplit('/').next().unwrap()]
+        );
+    }
+    assert_eq!(tus.patch(&live, 100, vec![1; 900]).await.status(), 204);
+    assert_eq!(app.reel.uploads.sweep_orphans().await.unwrap(), (0, 0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn declared_md5_mismatch_fails_the_upload() {
     let (app, creds, token) = setup().await;
     let tus = Tus { app: &app, token };

@@ -243,3 +243,21 @@ pub async fn stored_bytes(conn: &mut AsyncPgConnection, app: AppId) -> QueryResu
     .await?;
     Ok(row.bytes)
 }
+
+/// Ids of sources still `UPLOADING` that were created before `before`: past their
+/// session's lifetime, their session is gone (e.g. Redis lost its data).
+pub async fn uploading_since_before(
+    conn: &mut AsyncPgConnection,
+    before: chrono::DateTime<chrono::Utc>,
+    limit: i64,
+) -> QueryResult<Vec<VideoId>> {
+    videos::table
+        .filter(videos::status.eq(VideoStatus::Uploading))
+        .filter(videos::parent_id.is_null())
+        .filter(videos::create_time.lt(before))
+        .order(videos::id.asc())
+        .limit(limit)
+        .select(videos::id)
+        .load(conn)
+        .await
+}

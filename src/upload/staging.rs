@@ -255,6 +255,51 @@ impl Staging {
     }
 }
 
+impl Staging {
+    /// Uploads with staged bytes last written before `before` (candidates for the sweep
+    /// when their session is gone).
+    pub async fn written_before(
+        &self,
+        before: std::time::SystemTime,
+    ) -> Result<Vec<UploadId>, StagingError> {
+        let mut old = Vec::new();
+        match self {
+            Self::Fs { dir, .. } => {
+                let mut entries = match tokio::fs::read_dir(dir).await {
+                    Ok(entries) => entries,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(old),
+                    Err(e) => return Err(e.into()),
+                };
+                while let Some(entry) = entries.next_entry().await? {
+                    let Some(id) = entry.file_name().to_str().and_then(UploadId::parse) else {
+                        continue;
+                    };
+                    let modified = entry.metadata().await?.modified()?;
+                    if modified < before {
+                        old.push(id);
+                    }
+                }
+            }
+            Self::Store { op } => {
+                let mut newest = std::collections::HashMap::<UploadId, bool>::new();
+                let mut lister = op.lister_with("staging/").recursive(true).await?;
+                while let Some(entry) = lister.try_next().await? {
+                    let Some(id) = entry.path().split('/').nth(1).and_then(UploadId::parse) else {
+                        continue;
+                    };
+                    let fresh = entry
+                        .metadata()
+                        .last_modified()
+                        .is_none_or(|t| std::time::SystemTime::from(t) >= before);
+                    *newest.entry(id).or_default() |= fresh;
+                }
+                old.extend(newest.into_iter().filter(|(_, f)| !f).map(|(id, _)| id));
+            }
+        }
+        Ok(old)
+    }
+}
+
 /// Reads a body through `digests` without storing it (at most `max` bytes).
 pub async fn drain<D: Digester>(
     body: impl AsyncRead + Unpin,

@@ -1,4 +1,5 @@
-//! The periodic sweep of upload sessions that expired before completing.
+//! The periodic sweeps: upload sessions that expired before completing, and what uploads
+//! leave behind when their sessions are lost.
 
 use std::time::Duration;
 
@@ -8,6 +9,10 @@ use super::session::SessionState;
 use crate::db::{self, videos::VideoChange};
 use crate::events::VideoEvent;
 use crate::video::VideoStatus;
+
+/// How long past a session's lifetime its leftovers wait before the orphan sweep takes
+/// them (a session may be written moments before it expires).
+const ORPHAN_MARGIN: Duration = Duration::from_secs(3600);
 
 impl UploadService {
     /// Drops the staged bytes of expired sessions and fails their videos; returns how many.
@@ -59,6 +64,45 @@ impl UploadService {
         Ok(swept)
     }
 
+    /// What the session sweep cannot see because the sessions themselves are gone (Redis
+    /// lost its data): videos still `UPLOADING` past any session's lifetime are failed,
+    /// and staged bytes without a session, untouched as long, are deleted. Returns how
+    /// many of each.
+    pub async fn sweep_orphans(&self) -> Result<(usize, usize), UploadError> {
+        let lifetime = Duration::from_secs(self.config.expiry_secs) + ORPHAN_MARGIN;
+        let cutoff = chrono::Utc::now()
+            - chrono::Duration::from_std(lifetime).unwrap_or(chrono::Duration::MAX);
+        let mut conn = self.db.get().await?;
+        let stale = db::videos::uploading_since_before(&mut conn, cutoff, 100).await?;
+        let mut failed = 0;
+        for video in stale {
+            let change = VideoChange {
+                error: Some(Some(
+                    "upload session lost before the upload completed (Redis lost its data?)".into(),
+                )),
+                ..VideoChange::default()
+            };
+            if let Some(row) =
+                db::videos::transition(&mut conn, video, VideoStatus::UploadFailed, change).await?
+            {
+                failed += 1;
+                if let Err(e) = self.events.publish(&VideoEvent::snapshot(&row)).await {
+                    tracing::warn!(error = %e, "event not published");
+                }
+            }
+        }
+        drop(conn);
+        let mut removed = 0;
+        let before = std::time::SystemTime::now() - lifetime;
+        for id in self.staging.written_before(before).await? {
+            if self.sessions.get(&id).await?.is_none() {
+                self.staging.remove(&id).await?;
+                removed += 1;
+            }
+        }
+        Ok((failed, removed))
+    }
+
     /// Sweeps every `every` until the process ends.
     pub fn spawn_sweeper(self, every: Duration) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
@@ -69,6 +113,13 @@ impl UploadService {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(swept = n, "expired uploads cleaned up"),
                     Err(e) => tracing::warn!(error = %e, "upload sweep failed"),
+                }
+                match self.sweep_orphans().await {
+                    Ok((0, 0)) => {}
+                    Ok((videos, staged)) => {
+                        tracing::warn!(videos, staged, "uploads without a session cleaned up")
+                    }
+                    Err(e) => tracing::warn!(error = %e, "orphan upload sweep failed"),
                 }
             }
         })
