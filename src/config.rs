@@ -208,6 +208,18 @@ pub struct UploadConfig {
     pub staging_dir: Option<PathBuf>,
     /// How often expired sessions are swept, in seconds.
     pub sweep_interval_secs: u64,
+    /// When the md5 of a file whose client declared none is computed: `inline`, while
+    /// the bytes arrive (the video has its `hash` when the upload completes), or
+    /// `deferred`, by a job after it completes (uploads run at disk speed instead of
+    /// md5 speed). A declared md5 is always verified inline.
+    pub md5: Md5Timing,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Md5Timing {
+    Inline,
+    Deferred,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -295,6 +307,7 @@ impl Default for UploadConfig {
             staging: StagingKind::Fs,
             staging_dir: None,
             sweep_interval_secs: 60,
+            md5: Md5Timing::Inline,
         }
     }
 }

@@ -125,6 +125,61 @@ async fn parts_in_any_order_and_in_parallel() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn parts_with_a_deferred_md5_complete_without_a_second_pass_and_are_hashed_later() {
+    let app = TestApp::builder()
+        .config(|c| c.upload.md5 = reel::config::Md5Timing::Deferred)
+        .start()
+        .await;
+    let creds = app.create_app("alpha").await;
+    let data = bytes(3 * MIB + 7, 12);
+    let fsize = data.len().to_string();
+    let (status, out) = init(
+        &app,
+        &creds,
+        &[
+            ("fn", &b64("later.mp4")),
+            ("fsize", &fsize),
+            ("psize", "1048576"),
+            ("auto", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{out}");
+    let upid = out["upload_id"].as_str().unwrap().to_string();
+    let mut vid = None;
+    for n in [4usize, 2, 3, 1] {
+        let chunk = &data[(n - 1) * MIB..(n * MIB).min(data.len())];
+        let (status, out) = part(&app, &creds, &upid, n, chunk, None).await;
+        assert_eq!(status, 200, "{out}");
+        vid = vid.or(out["vid"].as_i64());
+    }
+    let video = app.video(creds.app_id, VideoId(vid.unwrap())).await;
+    assert_eq!(video.file_size, data.len() as i64);
+    assert_eq!(video.hash, None);
+    assert_eq!(app.stored_md5(&video.storage_uri).await, md5_hex(&data));
+    // The hash job runs before the transcode.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = app.reel.worker(1).spawn(stopped);
+    let mut hash = None;
+    for _ in 0..200 {
+        hash = app.video(creds.app_id, video.id).await.hash;
+        if hash.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(hash, Some(md5_hex(&data)));
+    let _ = stop.send(true);
+    worker.await.unwrap();
+    let jobs = app.jobs_of(video.id).await;
+    assert_eq!(
+        jobs[0],
+        ("hash".to_string(), "done".to_string()),
+        "{jobs:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn reverse_order_with_resume_and_duplicates() {
     let (app, creds) = setup().await;
     let data = bytes(3 * MIB, 12);

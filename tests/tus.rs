@@ -538,6 +538,63 @@ async fn declared_md5_mismatch_fails_the_upload() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_deferred_md5_is_computed_by_a_job_and_then_feeds_instant_upload() {
+    let (app, creds, token) =
+        setup_with(|c| c.upload.md5 = reel::config::Md5Timing::Deferred).await;
+    let tus = Tus { app: &app, token };
+    let data = bytes(3 * 1024 * 1024 + 5, 9);
+    let md5 = md5_hex(&data);
+    let url = tus
+        .create_url(
+            data.len(),
+            &[("filename", "later.mp4"), ("autoTranscode", "false")],
+        )
+        .await;
+    let first = video_id(&tus.patch(&url, 0, data.clone()).await);
+    let video = app.video(creds.app_id, first).await;
+    assert_eq!(video.status, VideoStatus::Uploaded);
+    assert_eq!(video.hash, None, "not computed while receiving");
+    assert_eq!(app.stored_md5(&video.storage_uri).await, md5);
+    assert_eq!(app.jobs_of(first).await, [("hash".into(), "queued".into())]);
+
+    // A worker computes it.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = app.reel.worker(1).spawn(stopped);
+    let mut hash = None;
+    for _ in 0..200 {
+        hash = app.video(creds.app_id, first).await.hash;
+        if hash.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(hash.as_deref(), Some(md5.as_str()));
+    assert_eq!(app.jobs_of(first).await, [("hash".into(), "done".into())]);
+
+    // Now the same bytes are an instant upload.
+    let resp = tus
+        .create(&[
+            ("Upload-Length", data.len().to_string()),
+            (
+                "Upload-Metadata",
+                metadata(&[("filename", "again.mp4"), ("md5", &md5)]),
+            ),
+        ])
+        .await;
+    assert_eq!(resp.status(), 201);
+    let second = app.video(creds.app_id, video_id(&resp)).await;
+    assert_eq!(second.unique_id, Some(first));
+
+    // A declared md5 is still verified while receiving.
+    let url = tus
+        .create_url(1000, &[("filename", "x.mp4"), ("md5", &md5_hex(b"other"))])
+        .await;
+    assert_eq!(tus.patch(&url, 0, bytes(1000, 3)).await.status(), 422);
+    let _ = stop.send(true);
+    worker.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn instant_upload_through_tus_metadata() {
     let (app, creds, token) = setup().await;
     let tus = Tus { app: &app, token };

@@ -18,6 +18,8 @@ pub const PUBLISH: &str = "publish";
 /// Remove a replaced generation (`payload.prefix`) from storage and origins, once viewers
 /// holding its playlists are done.
 pub const PURGE: &str = "purge";
+/// Compute the md5 of an uploaded source and record it (`upload.md5 = "deferred"`).
+pub const HASH: &str = "hash";
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = jobs)]

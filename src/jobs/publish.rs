@@ -97,7 +97,7 @@ impl Pipeline {
         self.finish(job, worker).await
     }
 
-    async fn finish(&self, job: &Job, worker: &str) -> Result<(), JobError> {
+    pub(super) async fn finish(&self, job: &Job, worker: &str) -> Result<(), JobError> {
         let mut conn = self.db.get().await?;
         db::jobs::finish(&mut conn, job.id, worker).await?;
         Ok(())

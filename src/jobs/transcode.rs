@@ -349,6 +349,11 @@ impl Pipeline {
     /// (`UPLOAD_FAILED` for an import, `TRANSCODE_FAILED` for a transcode).
     pub async fn after_failure(&self, job: &Job, error: &str, last: bool) {
         let Some(id) = job.video_id else { return };
+        if job.kind == db::jobs::HASH {
+            // The video is fine without its md5 (only instant upload misses it); the
+            // failure stays on the job row.
+            return;
+        }
         if job.kind == db::jobs::PUBLISH {
             metrics::counter!(crate::metrics::PUBLISH_FAILURES).increment(1);
             // Stays TRANSCODED (never half-PLAYABLE) with the reason; retried unless last.

@@ -17,6 +17,7 @@ const KINDS: &[&str] = &[
     db::jobs::IMPORT,
     db::jobs::PUBLISH,
     db::jobs::PURGE,
+    db::jobs::HASH,
 ];
 
 #[derive(Clone)]
@@ -135,6 +136,7 @@ impl Worker {
                 db::jobs::IMPORT => self.pipeline.import(&job, &self.name).await,
                 db::jobs::PUBLISH => self.pipeline.publish_job(&job, &self.name).await,
                 db::jobs::PURGE => self.pipeline.purge_job(&job, &self.name).await,
+                db::jobs::HASH => self.pipeline.hash_job(&job, &self.name).await,
                 other => Err(JobError::Permanent(format!("unknown job kind {other:?}"))),
             }
         };

@@ -20,18 +20,35 @@ use crate::video::{Video, VideoStatus};
 /// Moving a large file into remote storage can take a while; the lock is renewed meanwhile.
 const COMPLETE_LOCK_TTL: Duration = Duration::from_secs(20);
 
-/// Marks an uploaded video `UPLOADED`, or `TRANSCODE_QUEUED` with its job when `auto`.
+/// Marks an uploaded video `UPLOADED`, or `TRANSCODE_QUEUED` with its job when `auto`;
+/// queues the job that computes its md5 when `hash_later`.
 async fn record_uploaded(
     conn: &mut AsyncPgConnection,
     video: VideoId,
     change: VideoChange,
     auto: bool,
+    hash_later: bool,
 ) -> Result<Vec<Video>, UploadError> {
     let priority = change.task_priority;
     let uploaded = db::videos::transition(conn, video, VideoStatus::Uploaded, change)
         .await?
         .ok_or_else(|| UploadError::Conflict("the video is no longer uploading".into()))?;
     let mut changes = vec![uploaded.clone()];
+    if hash_later {
+        db::jobs::enqueue(
+            conn,
+            NewJob {
+                kind: db::jobs::HASH,
+                app_id: Some(uploaded.app_id),
+                video_id: Some(video),
+                payload: json!({}),
+                // Before the transcode: instant upload needs the hash.
+                priority: priority.unwrap_or(uploaded.task_priority).saturating_add(1),
+                run_at: None,
+            },
+        )
+        .await?;
+    }
     if auto {
         db::jobs::enqueue(
             conn,
@@ -101,20 +118,24 @@ impl UploadService {
         if session.state != SessionState::Receiving {
             return Ok(Some(session));
         }
+        if let Transfer::Parts { count, .. } = session.transfer {
+            let have = self.sessions.parts(id).await?.len();
+            if have != count as usize {
+                return Ok(Some(session));
+            }
+        }
+        let deferred = self.defers_md5(&session.file, &session.concat);
         let (md5, total) = match (session.transfer, session.md5_state.as_deref()) {
             (Transfer::Stream, Some(state)) if RunningMd5::restore(state).is_some() => (
-                RunningMd5::restore(state).unwrap_or_default().hex(),
+                Some(RunningMd5::restore(state).unwrap_or_default().hex()),
                 session.offset,
             ),
-            (transfer, _) => {
-                if let Transfer::Parts { count, .. } = transfer {
-                    let have = self.sessions.parts(id).await?.len();
-                    if have != count as usize {
-                        return Ok(Some(session));
-                    }
-                }
+            // Every part was checked to be exactly its length when it arrived.
+            (Transfer::Parts { .. }, _) if deferred => (None, session.size.unwrap_or(0)),
+            (Transfer::Stream, _) if deferred => (None, session.offset),
+            _ => {
                 let (total, md5) = self.staging.read_all(id, RunningMd5::default()).await?;
-                (md5.hex(), total)
+                (Some(md5.hex()), total)
             }
         };
         if let Some(size) = session.size
@@ -123,7 +144,7 @@ impl UploadService {
             let reason = format!("received {total} bytes, expected {size}");
             return self.fail(session, reason).await.map(Some);
         }
-        if let Some(declared) = session.file.md5.clone()
+        if let (Some(declared), Some(md5)) = (&session.file.md5, &md5)
             && declared != md5
         {
             let reason = format!("md5 mismatch: declared {declared}, received {md5}");
@@ -132,7 +153,7 @@ impl UploadService {
         session.md5_state = None;
         let Some(video) = session.video_id else {
             // A tus partial upload: its bytes wait for the final upload that joins them.
-            session.file.md5 = Some(md5);
+            session.file.md5 = md5;
             session.state = SessionState::Done { video_id: None };
             self.sessions.put(&session).await?;
             return Ok(Some(session));
@@ -141,7 +162,7 @@ impl UploadService {
         self.staging.commit(id, &self.storage, &key).await?;
         let change = VideoChange {
             file_size: Some(total as i64),
-            hash: Some(Some(md5)),
+            hash: Some(md5.clone()),
             storage_uri: Some(key),
             ..VideoChange::default()
         };
@@ -149,7 +170,7 @@ impl UploadService {
         let mut conn = self.db.get().await?;
         let changed = conn
             .transaction::<_, UploadError, _>(async |conn| {
-                record_uploaded(conn, video, change, auto).await
+                record_uploaded(conn, video, change, auto, md5.is_none()).await
             })
             .await?;
         drop(conn);
@@ -230,7 +251,7 @@ impl UploadService {
                     storage_uri: Some(existing.storage_uri.clone()),
                     ..VideoChange::default()
                 };
-                record_uploaded(conn, video.id, change, auto)
+                record_uploaded(conn, video.id, change, auto, false)
                     .await
                     .map(Some)
             })

@@ -7,6 +7,7 @@ use super::digest::{RunningMd5, is_md5_hex};
 use super::rules::{part_count, validate_file_name};
 use super::service::{InitOutcome, NewUpload, TransferRequest, UploadService};
 use super::session::{Concat, FileInfo, SessionState, Transfer, UploadId, UploadSession};
+use crate::config::Md5Timing;
 use crate::db::{self, models::NewVideo};
 use crate::ids::{AppId, VideoId};
 use crate::video::{Video, VideoStatus};
@@ -110,13 +111,20 @@ impl UploadService {
             transfer,
             size,
             offset: 0,
-            md5_state: Some(RunningMd5::default().save()),
+            md5_state: (!self.defers_md5(&file, &concat)).then(|| RunningMd5::default().save()),
             file,
             concat,
             created_at: now,
             expires_at: now + chrono::Duration::seconds(self.config.expiry_secs as i64),
             state: SessionState::Receiving,
         }
+    }
+
+    /// Whether this file's md5 is left to a job after completion (`upload.md5`).
+    pub(super) fn defers_md5(&self, file: &FileInfo, concat: &Concat) -> bool {
+        self.config.md5 == Md5Timing::Deferred
+            && file.md5.is_none()
+            && matches!(concat, Concat::None)
     }
 
     pub(super) async fn create_video(

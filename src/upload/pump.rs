@@ -46,13 +46,19 @@ impl Digester for PartDigest {
     }
 }
 
-/// The file's running md5 and, for one tus chunk, its `Upload-Checksum`.
-impl Digester for (RunningMd5, Option<ChunkChecksum>) {
+/// The file's running md5 (unless deferred) and, for one tus chunk, its `Upload-Checksum`.
+impl Digester for (Option<RunningMd5>, Option<ChunkChecksum>) {
     fn update(&mut self, bytes: &[u8]) {
-        self.0.update(bytes);
+        if let Some(md5) = self.0.as_mut() {
+            md5.update(bytes);
+        }
         if let Some(c) = self.1.as_mut() {
             c.update(bytes);
         }
+    }
+
+    fn is_noop(&self) -> bool {
+        self.0.is_none() && self.1.is_none()
     }
 }
 

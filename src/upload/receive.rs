@@ -61,11 +61,8 @@ impl UploadService {
                     None => UploadError::TooLarge(self.config.max_size),
                 });
             }
-            let md5 = session
-                .md5_state
-                .as_deref()
-                .and_then(RunningMd5::restore)
-                .unwrap_or_default();
+            // None: computed later (a deferred md5, or a state the completion re-reads).
+            let md5 = session.md5_state.as_deref().and_then(RunningMd5::restore);
             let written = self
                 .staging
                 .write_at(id, offset, body, limit, true, (md5, checksum))
@@ -85,7 +82,7 @@ impl UploadService {
             }
             session.offset += written.bytes;
             metrics::counter!(crate::metrics::UPLOAD_BYTES).increment(written.bytes);
-            session.md5_state = Some(md5.save());
+            session.md5_state = md5.map(|m| m.save());
             self.sessions.put(&session).await?;
             if session.size == Some(session.offset) {
                 session = self.complete(session).await?;
