@@ -274,7 +274,20 @@ async fn a_worker_killed_mid_transcode_loses_the_job_to_another() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let ffmpegs = children_named(first.id().unwrap(), "ffmpeg");
+    assert!(!ffmpegs.is_empty(), "the first worker runs ffmpeg");
     first.kill().await.unwrap(); // SIGKILL: no cleanup, the lease just stops being renewed
+    // Its ffmpeg does not outlive it (parent-death signal), so it stops eating CPU.
+    for _ in 0..50 {
+        if ffmpegs.iter().all(|pid| !alive(*pid)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        ffmpegs.iter().all(|pid| !alive(*pid)),
+        "orphaned ffmpeg {ffmpegs:?}"
+    );
     let _second = spawn_worker();
     let mut last = Value::Null;
     for _ in 0..1200 {
@@ -298,4 +311,23 @@ async fn a_worker_killed_mid_transcode_loses_the_job_to_another() {
         3,
         "{out}"
     );
+}
+
+/// Pids of `parent`'s children whose command is `name` (Linux /proc).
+fn children_named(parent: u32, name: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+            status.lines().any(|l| l == format!("Name:\t{name}"))
+                && status.lines().any(|l| l == format!("PPid:\t{parent}"))
+        })
+        .collect()
+}
+
+/// Running (not gone, not a zombie waiting to be reaped).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .is_ok_and(|s| !s.lines().any(|l| l.starts_with("State:\tZ")))
 }

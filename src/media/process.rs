@@ -88,12 +88,15 @@ impl Tools {
         let span = tracing::info_span!("tool", program, timeout_s = timeout.as_secs());
         async move {
             let started = std::time::Instant::now();
-            let mut child = Command::new(program)
+            let mut command = Command::new(program);
+            command
                 .args(args)
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
-                .kill_on_drop(true)
+                .kill_on_drop(true);
+            die_with_parent(&mut command);
+            let mut child = command
                 .spawn()
                 .map_err(|source| ToolError::Spawn {
                     program: program.into(),
@@ -177,3 +180,22 @@ async fn tail(stderr: impl AsyncRead + Unpin) -> String {
     }
     Vec::from(kept).join("\n")
 }
+
+/// `kill_on_drop` cannot run when this process is SIGKILLed (or crashes hard): then the
+/// kernel kills the tool, instead of leaving an orphan ffmpeg transcoding for nobody.
+#[cfg(target_os = "linux")]
+fn die_with_parent(command: &mut Command) {
+    // SAFETY: the closure runs in the forked child before exec and only calls prctl,
+    // which is async-signal-safe.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_: &mut Command) {}
