@@ -85,7 +85,7 @@ impl Reel {
         db::jobs::set_max_attempts(config.jobs.max_attempts);
         let kv = Kv::connect(&config.redis_url, &config.redis_prefix).await?;
         let storage = storage::build(&config.storage, &config.data_dir)?;
-        let events = EventBus::start(kv.clone()).await;
+        let events = EventBus::start(kv.clone(), db.clone()).await;
         let origins = Origins::build(
             &config.delivery,
             &config.storage,

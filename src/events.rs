@@ -1,5 +1,7 @@
 //! Live video events: published on one Redis channel so every node sees them, and fanned
 //! out in-process to subscribers through a broadcast channel (one Redis subscription per node).
+//! When that subscription drops (Redis restarted), what changed meanwhile is replayed from
+//! Postgres once it is back, so subscribers do not silently miss final states.
 
 use std::time::Duration;
 
@@ -9,6 +11,7 @@ use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, oneshot};
 
+use crate::db::{self, DbPool};
 use crate::error::InfraError;
 use crate::ids::{AppId, VideoId};
 use crate::kv::Kv;
@@ -42,31 +45,60 @@ impl VideoEvent {
     }
 }
 
+/// Changes this long before the subscription dropped are replayed too: a change is written
+/// to Postgres before it is published, and the publish may fail a moment later.
+const REPLAY_MARGIN: Duration = Duration::from_secs(10);
+/// Most changes replayed after one outage.
+const REPLAY_LIMIT: i64 = 10_000;
+/// Publishing retries (the first command on a connection Redis dropped fails once).
+const PUBLISH_ATTEMPTS: u32 = 3;
+
 #[derive(Clone)]
 pub struct EventBus {
     kv: Kv,
     channel: String,
     local: broadcast::Sender<VideoEvent>,
+    /// Where missed changes are read back from after an outage.
+    db: DbPool,
 }
 
 impl EventBus {
     /// Subscribes this node to the install's event channel; returns once the
     /// subscription is live (or after a short wait, retrying in the background).
-    pub async fn start(kv: Kv) -> Self {
+    pub async fn start(kv: Kv, db: DbPool) -> Self {
         let channel = kv.key("events");
         let (local, _) = broadcast::channel(1024);
-        let bus = Self { kv, channel, local };
+        let bus = Self {
+            kv,
+            channel,
+            local,
+            db,
+        };
         let (ready_tx, ready_rx) = oneshot::channel();
         tokio::spawn(bus.clone().relay(ready_tx));
         let _ = tokio::time::timeout(Duration::from_secs(3), ready_rx).await;
         bus
     }
 
+    /// Publishes to every node, retrying a dropped connection (events are snapshots, so
+    /// a duplicate is harmless; a loss is not).
     pub async fn publish(&self, event: &VideoEvent) -> Result<(), InfraError> {
         let payload = serde_json::to_string(event).expect("events serialize");
         let mut conn = self.kv.conn();
-        let _: i64 = conn.publish(&self.channel, payload).await?;
-        Ok(())
+        let mut attempt = 1;
+        loop {
+            match conn.publish::<_, _, i64>(&self.channel, &payload).await {
+                Ok(_) => return Ok(()),
+                Err(e)
+                    if attempt < PUBLISH_ATTEMPTS
+                        && (e.is_io_error() || e.is_connection_dropped()) =>
+                {
+                    tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     /// Every event of every app from now on; callers filter.
@@ -80,8 +112,14 @@ impl EventBus {
         let mut ready = Some(ready);
         let mut backoff = Duration::from_millis(100);
         let local = self.local.downgrade();
-        let (client, channel) = (self.kv.client().clone(), self.channel.clone());
+        let (client, channel, db) = (
+            self.kv.client().clone(),
+            self.channel.clone(),
+            self.db.clone(),
+        );
         drop(self);
+        // When the last subscription dropped; replayed from once subscribed again.
+        let mut lost_at: Option<DateTime<Utc>> = None;
         loop {
             let subscribed = async {
                 let mut pubsub = client.get_async_pubsub().await?;
@@ -94,6 +132,9 @@ impl EventBus {
                     backoff = Duration::from_millis(100);
                     if let Some(ready) = ready.take() {
                         let _ = ready.send(());
+                    }
+                    if let (Some(since), Some(local)) = (lost_at.take(), local.upgrade()) {
+                        replay(&db, &local, since).await;
                     }
                     let mut messages = pubsub.into_on_message();
                     while let Some(msg) = messages.next().await {
@@ -109,8 +150,15 @@ impl EventBus {
                         }
                     }
                     tracing::warn!("event subscription lost; reconnecting");
+                    lost_at.get_or_insert_with(Utc::now);
                 }
-                Err(e) => tracing::warn!(error = %e, "cannot subscribe to events; retrying"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot subscribe to events; retrying");
+                    // Only after a first subscription: before it, nobody was listening.
+                    if ready.is_none() {
+                        lost_at.get_or_insert_with(Utc::now);
+                    }
+                }
             }
             if local.upgrade().is_none() {
                 return;
@@ -118,5 +166,27 @@ impl EventBus {
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(Duration::from_secs(5));
         }
+    }
+}
+
+/// Sends local subscribers the current state of every video changed since shortly before
+/// `since` (they filter by app and video, and treat a repeated state as a no-op).
+async fn replay(db: &DbPool, local: &broadcast::Sender<VideoEvent>, since: DateTime<Utc>) {
+    let since = since - chrono::Duration::from_std(REPLAY_MARGIN).unwrap_or_default();
+    let changed = async {
+        let mut conn = db.get().await.map_err(|e| e.to_string())?;
+        db::videos::changed_since(&mut conn, since, REPLAY_LIMIT)
+            .await
+            .map_err(|e| e.to_string())
+    }
+    .await;
+    match changed {
+        Ok(videos) => {
+            tracing::info!(replayed = videos.len(), %since, "events replayed after the channel came back");
+            for video in &videos {
+                let _ = local.send(VideoEvent::snapshot(video));
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "missed events could not be replayed"),
     }
 }

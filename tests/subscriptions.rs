@@ -210,3 +210,99 @@ async fn an_event_from_another_node_reaches_the_subscriber() {
         "{event}"
     );
 }
+
+/// A Redis server of the test's own, so it can be killed and restarted.
+async fn redis_server(port: u16) -> tokio::process::Child {
+    let child = tokio::process::Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("redis-server is installed (scripts/setup)");
+    let url = format!("redis://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if let Ok(client) = redis::Client::open(url.as_str())
+            && let Ok(mut conn) = client.get_multiplexed_async_connection().await
+            && redis::cmd("PING")
+                .query_async::<String>(&mut conn)
+                .await
+                .is_ok()
+        {
+            return child;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("redis-server did not start on {port}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_change_made_while_redis_was_down_reaches_subscribers_once_it_is_back() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut redis = redis_server(port).await;
+    let app = TestApp::builder()
+        .redis_url(format!("redis://127.0.0.1:{port}"))
+        .start()
+        .await;
+    let alpha = app.create_app("alpha").await;
+    let video = app.insert_video(alpha.app_id, VideoStatus::Uploaded).await;
+    let token = app.token(&alpha, 600).await;
+    let mut ws = connect(&app, "graphql-transport-ws").await;
+    send(&mut ws, json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } })).await;
+    assert_eq!(next(&mut ws).await["type"], "connection_ack");
+    let events = "subscription { videoEvents { videoId status } }";
+    send(
+        &mut ws,
+        json!({ "id": "1", "type": "subscribe", "payload": { "query": events } }),
+    )
+    .await;
+    // Subscribed once the relay works: a change made now arrives.
+    let queued = reel::db::videos::VideoChange::default();
+    let mut conn = app.reel.db.get().await.unwrap();
+    let row = reel::db::videos::transition(&mut conn, video, VideoStatus::TranscodeQueued, queued)
+        .await
+        .unwrap()
+        .unwrap();
+    app.reel
+        .events
+        .publish(&reel::events::VideoEvent::snapshot(&row))
+        .await
+        .unwrap();
+    let first = next(&mut ws).await;
+    assert_eq!(
+        first["payload"]["data"]["videoEvents"]["status"], "TRANSCODE_QUEUED",
+        "{first}"
+    );
+
+    // Redis dies; the video changes meanwhile and the publish fails.
+    redis.kill().await.unwrap();
+    let change = reel::db::videos::VideoChange::default();
+    let row = reel::db::videos::transition(&mut conn, video, VideoStatus::Transcoding, change)
+        .await
+        .unwrap()
+        .unwrap();
+    drop(conn);
+    let lost = app
+        .reel
+        .events
+        .publish(&reel::events::VideoEvent::snapshot(&row))
+        .await;
+    assert!(lost.is_err(), "nothing to publish to");
+
+    // Back (empty): the subscriber still gets the state it missed.
+    let _redis = redis_server(port).await;
+    let missed = next(&mut ws).await;
+    assert_eq!(
+        missed["payload"]["data"]["videoEvents"]["videoId"],
+        video.to_string(),
+        "{missed}"
+    );
+    assert_eq!(
+        missed["payload"]["data"]["videoEvents"]["status"], "TRANSCODING",
+        "{missed}"
+    );
+}

@@ -261,3 +261,19 @@ pub async fn uploading_since_before(
         .load(conn)
         .await
 }
+
+/// Videos (of every app) changed at or after `since`, oldest change first: what live
+/// subscribers may have missed while the event channel was down.
+pub async fn changed_since(
+    conn: &mut AsyncPgConnection,
+    since: chrono::DateTime<chrono::Utc>,
+    limit: i64,
+) -> QueryResult<Vec<VideoRow>> {
+    videos::table
+        .filter(videos::update_time.ge(since))
+        .order(videos::update_time.asc())
+        .limit(limit)
+        .select(VideoRow::as_select())
+        .load(conn)
+        .await
+}

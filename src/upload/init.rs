@@ -80,7 +80,14 @@ impl UploadService {
                 }
             }
         }
-        self.sessions.put(&session).await?;
+        if let Err(e) = self.sessions.put(&session).await {
+            // Redis failed: no session will ever complete this video.
+            if let Some(video) = session.video_id {
+                let mut conn = self.db.get().await?;
+                db::videos::delete(&mut conn, req.app, video).await?;
+            }
+            return Err(e.into());
+        }
         if session.size == Some(0) {
             // Nothing to send: stage the empty file and complete now (it fails later, in
             // the pipeline, with a readable reason).
