@@ -42,8 +42,8 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     // Only sizes ffmpeg itself accepts (its av_image_check_size: (w+128)·(h+128) < INT_MAX/8);
-    // it refuses to decode anything larger, so the job would fail in ffmpeg anyway. Beyond
-    // that, `Plan::sprite` overflows (16×2147483647: see fuzz/README.md, "Known findings").
+    // it refuses to decode anything larger, so the job would fail in ffmpeg anyway.
+    // (`Plan::sprite` overflowed beyond it once: fuzz/README.md, "Findings".)
     if (w as u64 + 128) * (h as u64 + 128) >= i32::MAX as u64 / 8 {
         return;
     }

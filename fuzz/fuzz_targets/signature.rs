@@ -14,8 +14,7 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use percent_encoding::percent_decode_str;
 use reel::auth::signature::{
-    UNSIGNED_PAYLOAD, body_hash, canonical_string, is_upload_content_type, rfc3986, sign,
-    verify,
+    UNSIGNED_PAYLOAD, body_hash, canonical_string, is_upload_content_type, rfc3986, sign, verify,
 };
 
 #[derive(Arbitrary, Debug)]
@@ -84,7 +83,9 @@ fn gather(input: &Input) -> Option<(Vec<(String, String)>, String, String)> {
 fn flip_one(s: &str, at: usize) -> Option<String> {
     let bytes = s.as_bytes();
     let n = bytes.len();
-    let i = (0..n).map(|k| (at + k) % n.max(1)).find(|&i| bytes[i].is_ascii())?;
+    let i = (0..n)
+        .map(|k| (at % n + k) % n)
+        .find(|&i| bytes[i].is_ascii())?;
     let mut out = bytes.to_vec();
     out[i] ^= 0x01;
     String::from_utf8(out).ok()
@@ -163,10 +164,7 @@ fuzz_target!(|input: Input| {
         enc.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-._~%".contains(&b))
     );
-    assert_eq!(
-        percent_decode_str(&enc).decode_utf8().unwrap(),
-        input.path
-    );
+    assert_eq!(percent_decode_str(&enc).decode_utf8().unwrap(), input.path);
 
     // The request's own params, as the server gathers them.
     if let Some((params, given, hash)) = gather(&input) {

@@ -52,7 +52,10 @@ fuzz_target!(|input: Input| {
     } else {
         algorithm.to_string()
     };
-    let header = format!(" {name} {}\t", STANDARD.encode(digest(algorithm, input.chunk)));
+    let header = format!(
+        " {name} {}\t",
+        STANDARD.encode(digest(algorithm, input.chunk))
+    );
     let parsed = || ChunkChecksum::parse(&header).expect("a well-formed header parses");
     assert!(feed(parsed(), input.chunk, input.split), "{header}");
     let mut other = input.chunk.to_vec();

@@ -29,11 +29,21 @@ fuzz_target!(|data: &[u8]| {
         let digits = header.trim();
         assert!(!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()));
         let significant = digits.trim_start_matches('0');
-        assert_eq!(n.to_string(), if significant.is_empty() { "0" } else { significant });
+        assert_eq!(
+            n.to_string(),
+            if significant.is_empty() {
+                "0"
+            } else {
+                significant
+            }
+        );
     } else {
         let digits = header.trim();
         let all_digits = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
         // Refused digits are only those too large for a u64.
-        assert!(!all_digits || digits.trim_start_matches('0').len() >= 20, "{header:?}");
+        assert!(
+            !all_digits || digits.trim_start_matches('0').len() >= 20,
+            "{header:?}"
+        );
     }
 });

@@ -21,7 +21,10 @@ fuzz_target!(|data: &[u8]| {
         .iter()
         .map(|(k, v)| {
             assert!(!k.is_empty());
-            assert!(k.bytes().all(|b| b.is_ascii_graphic() && b != b','), "{k:?}");
+            assert!(
+                k.bytes().all(|b| b.is_ascii_graphic() && b != b','),
+                "{k:?}"
+            );
             if v.is_empty() {
                 k.clone()
             } else {
