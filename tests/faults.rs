@@ -247,3 +247,37 @@ async fn two_nodes_share_uploads() {
     let vid = resume["vid"].as_i64().unwrap().to_string();
     assert_eq!(stored_hash(&b.base, &creds, &vid).await, md5_hex(&data));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dropped_postgres_connections_are_replaced_without_a_client_error() {
+    let app = common::TestApp::start().await;
+    let creds = app.create_app("alpha").await;
+    let token = app.token(&creds, 600).await;
+    let query = "{ videos(first: 5) { nodes { id } } }";
+    // Several requests at once so the pool holds several connections.
+    let burst = || async {
+        let all = futures_util::future::join_all((0..6).map(|_| app.graphql_bearer(&token, query)));
+        for (status, body) in all.await {
+            assert_eq!(status, 200, "{body}");
+            assert!(body.get("errors").is_none(), "{body}");
+        }
+    };
+    burst().await;
+    let (client, conn) = tokio_postgres::connect(&common::admin_url(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let killed: i64 = client
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+             WHERE datname = $1 AND pid <> pg_backend_pid()",
+            &[&app.db_name],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(killed > 0, "the server held connections");
+    // Every pooled connection is dead now: none of them may reach a client.
+    burst().await;
+    burst().await;
+}
