@@ -393,12 +393,9 @@ async fn delete_during_transcode_leaves_nothing_behind() {
             .is_none(),
         "temp dir removed"
     );
-    assert!(
-        !app.data_dir
-            .path()
-            .join(format!("storage/videos/{vid}"))
-            .exists()
-    );
+    let outputs = app.data_dir.path().join(format!("storage/videos/{vid}"));
+    let left: Vec<_> = walkdir(&outputs);
+    assert!(!outputs.exists(), "outputs left: {left:?}");
     assert!(
         !app.data_dir
             .path()
@@ -829,4 +826,22 @@ async fn an_uploaded_playlist_cannot_read_files_on_the_server() {
     let error = v.error.unwrap_or_default();
     assert!(error.contains("not a media file"), "{error}");
     assert!(!error.contains(&*dir.path().to_string_lossy()), "{error}");
+}
+
+/// Every file and directory under `dir` (none when it does not exist).
+fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .flat_map(|e| {
+            let path = e.path();
+            let mut found = vec![path.clone()];
+            if path.is_dir() {
+                found.extend(walkdir(&path));
+            }
+            found
+        })
+        .collect()
 }

@@ -54,6 +54,14 @@ async fn next(ws: &mut Ws) -> Value {
     }
 }
 
+/// A graphql-transport-ws connection, acknowledged, signed in with a bearer token.
+async fn signed_in(app: &TestApp, token: &str) -> Ws {
+    let mut ws = connect(app, "graphql-transport-ws").await;
+    send(&mut ws, json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } })).await;
+    assert_eq!(next(&mut ws).await["type"], "connection_ack");
+    ws
+}
+
 const STATUS: &str =
     "subscription($id: ID!) { videoStatus(id: $id) { videoId status progress deleted } }";
 
@@ -64,9 +72,7 @@ async fn graphql_transport_ws_sees_current_state_then_changes() {
     let video = app.insert_video(alpha.app_id, VideoStatus::Uploaded).await;
     let token = app.token(&alpha, 600).await;
 
-    let mut ws = connect(&app, "graphql-transport-ws").await;
-    send(&mut ws, json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } })).await;
-    assert_eq!(next(&mut ws).await["type"], "connection_ack");
+    let mut ws = signed_in(&app, &token).await;
     send(&mut ws, json!({ "id": "1", "type": "subscribe", "payload": { "query": STATUS, "variables": { "id": video.to_string() } } })).await;
 
     let first = next(&mut ws).await;
@@ -128,9 +134,7 @@ async fn video_events_are_scoped_to_the_callers_app() {
     let mine = app.insert_video(alpha.app_id, VideoStatus::Uploaded).await;
     let token = app.token(&alpha, 600).await;
 
-    let mut ws = connect(&app, "graphql-transport-ws").await;
-    send(&mut ws, json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } })).await;
-    assert_eq!(next(&mut ws).await["type"], "connection_ack");
+    let mut ws = signed_in(&app, &token).await;
     send(&mut ws, json!({ "id": "1", "type": "subscribe", "payload": { "query": "subscription { videoEvents { videoId deleted } }" } })).await;
     // The subscription is registered once the server processed `subscribe`; give it a moment.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -251,9 +255,7 @@ async fn a_change_made_while_redis_was_down_reaches_subscribers_once_it_is_back(
     let alpha = app.create_app("alpha").await;
     let video = app.insert_video(alpha.app_id, VideoStatus::Uploaded).await;
     let token = app.token(&alpha, 600).await;
-    let mut ws = connect(&app, "graphql-transport-ws").await;
-    send(&mut ws, json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } })).await;
-    assert_eq!(next(&mut ws).await["type"], "connection_ack");
+    let mut ws = signed_in(&app, &token).await;
     let events = "subscription { videoEvents { videoId status } }";
     send(
         &mut ws,

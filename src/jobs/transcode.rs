@@ -165,9 +165,11 @@ impl Pipeline {
                 );
                 Ok(())
             }
-            // The video was deleted meanwhile: drop what we stored.
+            // The video was deleted meanwhile: drop what we stored, and the (now empty)
+            // directory of its outputs, which its deletion already found empty.
             Ok(None) => {
                 let _ = self.storage.delete_with(&generation).recursive(true).await;
+                self.cancelled(job).await;
                 Ok(())
             }
             Err(e) => {
