@@ -71,6 +71,17 @@ impl Reel {
         )
     }
 
+    /// Starts this process's background work: the webhook sender and `slots` media
+    /// workers (none when 0).
+    pub fn spawn_background(&self, slots: usize) -> Background {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let mut tasks = vec![self.dispatcher().spawn(stopped.clone())];
+        if slots > 0 {
+            tasks.push(self.worker(slots).spawn(stopped));
+        }
+        Background { stop, tasks }
+    }
+
     /// Connects everything; creates the database and runs migrations first when `migrate`.
     pub async fn start(config: Config, migrate: bool) -> Result<Self, StartupError> {
         let connect_timeout = Duration::from_millis(config.database.connect_timeout_ms);
@@ -164,5 +175,27 @@ impl Reel {
             storage,
             events,
         })
+    }
+}
+
+/// A process's background work (media workers, the webhook sender), stopped together.
+pub struct Background {
+    stop: tokio::sync::watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Background {
+    /// Turns true when the background is stopped (for servers that end with it).
+    pub fn stopped(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.stop.subscribe()
+    }
+
+    /// Stops everything and waits: running jobs are given back to the queue for another
+    /// worker.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
     }
 }

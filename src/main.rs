@@ -280,22 +280,14 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     let reel = Reel::start(config, true).await?;
     let sweep_every = Duration::from_secs(reel.config.upload.sweep_interval_secs.max(1));
     reel.uploads.clone().spawn_sweeper(sweep_every);
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let webhooks = reel.dispatcher().spawn(stopped.clone());
-    let workers =
-        (reel.config.workers > 0).then(|| reel.worker(reel.config.workers).spawn(stopped));
+    let background = reel.spawn_background(reel.config.workers);
     tracing::info!(%addr, public_url = %reel.config.public_base(), "reel is listening");
     eprintln!("reel listening on http://{addr}  (GraphiQL: http://{addr}/graphiql)");
     if reel.config.playground.enabled {
         print_playground_link(&reel).await;
     }
     api::serve(acceptor, reel, shutdown_signal()).await?;
-    // Running jobs are stopped and given back to the queue for another worker.
-    let _ = stop.send(true);
-    if let Some(workers) = workers {
-        let _ = workers.await;
-    }
-    let _ = webhooks.await;
+    background.stop().await;
     tracing::info!("stopped");
     Ok(())
 }
@@ -327,18 +319,14 @@ async fn print_playground_link(reel: &Reel) {
 
 async fn worker(config: Config, metrics_listen: Option<String>) -> anyhow::Result<()> {
     let reel = Reel::start(config, true).await?;
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let webhooks = reel.dispatcher().spawn(stopped.clone());
-    let running = reel
-        .worker(reel.config.workers.max(1))
-        .spawn(stopped.clone());
+    let background = reel.spawn_background(reel.config.workers.max(1));
     let metrics = match metrics_listen {
         Some(addr) => {
             let (acceptor, local) = api::bind(&addr)
                 .await
                 .with_context(|| format!("cannot listen on {addr} (--metrics-listen)"))?;
             eprintln!("reel worker metrics on http://{local}/metrics");
-            let mut stopped = stopped;
+            let mut stopped = background.stopped();
             let endpoint = api::worker_routes(reel.clone());
             Some(tokio::spawn(api::serve_endpoint(
                 acceptor,
@@ -351,12 +339,10 @@ async fn worker(config: Config, metrics_listen: Option<String>) -> anyhow::Resul
         None => None,
     };
     shutdown_signal().await;
-    let _ = stop.send(true);
+    background.stop().await;
     if let Some(metrics) = metrics {
         let _ = metrics.await;
     }
-    let _ = running.await;
-    let _ = webhooks.await;
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! Delivery (DESIGN §11): origins that hold published renditions, CDNs in front of them,
 //! and signed play URLs handed to players.
 
+mod choice;
 pub mod config;
 pub mod origins;
 mod playback;

@@ -1,6 +1,7 @@
 //! Background work: the worker loop over the Postgres job queue, its wake-up signal,
 //! and the job handlers (transcode).
 
+mod failure;
 mod hash;
 mod import;
 mod outputs;
