@@ -64,7 +64,7 @@ enum Command {
         #[arg(long)]
         no_transcode: bool,
         /// Upload at most this many bytes per second (e.g. 500k, 20M).
-        #[arg(long, value_parser = parse_rate)]
+        #[arg(long, value_parser = client::parse_rate)]
         limit_rate: Option<u64>,
         #[arg(long)]
         json: bool,
@@ -97,22 +97,6 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-}
-
-/// `500k`, `20M`, `1G` or plain bytes per second.
-fn parse_rate(raw: &str) -> Result<u64, String> {
-    let raw = raw.trim();
-    let (num, mult) = match raw.chars().last().map(|c| c.to_ascii_lowercase()) {
-        Some('k') => (&raw[..raw.len() - 1], 1 << 10),
-        Some('m') => (&raw[..raw.len() - 1], 1 << 20),
-        Some('g') => (&raw[..raw.len() - 1], 1 << 30),
-        _ => (raw, 1),
-    };
-    num.parse::<u64>()
-        .ok()
-        .filter(|n| *n > 0)
-        .map(|n| n * mult)
-        .ok_or_else(|| format!("{raw:?} is not a rate like 500k or 20M"))
 }
 
 #[derive(Subcommand)]
@@ -286,7 +270,7 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     if reel.config.playground.enabled {
         print_playground_link(&reel).await;
     }
-    api::serve(acceptor, reel, shutdown_signal()).await?;
+    api::serve(acceptor, reel, api::shutdown_signal()).await?;
     background.stop().await;
     tracing::info!("stopped");
     Ok(())
@@ -338,7 +322,7 @@ async fn worker(config: Config, metrics_listen: Option<String>) -> anyhow::Resul
         }
         None => None,
     };
-    shutdown_signal().await;
+    api::shutdown_signal().await;
     background.stop().await;
     if let Some(metrics) = metrics {
         let _ = metrics.await;
@@ -390,27 +374,4 @@ async fn app(config: Config, cmd: AppCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
-    tracing::info!("shutdown requested");
 }

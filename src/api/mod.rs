@@ -136,3 +136,26 @@ pub fn coded_response<E: Coded>(e: &E) -> Response {
 pub fn retry_after_secs(after: Duration) -> u64 {
     after.as_millis().div_ceil(1000).max(1) as u64
 }
+
+/// Resolves on SIGINT or SIGTERM: when `serve` (and a worker) should stop.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown requested");
+}

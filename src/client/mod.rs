@@ -195,3 +195,19 @@ impl Client {
             .ok_or_else(|| ClientError::Config("the server returned no token".into()))
     }
 }
+
+/// `500k`, `20M`, `1G` or plain bytes per second.
+pub fn parse_rate(raw: &str) -> Result<u64, String> {
+    let raw = raw.trim();
+    let (num, mult) = match raw.chars().last().map(|c| c.to_ascii_lowercase()) {
+        Some('k') => (&raw[..raw.len() - 1], 1 << 10),
+        Some('m') => (&raw[..raw.len() - 1], 1 << 20),
+        Some('g') => (&raw[..raw.len() - 1], 1 << 30),
+        _ => (raw, 1),
+    };
+    num.parse::<u64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .map(|n| n * mult)
+        .ok_or_else(|| format!("{raw:?} is not a rate like 500k or 20M"))
+}

@@ -4,6 +4,7 @@ mod info;
 pub mod ladder;
 pub mod probe;
 pub mod process;
+pub mod sprite;
 pub mod transcode;
 
 pub use info::{AudioStream, MediaInfo, VideoStream};

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
+use crate::upload::session::FileInfo;
+
 /// `Upload-Metadata`: `key base64value,key2 base64value,flag` → map (a flag maps to "").
 pub fn parse_metadata(header: &str) -> Result<BTreeMap<String, String>, String> {
     let mut out = BTreeMap::new();
@@ -70,6 +72,37 @@ pub fn parse_concat(header: &str) -> Result<ConcatHeader, String> {
 pub fn parse_u64(value: &str) -> Option<u64> {
     let v = value.trim();
     (!v.is_empty() && v.bytes().all(|b| b.is_ascii_digit())).then(|| v.parse().ok())?
+}
+
+/// `FileInfo` from `Upload-Metadata` (DESIGN §5 keys; `name`/`type` as Uppy sends them).
+pub fn file_info(raw: Option<&str>) -> Result<FileInfo, String> {
+    let meta: BTreeMap<String, String> = raw.map(parse_metadata).transpose()?.unwrap_or_default();
+    let get = |keys: &[&str]| keys.iter().find_map(|k| meta.get(*k)).cloned();
+    let auto_transcode = match get(&["autoTranscode"]).as_deref() {
+        None | Some("true") | Some("1") => true,
+        Some("false") | Some("0") => false,
+        Some(other) => {
+            return Err(format!(
+                "autoTranscode must be true or false, not {other:?}"
+            ));
+        }
+    };
+    let priority = match get(&["priority"]) {
+        None => 0,
+        Some(p) => p
+            .trim()
+            .parse()
+            .map_err(|_| format!("priority {p:?} is not an integer"))?,
+    };
+    Ok(FileInfo {
+        name: get(&["filename", "name"]).unwrap_or_else(|| "upload".into()),
+        file_type: get(&["filetype", "type"]),
+        md5: get(&["md5"]).filter(|m| !m.is_empty()),
+        auto_transcode,
+        priority,
+        passthrough: get(&["passthrough"]),
+        tus_metadata: raw.map(str::to_string),
+    })
 }
 
 #[cfg(test)]

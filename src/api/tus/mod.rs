@@ -3,21 +3,19 @@
 
 pub mod headers;
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 use poem::http::{HeaderMap, StatusCode};
 use poem::web::{Data, Path};
 use poem::{Body, EndpointExt, Request, Response, Route, handler};
 
-use self::headers::{ConcatHeader, parse_concat, parse_metadata, parse_u64};
+use self::headers::{ConcatHeader, file_info, parse_concat, parse_u64};
 use super::auth::Authenticate;
 use crate::Reel;
 use crate::auth::Caller;
 use crate::error::Coded;
 use crate::upload::digest::{CHECKSUM_ALGORITHMS, ChunkChecksum};
 use crate::upload::{
-    Concat, FileInfo, InitOutcome, NewUpload, SessionState, TransferRequest, UploadError, UploadId,
+    Concat, InitOutcome, NewUpload, SessionState, TransferRequest, UploadError, UploadId,
     UploadSession,
 };
 
@@ -114,37 +112,6 @@ async fn options(reel: Data<&Reel>) -> Response {
         .header("Tus-Max-Size", reel.uploads.max_size().to_string())
         .header("Tus-Checksum-Algorithm", CHECKSUM_ALGORITHMS)
         .finish()
-}
-
-/// `FileInfo` from `Upload-Metadata` (DESIGN §5 keys; `name`/`type` as Uppy sends them).
-fn file_info(raw: Option<&str>) -> Result<FileInfo, String> {
-    let meta: BTreeMap<String, String> = raw.map(parse_metadata).transpose()?.unwrap_or_default();
-    let get = |keys: &[&str]| keys.iter().find_map(|k| meta.get(*k)).cloned();
-    let auto_transcode = match get(&["autoTranscode"]).as_deref() {
-        None | Some("true") | Some("1") => true,
-        Some("false") | Some("0") => false,
-        Some(other) => {
-            return Err(format!(
-                "autoTranscode must be true or false, not {other:?}"
-            ));
-        }
-    };
-    let priority = match get(&["priority"]) {
-        None => 0,
-        Some(p) => p
-            .trim()
-            .parse()
-            .map_err(|_| format!("priority {p:?} is not an integer"))?,
-    };
-    Ok(FileInfo {
-        name: get(&["filename", "name"]).unwrap_or_else(|| "upload".into()),
-        file_type: get(&["filetype", "type"]),
-        md5: get(&["md5"]).filter(|m| !m.is_empty()),
-        auto_transcode,
-        priority,
-        passthrough: get(&["passthrough"]),
-        tus_metadata: raw.map(str::to_string),
-    })
 }
 
 #[handler]
