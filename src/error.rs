@@ -73,12 +73,12 @@ impl ErrorCode {
 pub trait Coded: std::error::Error {
     fn code(&self) -> ErrorCode;
 
-    /// The text shown to clients. Internal errors hide their details (they are logged).
     /// When the client may try again (`Retry-After`), for refusals that pass with time.
     fn retry_after(&self) -> Option<std::time::Duration> {
         None
     }
 
+    /// The text shown to clients. Internal errors hide their details (they are logged).
     fn public_message(&self) -> String {
         match self.code() {
             ErrorCode::Internal => "internal error".into(),

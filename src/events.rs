@@ -50,16 +50,12 @@ impl VideoEvent {
 const REPLAY_MARGIN: Duration = Duration::from_secs(10);
 /// Most changes replayed after one outage.
 const REPLAY_LIMIT: i64 = 10_000;
-/// Publishing retries (the first command on a connection Redis dropped fails once).
-const PUBLISH_ATTEMPTS: u32 = 3;
 
 #[derive(Clone)]
 pub struct EventBus {
     kv: Kv,
     channel: String,
     local: broadcast::Sender<VideoEvent>,
-    /// Where missed changes are read back from after an outage.
-    db: DbPool,
 }
 
 impl EventBus {
@@ -68,14 +64,9 @@ impl EventBus {
     pub async fn start(kv: Kv, db: DbPool) -> Self {
         let channel = kv.key("events");
         let (local, _) = broadcast::channel(1024);
-        let bus = Self {
-            kv,
-            channel,
-            local,
-            db,
-        };
+        let bus = Self { kv, channel, local };
         let (ready_tx, ready_rx) = oneshot::channel();
-        tokio::spawn(bus.clone().relay(ready_tx));
+        tokio::spawn(bus.clone().relay(db, ready_tx));
         let _ = tokio::time::timeout(Duration::from_secs(3), ready_rx).await;
         bus
     }
@@ -84,21 +75,13 @@ impl EventBus {
     /// a duplicate is harmless; a loss is not).
     pub async fn publish(&self, event: &VideoEvent) -> Result<(), InfraError> {
         let payload = serde_json::to_string(event).expect("events serialize");
-        let mut conn = self.kv.conn();
-        let mut attempt = 1;
-        loop {
-            match conn.publish::<_, _, i64>(&self.channel, &payload).await {
-                Ok(_) => return Ok(()),
-                Err(e)
-                    if attempt < PUBLISH_ATTEMPTS
-                        && (e.is_io_error() || e.is_connection_dropped()) =>
-                {
-                    tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
-                    attempt += 1;
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
+        self.kv
+            .retry_dropped(|mut conn| {
+                let (channel, payload) = (self.channel.clone(), payload.clone());
+                async move { conn.publish::<_, _, i64>(channel, payload).await }
+            })
+            .await?;
+        Ok(())
     }
 
     /// Every event of every app from now on; callers filter.
@@ -108,15 +91,11 @@ impl EventBus {
 
     /// Forwards Redis messages to local subscribers, reconnecting with backoff.
     /// Stops when the last handle to the bus is dropped.
-    async fn relay(self, ready: oneshot::Sender<()>) {
+    async fn relay(self, db: DbPool, ready: oneshot::Sender<()>) {
         let mut ready = Some(ready);
         let mut backoff = Duration::from_millis(100);
         let local = self.local.downgrade();
-        let (client, channel, db) = (
-            self.kv.client().clone(),
-            self.channel.clone(),
-            self.db.clone(),
-        );
+        let (client, channel) = (self.kv.client().clone(), self.channel.clone());
         drop(self);
         // When the last subscription dropped; replayed from once subscribed again.
         let mut lost_at: Option<DateTime<Utc>> = None;

@@ -59,6 +59,28 @@ impl Kv {
         self.conn.clone()
     }
 
+    /// Runs `command` on the shared connection, and again (up to 3 times in all) when it
+    /// failed because the connection had dropped: the manager only notices a dead
+    /// connection by failing a command, then reconnects. Only for commands that are safe
+    /// to repeat.
+    pub async fn retry_dropped<T, F, Fut>(&self, mut command: F) -> redis::RedisResult<T>
+    where
+        F: FnMut(ConnectionManager) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        const ATTEMPTS: u32 = 3;
+        let mut attempt = 1;
+        loop {
+            match command(self.conn()).await {
+                Err(e) if attempt < ATTEMPTS && (e.is_io_error() || e.is_connection_dropped()) => {
+                    tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
+                    attempt += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+
     /// For dedicated connections (pub/sub).
     pub fn client(&self) -> &redis::Client {
         &self.client

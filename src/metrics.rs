@@ -116,56 +116,14 @@ impl Drop for GaugeGuard {
     }
 }
 
-/// The route label of a request path: the fixed routes as they are, ids left out, so
-/// label values stay few.
-pub fn route_label(path: &str) -> &'static str {
-    const FIXED: [&str; 16] = [
-        "/graphql",
-        "/graphql/ws",
-        "/graphiql",
-        "/healthz",
-        "/metrics",
-        "/video/upload/init",
-        "/video/upload/upload",
-        "/video/upload/resume",
-        "/video/status",
-        "/video/delete",
-        "/video/transcode",
-        "/video/retranscode",
-        "/video/snapshot",
-        "/video/mediainfo",
-        "/video/playurl",
-        "/video/openapi.json",
-    ];
-    if let Some(f) = FIXED.iter().find(|f| **f == path) {
-        return f;
+/// What every node shares (the queue, uploads in progress) is read at scrape time
+/// rather than counted per node.
+pub async fn refresh_shared_gauges(db: &crate::db::DbPool) -> Result<(), crate::error::InfraError> {
+    let mut conn = db.get().await?;
+    for (kind, state, n) in crate::db::jobs::counts(&mut conn).await? {
+        metrics::gauge!(JOBS, "kind" => kind, "state" => state).set(n as f64);
     }
-    for (prefix, label) in [
-        ("/files", "/files"),
-        ("/media/", "/media"),
-        ("/playground", "/playground"),
-        ("/video/docs", "/video/docs"),
-        ("/video/", "/video/other"),
-    ] {
-        if path.starts_with(prefix) {
-            return label;
-        }
-    }
-    "other"
-}
-
-#[cfg(test)]
-mod tests {
-    use super::route_label;
-
-    #[test]
-    fn labels_are_few() {
-        assert_eq!(route_label("/graphql"), "/graphql");
-        assert_eq!(route_label("/files/abc123"), "/files");
-        assert_eq!(route_label("/files/"), "/files");
-        assert_eq!(route_label("/media/videos/1/2/HD/a.m4s"), "/media");
-        assert_eq!(route_label("/video/playurl"), "/video/playurl");
-        assert_eq!(route_label("/video/nope"), "/video/other");
-        assert_eq!(route_label("/../etc/passwd"), "other");
-    }
+    let uploading = crate::db::videos::count_uploading(&mut conn).await?;
+    metrics::gauge!(UPLOADS_ACTIVE).set(uploading as f64);
+    Ok(())
 }

@@ -122,11 +122,7 @@ async fn migrate_creates_a_missing_database() {
         .env("DATABASE_URL", &url)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_success(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("applied migrations"));
     let again = Command::new(REEL)
         .arg("migrate")
@@ -239,11 +235,7 @@ async fn readme_path_serve_create_app_and_signed_request() {
         .output()
         .await
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_success(&out);
     let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(answer["data"]["videos"]["edges"], serde_json::json!([]));
 

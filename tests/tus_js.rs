@@ -32,11 +32,7 @@ async fn tus_js_client_resumes_after_an_interruption() {
         .output()
         .await
         .expect("node is installed (scripts/setup)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_success(&out);
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let after_abort = report["offsetAfterAbort"].as_u64().unwrap();
     let resumed_from = report["resumedFrom"].as_u64().unwrap();

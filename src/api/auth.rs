@@ -9,7 +9,7 @@ use poem::{Endpoint, FromRequest, IntoResponse, Middleware, Request, Response, R
 use crate::Reel;
 use crate::auth::{AuthError, Caller, SignedRequest, signature};
 
-use super::{coded_response, retry_after_secs};
+use super::coded_response;
 use crate::error::Coded;
 use serde_json::json;
 
@@ -81,15 +81,10 @@ impl<E> AuthenticateEndpoint<E> {
             return resp;
         }
         let (parts, _) = resp.into_parts();
-        let mut extensions = json!({ "code": e.code().as_str() });
-        if let Some(after) = e.retry_after() {
-            extensions["retryAfter"] = retry_after_secs(after).into();
-        }
-        let message = e.public_message();
         let body = json!({
             "code": e.code().as_str(),
-            "message": message,
-            "errors": [{ "message": message, "extensions": extensions }],
+            "message": e.public_message(),
+            "errors": [super::graphql::errors::error_entry(e)],
         });
         Response::from_parts(parts, body.to_string().into())
     }

@@ -16,7 +16,7 @@ use std::time::Duration;
 use poem::endpoint::make_sync;
 use poem::http::header;
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
-use poem::middleware::{Cors, Tracing};
+use poem::middleware::Cors;
 use poem::web::Html;
 use poem::{EndpointExt, IntoEndpoint, Response, Route, Server, get};
 use serde_json::json;
@@ -62,7 +62,6 @@ pub fn routes(reel: Reel) -> impl poem::Endpoint<Output = Response> {
                 .expose_headers(tus::EXPOSED_HEADERS)
                 .max_age(86400),
         )
-        .with(Tracing)
         .with(metrics::Measure)
         .into_endpoint()
         .map_to_response()
@@ -125,11 +124,16 @@ pub fn coded_response<E: Coded>(e: &E) -> Response {
         tracing::error!(error = %e, "request failed");
     }
     let mut resp = error_response(e.code(), e.public_message());
+    set_retry_after(&mut resp, e);
+    resp
+}
+
+/// `Retry-After` on `resp` when the refusal passes with time.
+pub fn set_retry_after<E: Coded>(resp: &mut Response, e: &E) {
     if let Some(after) = e.retry_after() {
         resp.headers_mut()
             .insert(header::RETRY_AFTER, retry_after_secs(after).into());
     }
-    resp
 }
 
 /// `Retry-After` in whole seconds, rounded up so a client waiting that long gets through.

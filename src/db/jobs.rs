@@ -205,27 +205,28 @@ struct CountRow {
     n: i64,
 }
 
-/// Jobs by kind and state, every state listed for every kind seen (zeros included,
-/// so a gauge drops back to 0). Done jobs are not counted: they only grow.
+/// Every kind of job there is (the webhook sender's included).
+pub const KINDS: [&str; 6] = [
+    TRANSCODE,
+    IMPORT,
+    PUBLISH,
+    PURGE,
+    HASH,
+    super::webhooks::WEBHOOK,
+];
+
+/// Jobs by kind and state, every state listed for every kind (zeros included, so a
+/// gauge drops back to 0). Done jobs are not counted: they only grow.
 pub async fn counts(conn: &mut AsyncPgConnection) -> QueryResult<Vec<(String, String, i64)>> {
     let rows: Vec<CountRow> = diesel::sql_query(
         "SELECT k.kind, s.state, count(j.id) AS n
-         FROM (SELECT DISTINCT kind FROM jobs) k
+         FROM unnest($1::text[]) AS k(kind)
          CROSS JOIN (VALUES ('queued'), ('running'), ('failed')) AS s(state)
          LEFT JOIN jobs j ON j.kind = k.kind AND j.state = s.state
          GROUP BY k.kind, s.state",
     )
+    .bind::<diesel::sql_types::Array<Text>, _>(&KINDS[..])
     .load(conn)
     .await?;
     Ok(rows.into_iter().map(|r| (r.kind, r.state, r.n)).collect())
-}
-
-/// Videos whose upload has not finished, across every node.
-pub async fn uploading(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
-    use super::schema::videos;
-    videos::table
-        .filter(videos::status.eq(crate::video::VideoStatus::Uploading))
-        .count()
-        .get_result(conn)
-        .await
 }

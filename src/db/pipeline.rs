@@ -131,6 +131,19 @@ pub async fn set_outputs(
     Ok(())
 }
 
+/// The md5 of a source computed after its upload (kept if one is already known).
+pub async fn set_hash_if_unknown(
+    conn: &mut AsyncPgConnection,
+    id: VideoId,
+    md5: &str,
+) -> QueryResult<()> {
+    diesel::update(videos::table.find(id).filter(videos::hash.is_null()))
+        .set(videos::hash.eq(md5))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// The reason a step failed, kept on the video without changing its status.
 pub async fn set_error(conn: &mut AsyncPgConnection, id: VideoId, error: &str) -> QueryResult<()> {
     diesel::update(videos::table.find(id))

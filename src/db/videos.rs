@@ -277,3 +277,12 @@ pub async fn changed_since(
         .load(conn)
         .await
 }
+
+/// Videos whose upload has not finished, across every node.
+pub async fn count_uploading(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+    videos::table
+        .filter(videos::status.eq(VideoStatus::Uploading))
+        .count()
+        .get_result(conn)
+        .await
+}

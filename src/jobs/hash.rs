@@ -1,13 +1,9 @@
 //! The hash job (`upload.md5 = "deferred"`): the md5 of an uploaded source, computed from
 //! storage after the upload completed, so uploads run at disk speed rather than md5 speed.
 
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
-use tokio::io::AsyncRead;
-
 use super::JobError;
 use super::transcode::Pipeline;
-use crate::db::{self, jobs::Job, schema::videos};
+use crate::db::{self, jobs::Job};
 use crate::upload::digest::RunningMd5;
 use crate::upload::staging::drain;
 
@@ -20,21 +16,7 @@ impl Pipeline {
         let Some(video) = self.current(id).await?.filter(|v| v.hash.is_none()) else {
             return self.finish(job, worker).await;
         };
-        let reader: Box<dyn AsyncRead + Unpin + Send> = match &self.storage_root {
-            Some(root) => Box::new(tokio::fs::File::open(root.join(&video.storage_uri)).await?),
-            None => {
-                let reader = self
-                    .storage
-                    .reader_with(&video.storage_uri)
-                    .chunk(8 << 20)
-                    .await?
-                    .into_futures_async_read(..)
-                    .await?;
-                Box::new(tokio_util::compat::FuturesAsyncReadCompatExt::compat(
-                    reader,
-                ))
-            }
-        };
+        let reader = self.source_reader(&video).await?;
         let (read, md5) = drain(reader, u64::MAX, RunningMd5::default())
             .await
             .map_err(|e| JobError::Transient(e.to_string()))?;
@@ -47,11 +29,8 @@ impl Pipeline {
         let md5 = md5.hex();
         tracing::debug!(video = %id, md5, "source hashed");
         let mut conn = self.db.get().await?;
-        diesel::update(videos::table.find(id).filter(videos::hash.is_null()))
-            .set(videos::hash.eq(&md5))
-            .execute(&mut conn)
-            .await?;
-        db::jobs::finish(&mut conn, job.id, worker).await?;
-        Ok(())
+        db::pipeline::set_hash_if_unknown(&mut conn, id, &md5).await?;
+        drop(conn);
+        self.finish(job, worker).await
     }
 }

@@ -120,7 +120,8 @@ impl Pipeline {
         tokio::fs::create_dir_all(out.join("snapshots")).await?;
         self.ffmpeg(&video, &plan, &source, &out).await?;
 
-        let generation = match job.payload.get("dst").and_then(|d| d.as_str()) {
+        let dst = job.payload.get("dst").and_then(|d| d.as_str());
+        let generation = match dst {
             Some(dst) => format!("{dst}{id}/{}/", job.id),
             None => format!("{}{}/", layout::output_dir(id), job.id),
         };
@@ -154,23 +155,21 @@ impl Pipeline {
                     None => self.signal.notify().await,
                 }
                 let seconds = started.elapsed().as_secs_f64();
+                let realtime = plan_seconds(&plan) / seconds.max(0.001);
                 metrics::histogram!(crate::metrics::TRANSCODE_SECONDS).record(seconds);
-                metrics::histogram!(crate::metrics::TRANSCODE_REALTIME)
-                    .record(plan_seconds(&plan) / seconds.max(0.001));
-                tracing::info!(
-                    video = %id,
-                    rungs = plan.rungs.len(),
-                    seconds = started.elapsed().as_secs_f64(),
-                    realtime = (plan_seconds(&plan) / started.elapsed().as_secs_f64().max(0.001)),
-                    "transcoded"
-                );
+                metrics::histogram!(crate::metrics::TRANSCODE_REALTIME).record(realtime);
+                let rungs = plan.rungs.len();
+                tracing::info!(video = %id, rungs, seconds, realtime, "transcoded");
                 Ok(())
             }
-            // The video was deleted meanwhile: drop what we stored, and the (now empty)
-            // directory of its outputs, which its deletion already found empty.
+            // The video was deleted meanwhile: drop what we stored (by default under
+            // its output directory, which goes whole).
             Ok(None) => {
-                let _ = self.storage.delete_with(&generation).recursive(true).await;
-                self.cancelled(job).await;
+                let stored = match dst {
+                    Some(_) => generation,
+                    None => layout::output_dir(id),
+                };
+                let _ = self.storage.delete_with(&stored).recursive(true).await;
                 Ok(())
             }
             Err(e) => {
@@ -211,16 +210,32 @@ impl Pipeline {
             return Err(JobError::Permanent("the stored source is missing".into()));
         }
         let path = work.join("source");
-        let reader = self
-            .storage
-            .reader(&video.storage_uri)
-            .await?
-            .into_futures_async_read(..)
-            .await?;
-        let mut reader = tokio_util::compat::FuturesAsyncReadCompatExt::compat(reader);
+        let mut reader = self.source_reader(video).await?;
         let mut file = tokio::fs::File::create(&path).await?;
         tokio::io::copy(&mut reader, &mut file).await?;
         Ok(path)
+    }
+
+    /// A stream of the video's stored source: the file itself on fs storage.
+    pub(super) async fn source_reader(
+        &self,
+        video: &Video,
+    ) -> Result<Box<dyn tokio::io::AsyncRead + Unpin + Send>, JobError> {
+        if let Some(root) = &self.storage_root {
+            return Ok(Box::new(
+                tokio::fs::File::open(root.join(&video.storage_uri)).await?,
+            ));
+        }
+        let reader = self
+            .storage
+            .reader_with(&video.storage_uri)
+            .chunk(8 << 20)
+            .await?
+            .into_futures_async_read(..)
+            .await?;
+        Ok(Box::new(
+            tokio_util::compat::FuturesAsyncReadCompatExt::compat(reader),
+        ))
     }
 
     /// What a file is and what would be made of it (also `reel media plan`).

@@ -129,6 +129,14 @@ impl LimitError {
             Self::Infra(_) => None,
         }
     }
+
+    /// The refusal, counted in `reel_rate_limited_total{limit}`.
+    pub fn counted(self) -> Self {
+        if let Some(limit) = self.limit() {
+            metrics::counter!(crate::metrics::RATE_LIMITED, "limit" => limit).increment(1);
+        }
+        self
+    }
 }
 
 /// Resolves each app's limits and enforces the request rate.
@@ -154,7 +162,7 @@ impl Limits {
     }
 
     /// The limits of the app with this key.
-    pub fn for_key(&self, app_key: &str) -> AppLimits {
+    fn for_key(&self, app_key: &str) -> AppLimits {
         AppLimits::new(self.rps, &self.config, self.config.apps.get(app_key))
     }
 
@@ -191,13 +199,11 @@ impl Limits {
         }
         match rate::take(&self.kv, app, limits.rps, limits.burst).await {
             Ok(None) => Ok(()),
-            Ok(Some(retry_after)) => {
-                metrics::counter!(crate::metrics::RATE_LIMITED, "limit" => "requests").increment(1);
-                Err(LimitError::Requests {
-                    rps: limits.rps,
-                    retry_after,
-                })
+            Ok(Some(retry_after)) => Err(LimitError::Requests {
+                rps: limits.rps,
+                retry_after,
             }
+            .counted()),
             Err(e) => {
                 tracing::warn!(error = %e, "rate limit not checked");
                 Ok(())

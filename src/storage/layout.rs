@@ -11,3 +11,11 @@ pub fn source_dir(owner: VideoId) -> String {
 pub fn output_dir(source: VideoId) -> String {
     format!("videos/{source}/")
 }
+
+/// Whether `key` lies in one of Reel's own areas (sources, outputs, staged upload bytes),
+/// which clients may never name.
+pub fn is_reserved(key: &str) -> bool {
+    ["sources/", "videos/", "staging/"]
+        .iter()
+        .any(|area| key.starts_with(area))
+}

@@ -193,15 +193,7 @@ impl UploadService {
         metrics::counter!(crate::metrics::UPLOADS_FAILED).increment(1);
         self.staging.remove(&session.id).await?;
         if let Some(video) = session.video_id {
-            let mut conn = self.db.get().await?;
-            let change = VideoChange {
-                error: Some(Some(reason.clone())),
-                ..VideoChange::default()
-            };
-            let failed =
-                db::videos::transition(&mut conn, video, VideoStatus::UploadFailed, change).await?;
-            drop(conn);
-            self.publish_all(failed.as_slice()).await;
+            self.fail_video(video, &reason).await?;
         }
         session.md5_state = None;
         session.state = SessionState::Failed {
@@ -209,6 +201,25 @@ impl UploadService {
         };
         self.sessions.put(&session).await?;
         Err(UploadError::Failed(reason))
+    }
+
+    /// Marks an upload's video `UPLOAD_FAILED` with `reason` and tells subscribers;
+    /// false when it was no longer uploading.
+    pub(super) async fn fail_video(
+        &self,
+        video: VideoId,
+        reason: &str,
+    ) -> Result<bool, UploadError> {
+        let change = VideoChange {
+            error: Some(Some(reason.to_string())),
+            ..VideoChange::default()
+        };
+        let mut conn = self.db.get().await?;
+        let failed =
+            db::videos::transition(&mut conn, video, VideoStatus::UploadFailed, change).await?;
+        drop(conn);
+        self.publish_all(failed.as_slice()).await;
+        Ok(failed.is_some())
     }
 
     /// Instant upload: a new video sharing the bytes `app` already stores with this md5

@@ -80,8 +80,6 @@ impl UploadService {
                 max: limits.max_storage_bytes,
             },
         };
-        metrics::counter!(crate::metrics::RATE_LIMITED, "limit" => refused.limit().unwrap_or(""))
-            .increment(1);
-        Err(refused.into())
+        Err(refused.counted().into())
     }
 }

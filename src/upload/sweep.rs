@@ -6,9 +6,7 @@ use std::time::Duration;
 use super::UploadError;
 use super::service::UploadService;
 use super::session::SessionState;
-use crate::db::{self, videos::VideoChange};
-use crate::events::VideoEvent;
-use crate::video::VideoStatus;
+use crate::db;
 
 /// How long past a session's lifetime its leftovers wait before the orphan sweep takes
 /// them (a session may be written moments before it expires).
@@ -31,24 +29,8 @@ impl UploadService {
                 Some(mut session) if session.is_expired() => {
                     self.staging.remove(&id).await?;
                     if let Some(video) = session.video_id {
-                        let mut conn = self.db.get().await?;
-                        let change = VideoChange {
-                            error: Some(Some("upload expired before it completed".into())),
-                            ..VideoChange::default()
-                        };
-                        let failed = db::videos::transition(
-                            &mut conn,
-                            video,
-                            VideoStatus::UploadFailed,
-                            change,
-                        )
-                        .await?;
-                        if let Some(failed) = failed
-                            && let Err(e) =
-                                self.events.publish(&VideoEvent::snapshot(&failed)).await
-                        {
-                            tracing::warn!(error = %e, "event not published");
-                        }
+                        self.fail_video(video, "upload expired before it completed")
+                            .await?;
                     }
                     session.md5_state = None;
                     session.state = SessionState::Expired;
@@ -74,24 +56,14 @@ impl UploadService {
             - chrono::Duration::from_std(lifetime).unwrap_or(chrono::Duration::MAX);
         let mut conn = self.db.get().await?;
         let stale = db::videos::uploading_since_before(&mut conn, cutoff, 100).await?;
+        drop(conn);
         let mut failed = 0;
         for video in stale {
-            let change = VideoChange {
-                error: Some(Some(
-                    "upload session lost before the upload completed (Redis lost its data?)".into(),
-                )),
-                ..VideoChange::default()
-            };
-            if let Some(row) =
-                db::videos::transition(&mut conn, video, VideoStatus::UploadFailed, change).await?
-            {
+            let reason = "upload session lost before the upload completed (Redis lost its data?)";
+            if self.fail_video(video, reason).await? {
                 failed += 1;
-                if let Err(e) = self.events.publish(&VideoEvent::snapshot(&row)).await {
-                    tracing::warn!(error = %e, "event not published");
-                }
             }
         }
-        drop(conn);
         let mut removed = 0;
         let before = std::time::SystemTime::now() - lifetime;
         for id in self.staging.written_before(before).await? {
@@ -103,16 +75,21 @@ impl UploadService {
         Ok((failed, removed))
     }
 
-    /// Sweeps every `every` until the process ends.
+    /// Sweeps expired sessions every `every` until the process ends, and orphans (which
+    /// only ever concern things older than `ORPHAN_MARGIN`) about once per margin.
     pub fn spawn_sweeper(self, every: Duration) -> tokio::task::JoinHandle<()> {
+        let orphans_every = (ORPHAN_MARGIN.as_secs() / every.as_secs().max(1)).max(1);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
-            loop {
+            for n in 0u64.. {
                 tick.tick().await;
                 match self.sweep_expired().await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(swept = n, "expired uploads cleaned up"),
                     Err(e) => tracing::warn!(error = %e, "upload sweep failed"),
+                }
+                if n % orphans_every != 0 {
+                    continue;
                 }
                 match self.sweep_orphans().await {
                     Ok((0, 0)) => {}

@@ -3,6 +3,7 @@
 //! storage; keys may not be absolute, hold `..`, backslashes or control characters.
 
 use crate::config::{StorageConfig, StorageKind};
+use crate::storage::layout;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum UriError {
@@ -31,12 +32,7 @@ pub fn source(uri: &str, storage: &StorageConfig) -> Result<Source, UriError> {
     if uri.starts_with("https://") {
         return Ok(Source::Remote(uri.to_string()));
     }
-    let key = storage_key(uri, storage)?;
-    // Uploaded sources and outputs belong to their app: `retranscode` re-reads one's own.
-    if key.starts_with("sources/") || key.starts_with("videos/") {
-        return Err(UriError::BadKey(key));
-    }
-    Ok(Source::Stored(key))
+    storage_key(uri, storage).map(Source::Stored)
 }
 
 /// A key inside the configured storage.
@@ -82,8 +78,9 @@ fn validate_key(key: &str) -> Result<(), UriError> {
     {
         return Err(bad());
     }
-    // Reel's own areas are not client targets.
-    if key.starts_with("staging/") {
+    // Reel's own areas are not client sources or targets: uploaded sources and outputs
+    // belong to their app (`retranscode` re-reads one's own), staging to uploads.
+    if layout::is_reserved(key) {
         return Err(bad());
     }
     Ok(())
@@ -92,9 +89,6 @@ fn validate_key(key: &str) -> Result<(), UriError> {
 /// A destination prefix for outputs (`dst`), ending with `/`.
 pub fn storage_prefix(uri: &str, storage: &StorageConfig) -> Result<String, UriError> {
     let key = storage_key(uri.trim_end_matches('/'), storage)?;
-    if key.starts_with("sources/") || key.starts_with("videos/") {
-        return Err(UriError::BadKey(key));
-    }
     Ok(format!("{key}/"))
 }
 

@@ -83,10 +83,6 @@ pub fn duration(input: impl AsRef<std::ffi::OsStr>) -> f64 {
         .arg(input.as_ref())
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    super::assert_success(&out);
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }

@@ -45,11 +45,7 @@ impl Cluster {
             .envs(self.env())
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        super::assert_success(&out);
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         super::Credentials {
             app_id: reel::ids::AppId(0),

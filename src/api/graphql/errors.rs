@@ -13,6 +13,10 @@ pub fn coded(code: ErrorCode, message: impl Into<String>) -> Error {
 
 /// The one conversion of a domain error; internal details are logged, not sent.
 pub fn gql<E: Coded>(e: E) -> Error {
+    coded_error(&e)
+}
+
+fn coded_error<E: Coded>(e: &E) -> Error {
     if e.code() == ErrorCode::Internal {
         tracing::error!(error = %e, "graphql request failed");
     }
@@ -23,6 +27,17 @@ pub fn gql<E: Coded>(e: E) -> Error {
         }),
         None => error,
     }
+}
+
+/// A domain error as one entry of a response's `errors` (for refusals made before
+/// GraphQL runs).
+pub fn error_entry<E: Coded>(e: &E) -> serde_json::Value {
+    let Error {
+        message,
+        extensions,
+        ..
+    } = coded_error(e);
+    serde_json::json!({ "message": message, "extensions": extensions })
 }
 
 pub fn caller<'a>(ctx: &Context<'a>) -> Result<&'a Caller, Error> {

@@ -1,6 +1,6 @@
 //! GraphQL over HTTP (`/graphql`) and WebSocket (`/graphql/ws`, both sub-protocols).
 
-mod errors;
+pub(crate) mod errors;
 mod mutation;
 mod playback;
 mod query;

@@ -129,7 +129,6 @@ fn framework_error(e: poem::Error) -> poem::Response {
         401 => ErrorCode::Unauthenticated,
         404 => ErrorCode::NotFound,
         413 => ErrorCode::PayloadTooLarge,
-        429 => ErrorCode::RateLimited,
         s if s >= 500 => ErrorCode::Internal,
         _ => ErrorCode::BadRequest,
     };

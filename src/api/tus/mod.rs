@@ -70,12 +70,7 @@ fn upload_error(e: UploadError) -> Response {
         tracing::error!(error = %e, "tus request failed");
     }
     let mut resp = error(e.code().http_status(), e.public_message());
-    if let Some(after) = e.retry_after() {
-        resp.headers_mut().insert(
-            poem::http::header::RETRY_AFTER,
-            super::retry_after_secs(after).into(),
-        );
-    }
+    super::set_retry_after(&mut resp, &e);
     resp
 }
 
