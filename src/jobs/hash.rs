@@ -5,6 +5,7 @@ use super::JobError;
 use super::transcode::Pipeline;
 use crate::db::{self, jobs::Job};
 use crate::upload::digest::RunningMd5;
+use crate::upload::pump::chunks;
 use crate::upload::staging::drain;
 
 impl Pipeline {
@@ -17,7 +18,7 @@ impl Pipeline {
             return self.finish(job, worker).await;
         };
         let reader = self.source_reader(&video).await?;
-        let (read, md5) = drain(reader, u64::MAX, RunningMd5::default())
+        let (read, md5) = drain(chunks(reader), u64::MAX, RunningMd5::default())
             .await
             .map_err(|e| JobError::Transient(e.to_string()))?;
         if !read.complete || read.bytes as i64 != video.file_size {

@@ -92,7 +92,7 @@ impl UploadService {
             // Nothing to send: stage the empty file and complete now (it fails later, in
             // the pipeline, with a readable reason).
             self.staging
-                .write_at(&session.id, 0, tokio::io::empty(), 0, true, ())
+                .write_at(&session.id, 0, futures_util::stream::empty(), 0, true, ())
                 .await?;
             return self.complete(session).await.map(InitOutcome::Upload);
         }

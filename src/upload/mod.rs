@@ -3,8 +3,9 @@
 
 mod complete;
 pub mod digest;
+pub mod direct;
 mod init;
-mod pump;
+pub mod pump;
 mod quota;
 mod receive;
 mod rules;

@@ -1,21 +1,36 @@
-//! Moving bytes from a request body to staging: one buffer at a time (memory does not
-//! grow with the file), digests computed on another thread while the next buffer is
-//! read and written, and, for files, write-back started early instead of all at the end.
+//! Moving bytes from a request body to staging. The body's own buffers are passed on
+//! without copying (memory does not grow with the file), batched, and shared by two
+//! threads: one computes the digests, one writes the file and starts its write-back
+//! early, so the receiving task only receives.
 
-use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use std::pin::pin;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
+use tokio_util::io::ReaderStream;
 
 use super::digest::{ChunkChecksum, PartDigest, RunningMd5};
+use super::direct::StagedFileWriter;
 use super::staging::{StagingError, Written};
 
-/// Read size: large enough for throughput, small enough for many uploads at once.
-const BUF: usize = 1 << 20;
-/// Buffers in flight to the digest thread (bounds memory per upload to ~8 MiB).
-const IN_FLIGHT: usize = 8;
-/// Start write-back of a staged file every this many bytes.
-const FLUSH_EVERY: u64 = 64 << 20;
+/// Bytes gathered before they are handed on: large enough that channel hops and
+/// syscalls are rare, small enough for many uploads at once.
+const BATCH: usize = 512 << 10;
+/// Batches queued for each of the digest and writer threads, which share the buffers:
+/// a few MiB per upload at most, even with eight parts arriving at once.
+const IN_FLIGHT: usize = 4;
+
+/// A request body, or stored bytes, as the chunks they arrive in.
+pub trait Chunks: Stream<Item = std::io::Result<Bytes>> + Send {}
+impl<S: Stream<Item = std::io::Result<Bytes>> + Send> Chunks for S {}
+
+/// Reads `reader` in chunks of up to 1 MiB (stored bytes, which have no chunks of their own).
+pub fn chunks(reader: impl AsyncRead + Send) -> impl Chunks {
+    ReaderStream::with_capacity(reader, BATCH)
+}
 
 /// Whatever is computed over the bytes as they pass.
 pub trait Digester: Send + 'static {
@@ -62,75 +77,113 @@ impl Digester for (Option<RunningMd5>, Option<ChunkChecksum>) {
     }
 }
 
-/// Copies up to `max` bytes from `reader` to `writer`, feeding `digests` on a blocking
-/// thread. A read error (the client went away) ends the copy as incomplete, keeping what
-/// arrived; a write error is returned. `flush`, a handle to the file being written, gets
-/// periodic background `fdatasync`s so the final one has little left to do.
+/// Where the bytes go.
+pub enum Sink<'a> {
+    /// A staged file; written on its own thread and made durable before the copy returns.
+    File(StagedFileWriter),
+    /// An async writer (an object-store upload); the caller finishes it.
+    Async(&'a mut (dyn AsyncWrite + Unpin + Send)),
+    /// Nowhere: only the digests are wanted.
+    Discard,
+}
+
+type Batch = Arc<Vec<Bytes>>;
+
+/// Copies up to `max` bytes from `body` to `sink`, feeding `digests` on the way. A body
+/// that breaks off (the client went away) ends the copy as incomplete, keeping what
+/// arrived; a write error is returned.
 pub async fn pump<D: Digester>(
-    mut reader: impl AsyncRead + Unpin,
+    body: impl Chunks,
     max: u64,
     digests: D,
-    writer: &mut (impl AsyncWrite + Unpin),
-    flush: Option<std::fs::File>,
+    sink: Sink<'_>,
 ) -> Result<(Written, D), StagingError> {
-    let (tx, hasher) = if digests.is_noop() {
+    let mut body = pin!(body);
+    let (to_digests, digesting) = if digests.is_noop() {
         (None, Err(digests))
     } else {
-        let (tx, mut rx) = mpsc::channel::<Bytes>(IN_FLIGHT);
-        let mut digests = digests;
-        let task = tokio::task::spawn_blocking(move || {
-            while let Some(chunk) = rx.blocking_recv() {
-                digests.update(&chunk);
-            }
-            digests
-        });
+        let (tx, rx) = mpsc::channel::<Batch>(IN_FLIGHT);
+        let task = tokio::task::spawn_blocking(move || digest_batches(rx, digests));
         (Some(tx), Ok(task))
     };
-    let mut total: u64 = 0;
-    let mut flushed_at: u64 = 0;
-    let mut flushing: Option<JoinHandle<std::io::Result<()>>> = None;
-    let result = loop {
-        let mut buf = BytesMut::with_capacity(BUF);
-        let n = match reader.read_buf(&mut buf).await {
-            Ok(0) => break Ok(true),
-            Ok(n) => n,
-            Err(e) => {
-                tracing::debug!(error = %e, bytes = total, "request body broke off");
-                break Ok(false);
-            }
-        };
-        if total + n as u64 > max {
-            break Err(StagingError::TooLong(max));
+    let (mut async_sink, to_file, writing) = match sink {
+        Sink::File(file) => {
+            let (tx, rx) = mpsc::channel::<Batch>(IN_FLIGHT);
+            let task = tokio::task::spawn_blocking(move || write_batches(rx, file));
+            (None, Some(tx), Some(task))
         }
-        let chunk = buf.freeze();
-        if let Some(tx) = &tx {
-            // The digest thread only fails if it panicked; the join below reports it.
-            let _ = tx.send(chunk.clone()).await;
-        }
-        if let Err(e) = writer.write_all(&chunk).await {
-            break Err(e.into());
-        }
-        total += n as u64;
-        if let Some(file) = &flush
-            && total - flushed_at >= FLUSH_EVERY
-            && flushing.as_ref().is_none_or(|f| f.is_finished())
-        {
-            writer.flush().await?;
-            let file = file.try_clone()?;
-            flushing = Some(tokio::task::spawn_blocking(move || file.sync_data()));
-            flushed_at = total;
-        }
+        Sink::Async(writer) => (Some(writer), None, None),
+        Sink::Discard => (None, None, None),
     };
-    drop(tx);
-    if let Some(f) = flushing {
-        f.await.map_err(std::io::Error::other)??;
+
+    let mut total: u64 = 0;
+    let mut ended = false;
+    let mut complete = true;
+    let mut result = Ok(());
+    while !ended {
+        let mut batch = Vec::new();
+        let mut batch_len = 0;
+        while batch_len < BATCH {
+            match body.next().await {
+                None => {
+                    ended = true;
+                    break;
+                }
+                Some(Err(e)) => {
+                    tracing::debug!(error = %e, bytes = total + batch_len as u64, "request body broke off");
+                    (ended, complete) = (true, false);
+                    break;
+                }
+                Some(Ok(chunk)) if chunk.is_empty() => {}
+                Some(Ok(chunk)) => {
+                    if total + (batch_len + chunk.len()) as u64 > max {
+                        result = Err(StagingError::TooLong(max));
+                        ended = true;
+                        break;
+                    }
+                    batch_len += chunk.len();
+                    batch.push(chunk);
+                }
+            }
+        }
+        if batch.is_empty() {
+            break;
+        }
+        let batch = Arc::new(batch);
+        if let Some(tx) = &to_digests {
+            // Fails only if the digest thread panicked; the join below reports it.
+            let _ = tx.send(batch.clone()).await;
+        }
+        if let Some(tx) = &to_file
+            && tx.send(batch.clone()).await.is_err()
+        {
+            break; // the writer failed: its error is reported below
+        }
+        if let Some(writer) = async_sink.as_mut() {
+            for chunk in batch.iter() {
+                if let Err(e) = writer.write_all(chunk).await {
+                    result = Err(e.into());
+                    break;
+                }
+            }
+            if result.is_err() {
+                break;
+            }
+        }
+        total += batch_len as u64;
     }
-    let digests = match hasher {
+    drop((to_digests, to_file));
+    if let Some(task) = writing {
+        task.await.map_err(std::io::Error::other)??;
+    }
+    let digests = match digesting {
         Ok(task) => task.await.map_err(std::io::Error::other)?,
         Err(d) => d,
     };
-    let complete = result?;
-    writer.flush().await?;
+    result?;
+    if let Some(writer) = async_sink {
+        writer.flush().await?;
+    }
     Ok((
         Written {
             bytes: total,
@@ -139,3 +192,26 @@ pub async fn pump<D: Digester>(
         digests,
     ))
 }
+
+fn digest_batches<D: Digester>(mut rx: mpsc::Receiver<Batch>, mut digests: D) -> D {
+    while let Some(batch) = rx.blocking_recv() {
+        for chunk in batch.iter() {
+            digests.update(chunk);
+        }
+    }
+    digests
+}
+
+/// The writer thread.
+fn write_batches(mut rx: mpsc::Receiver<Batch>, mut file: StagedFileWriter) -> std::io::Result<()> {
+    while let Some(batch) = rx.blocking_recv() {
+        for chunk in batch.iter() {
+            file.write(chunk)?;
+        }
+    }
+    file.finish()
+}
+
+#[cfg(test)]
+#[path = "pump_tests.rs"]
+mod tests;

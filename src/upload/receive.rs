@@ -1,9 +1,8 @@
 //! Receiving bytes: stream writes (tus PATCH, seed `Content-Range`) and parts.
 
-use tokio::io::AsyncRead;
-
 use super::UploadError;
 use super::digest::{ChunkChecksum, PartDigest, RunningMd5, is_md5_hex};
+use super::pump::Chunks;
 use super::rules::part_len;
 use super::service::{PartReceipt, StreamReceipt, UploadService, with_renewal};
 use super::session::{Transfer, UploadId, UploadSession};
@@ -18,7 +17,7 @@ impl UploadService {
         app: AppId,
         id: &UploadId,
         offset: u64,
-        body: impl AsyncRead + Unpin + Send,
+        body: impl Chunks,
         content_length: Option<u64>,
         checksum: Option<ChunkChecksum>,
         length: Option<u64>,
@@ -104,7 +103,7 @@ impl UploadService {
         app: AppId,
         id: &UploadId,
         part: u32,
-        body: impl AsyncRead + Unpin + Send,
+        body: impl Chunks,
         content_length: Option<u64>,
         md5: Option<&str>,
     ) -> Result<PartReceipt, UploadError> {
@@ -160,7 +159,7 @@ impl UploadService {
         session: &UploadSession,
         part: u32,
         expected_len: u64,
-        body: impl AsyncRead + Unpin + Send,
+        body: impl Chunks,
         declared: Option<&str>,
     ) -> Result<(), UploadError> {
         let Transfer::Parts { part_size, .. } = session.transfer else {

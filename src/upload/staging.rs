@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 
 use futures_util::TryStreamExt;
 use opendal::Operator;
-use tokio::io::{AsyncRead, AsyncSeekExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
-use super::pump::{Digester, pump};
+use super::direct::{StagedFileWriter, read_chunks};
+use super::pump::{Chunks, Digester, Sink, chunks, pump};
 use super::session::UploadId;
 
 /// Chunk size for writes to object stores (multipart uploads need ≥ 5 MiB parts).
@@ -60,7 +61,7 @@ impl Staging {
         &self,
         id: &UploadId,
         offset: u64,
-        body: impl AsyncRead + Unpin,
+        body: impl Chunks,
         max: u64,
         truncate: bool,
         digests: D,
@@ -68,21 +69,13 @@ impl Staging {
         match self {
             Self::Fs { dir, .. } => {
                 tokio::fs::create_dir_all(dir).await?;
-                let mut file = tokio::fs::OpenOptions::new()
-                    .write(true)
-                    .create(true)
-                    .truncate(false)
-                    .open(Self::path(dir, id))
-                    .await?;
-                if truncate {
-                    file.set_len(offset).await?;
-                }
-                file.seek(std::io::SeekFrom::Start(offset)).await?;
-                let flush = file.try_clone().await?.into_std().await;
-                let written = pump(body, max, digests, &mut file, Some(flush)).await;
-                file.flush().await?;
-                file.sync_data().await?;
-                written
+                let path = Self::path(dir, id);
+                let file = tokio::task::spawn_blocking(move || {
+                    StagedFileWriter::open(&path, offset, truncate)
+                })
+                .await
+                .map_err(std::io::Error::other)??;
+                pump(body, max, digests, Sink::File(file)).await
             }
             Self::Store { op } => {
                 let mut writer = op
@@ -93,7 +86,7 @@ impl Staging {
                 let mut sink =
                     tokio_util::compat::FuturesAsyncWriteCompatExt::compat_write(&mut writer);
                 // Even a body that broke off keeps what arrived (tus semantics).
-                let written = pump(body, max, digests, &mut sink, None).await?;
+                let written = pump(body, max, digests, Sink::Async(&mut sink)).await?;
                 sink.shutdown().await?;
                 Ok(written)
             }
@@ -147,8 +140,8 @@ impl Staging {
     ) -> Result<(u64, D), StagingError> {
         match self {
             Self::Fs { dir, .. } => {
-                let file = tokio::fs::File::open(Self::path(dir, id)).await?;
-                let (w, d) = drain(file, u64::MAX, digests).await?;
+                let (w, d) =
+                    drain(read_chunks(Self::path(dir, id)).await?, u64::MAX, digests).await?;
                 Ok((w.bytes, d))
             }
             Self::Store { op } => {
@@ -156,7 +149,7 @@ impl Staging {
                 for key in self.store_chunks(op, id).await? {
                     let reader = op.reader(&key).await?.into_futures_async_read(..).await?;
                     let reader = tokio_util::compat::FuturesAsyncReadCompatExt::compat(reader);
-                    let (w, d) = drain(reader, u64::MAX, digests).await?;
+                    let (w, d) = drain(chunks(reader), u64::MAX, digests).await?;
                     total += w.bytes;
                     digests = d;
                 }
@@ -197,14 +190,14 @@ impl Staging {
         let mut sink = tokio_util::compat::FuturesAsyncWriteCompatExt::compat_write(&mut writer);
         match self {
             Self::Fs { dir, .. } => {
-                let file = tokio::fs::File::open(Self::path(dir, id)).await?;
-                pump(file, u64::MAX, (), &mut sink, None).await?;
+                let file = read_chunks(Self::path(dir, id)).await?;
+                pump(file, u64::MAX, (), Sink::Async(&mut sink)).await?;
             }
             Self::Store { op } => {
                 for chunk in self.store_chunks(op, id).await? {
                     let reader = op.reader(&chunk).await?.into_futures_async_read(..).await?;
                     let reader = tokio_util::compat::FuturesAsyncReadCompatExt::compat(reader);
-                    pump(reader, u64::MAX, (), &mut sink, None).await?;
+                    pump(chunks(reader), u64::MAX, (), Sink::Async(&mut sink)).await?;
                 }
             }
         }
@@ -222,7 +215,7 @@ impl Staging {
     ) -> Result<u64, StagingError> {
         match self {
             Self::Fs { dir, .. } => {
-                let file = tokio::fs::File::open(Self::path(dir, src)).await?;
+                let file = read_chunks(Self::path(dir, src)).await?;
                 let (w, ()) = self.write_at(dst, offset, file, u64::MAX, true, ()).await?;
                 Ok(w.bytes)
             }
@@ -302,9 +295,9 @@ impl Staging {
 
 /// Reads a body through `digests` without storing it (at most `max` bytes).
 pub async fn drain<D: Digester>(
-    body: impl AsyncRead + Unpin,
+    body: impl Chunks,
     max: u64,
     digests: D,
 ) -> Result<(Written, D), StagingError> {
-    pump(body, max, digests, &mut tokio::io::sink(), None).await
+    pump(body, max, digests, Sink::Discard).await
 }

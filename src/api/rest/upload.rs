@@ -245,7 +245,7 @@ impl UploadApi {
         body: Binary<Body>,
     ) -> Reply<UploadReply> {
         let id = upload_id(&upid)?;
-        let body = body.0.into_async_read();
+        let body = body.0.into_bytes_stream();
         if let Some(part) = pseq.0 {
             let receipt = reel
                 .uploads

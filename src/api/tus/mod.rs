@@ -293,7 +293,7 @@ async fn write(
             caller.app_id,
             id,
             offset,
-            body.into_async_read(),
+            body.into_bytes_stream(),
             content_length,
             checksum,
             length,
