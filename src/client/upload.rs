@@ -180,9 +180,10 @@ async fn upload_one(
     progress.set_position(start);
     let started = Instant::now();
     let mut offset = start;
+    let mut failures = 0;
     while offset < size && vid.is_none() {
         let len = CHUNK.min(size - offset);
-        let (next, done) = patch(
+        let sent = patch(
             client,
             &url,
             &abs,
@@ -193,9 +194,22 @@ async fn upload_one(
             started,
             offset - start,
         )
-        .await?;
-        offset = next;
-        vid = done;
+        .await;
+        match sent {
+            Ok((next, done)) => (offset, vid, failures) = (next, done, 0),
+            // A dropped connection, a write still holding the upload (423) or an offset
+            // that moved (409): ask the server where it stands and go on from there.
+            Err(e) if retryable(&e) && failures < RETRIES => {
+                failures += 1;
+                tokio::time::sleep(Duration::from_millis(200 << failures)).await;
+                let Some((at, done)) = offset_of(client, &url).await? else {
+                    return Err(e);
+                };
+                (offset, vid) = (at, done);
+                progress.set_position(offset);
+            }
+            Err(e) => return Err(e),
+        }
     }
     if vid.is_none() {
         // A zero-byte file, or the last PATCH's answer was lost: ask the server.
@@ -293,6 +307,17 @@ async fn create(
         .and_then(|base| base.join(location))
         .map(|u| u.to_string())
         .unwrap_or_else(|_| location.to_string()))
+}
+
+/// PATCHes in a row that may fail before the upload gives up.
+const RETRIES: u32 = 5;
+
+fn retryable(e: &ClientError) -> bool {
+    match e {
+        ClientError::Network { .. } => true,
+        ClientError::Server { status, .. } => matches!(status, 409 | 423 | 429 | 500..=599),
+        _ => false,
+    }
 }
 
 /// Sends `len` bytes from `offset`; returns the new offset and the vid when complete.

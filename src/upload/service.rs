@@ -20,6 +20,11 @@ use crate::video::Video;
 /// How long a writer's lock lives without renewal (renewed every third of it): short,
 /// so the lock of a crashed node frees within seconds.
 const LOCK_TTL: Duration = Duration::from_secs(6);
+/// How long a request waits for an upload's lock before answering 423: a PATCH whose
+/// client just went away holds it while it saves what arrived, and a client resuming at
+/// once (a reload, a restarted CLI) is often quicker than that.
+const LOCK_WAIT: Duration = Duration::from_secs(2);
+const LOCK_POLL: Duration = Duration::from_millis(20);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransferRequest {
@@ -140,11 +145,43 @@ impl UploadService {
         }
     }
 
+    /// Takes `name`'s lock on the upload, waiting up to `LOCK_WAIT` for the holder before
+    /// answering `Locked`.
     pub(super) async fn lock(&self, id: &UploadId, name: &str) -> Result<UploadLock, UploadError> {
-        self.sessions
-            .lock(id, name, LOCK_TTL)
-            .await?
-            .ok_or(UploadError::Locked)
+        let deadline = tokio::time::Instant::now() + LOCK_WAIT;
+        loop {
+            if let Some(lock) = self.sessions.lock(id, name, LOCK_TTL).await? {
+                return Ok(lock);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(UploadError::Locked);
+            }
+            tokio::time::sleep(LOCK_POLL).await;
+        }
+    }
+
+    /// Like `get`, but after any stream write in flight (see `settle`).
+    pub async fn settled(&self, app: AppId, id: &UploadId) -> Result<UploadSession, UploadError> {
+        let session = self.get(app, id).await?;
+        if self.settle(&session).await? {
+            return self.get(app, id).await;
+        }
+        Ok(session)
+    }
+
+    /// Waits (up to `LOCK_WAIT`) for a stream write in flight to finish, so the offset a
+    /// resuming client is given (tus HEAD, seed resume, GraphQL `upload`) is not the one
+    /// from before its own broken-off request. True when the session may have changed.
+    async fn settle(&self, session: &UploadSession) -> Result<bool, UploadError> {
+        if session.transfer != Transfer::Stream || session.state != SessionState::Receiving {
+            return Ok(false);
+        }
+        match self.lock(&session.id, "lock").await {
+            Ok(lock) => lock.release().await,
+            Err(UploadError::Locked) => {} // a live write: its offset is still moving
+            Err(e) => return Err(e),
+        }
+        Ok(true)
     }
 
     /// The upload as its owner may see it, expired or finished included; `None` when
@@ -154,9 +191,16 @@ impl UploadService {
         app: AppId,
         id: &UploadId,
     ) -> Result<Option<UploadProgress>, UploadError> {
-        let Some(session) = self.sessions.get(id).await?.filter(|s| s.app_id == app) else {
+        let mine = |s: &UploadSession| s.app_id == app;
+        let Some(mut session) = self.sessions.get(id).await?.filter(mine) else {
             return Ok(None);
         };
+        if self.settle(&session).await? {
+            let Some(now) = self.sessions.get(id).await?.filter(mine) else {
+                return Ok(None);
+            };
+            session = now;
+        }
         let missing_parts = self.missing_parts(&session).await?;
         Ok(Some(UploadProgress {
             session,

@@ -218,7 +218,7 @@ async fn create(req: &Request, body: Body, reel: Data<&Reel>, caller: Data<&Call
 #[allow(clippy::result_large_err)] // the error is the ready response
 async fn session_for(reel: &Reel, caller: &Caller, id: &str) -> Result<UploadSession, Response> {
     let id = UploadId::parse(id).ok_or_else(|| error(StatusCode::NOT_FOUND, "upload not found"))?;
-    match reel.uploads.get(caller.app_id, &id).await {
+    match reel.uploads.settled(caller.app_id, &id).await {
         Ok(s) => Ok(s),
         Err(e) => Err(upload_error(e)),
     }
