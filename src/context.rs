@@ -127,12 +127,8 @@ impl Reel {
             },
         };
         let job_signal = JobSignal::new(kv.clone());
-        let limits = crate::limits::Limits::new(
-            kv.clone(),
-            db.clone(),
-            config.rate_limit_rps,
-            config.limits.clone(),
-        );
+        let limits =
+            crate::limits::Limits::new(kv.clone(), config.rate_limit_rps, config.limits.clone());
         let uploads = UploadService::new(
             db.clone(),
             SessionStore::new(kv.clone()),

@@ -153,10 +153,8 @@ impl EventBus {
 async fn replay(db: &DbPool, local: &broadcast::Sender<VideoEvent>, since: DateTime<Utc>) {
     let since = since - chrono::Duration::from_std(REPLAY_MARGIN).unwrap_or_default();
     let changed = async {
-        let mut conn = db.get().await.map_err(|e| e.to_string())?;
-        db::videos::changed_since(&mut conn, since, REPLAY_LIMIT)
-            .await
-            .map_err(|e| e.to_string())
+        let mut conn = db.get().await?;
+        Ok::<_, InfraError>(db::videos::changed_since(&mut conn, since, REPLAY_LIMIT).await?)
     }
     .await;
     match changed {

@@ -680,6 +680,28 @@ async fn concurrent_patches_never_corrupt_an_upload() {
     assert_eq!(video.hash.unwrap(), md5_hex(&data));
 }
 
+/// Opens a PATCH at offset 0 promising all of `data` and sends its first `sent` bytes
+/// over a raw socket, which the caller drops to break the request off.
+async fn patch_part_of(
+    app: &TestApp,
+    url: &str,
+    token: &str,
+    data: &[u8],
+    sent: usize,
+) -> tokio::net::TcpStream {
+    let path = url.strip_prefix(&app.base).unwrap();
+    let mut sock = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let head = format!(
+        "PATCH {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nTus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\nContent-Length: {}\r\n\r\n",
+        app.addr,
+        data.len()
+    );
+    sock.write_all(head.as_bytes()).await.unwrap();
+    sock.write_all(&data[..sent]).await.unwrap();
+    sock.flush().await.unwrap();
+    sock
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_broken_off_patch_keeps_what_arrived() {
     let (app, creds, token) = setup().await;
@@ -694,18 +716,9 @@ async fn a_broken_off_patch_keeps_what_arrived() {
             &[("filename", "a.mp4"), ("autoTranscode", "false")],
         )
         .await;
-    let path = url.strip_prefix(&app.base).unwrap().to_string();
 
     // Promise the whole file, send 300 000 bytes, hang up.
-    let mut sock = tokio::net::TcpStream::connect(app.addr).await.unwrap();
-    let head = format!(
-        "PATCH {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nTus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\nContent-Length: {}\r\n\r\n",
-        app.addr,
-        data.len()
-    );
-    sock.write_all(head.as_bytes()).await.unwrap();
-    sock.write_all(&data[..300_000]).await.unwrap();
-    sock.flush().await.unwrap();
+    let sock = patch_part_of(&app, &url, &token, &data, 300_000).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     drop(sock);
 
@@ -740,17 +753,8 @@ async fn a_resume_right_after_a_break_sees_the_bytes_that_arrived() {
             &[("filename", "a.mp4"), ("autoTranscode", "false")],
         )
         .await;
-    let path = url.strip_prefix(&app.base).unwrap().to_string();
     let sent = 3 << 20;
-    let mut sock = tokio::net::TcpStream::connect(app.addr).await.unwrap();
-    let head = format!(
-        "PATCH {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nTus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\nContent-Length: {}\r\n\r\n",
-        app.addr,
-        data.len()
-    );
-    sock.write_all(head.as_bytes()).await.unwrap();
-    sock.write_all(&data[..sent]).await.unwrap();
-    sock.flush().await.unwrap();
+    let sock = patch_part_of(&app, &url, &token, &data, sent).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     // A resuming client asks while the old connection is still dying (a reloaded page is

@@ -120,16 +120,20 @@ pub fn error_response(code: ErrorCode, message: impl Into<String>) -> Response {
 
 /// The response for a domain error; internal details are logged, not sent.
 pub fn coded_response<E: Coded>(e: &E) -> Response {
+    finish_refusal(error_response(e.code(), e.public_message()), e)
+}
+
+/// What every refusal gets, whatever its body's shape: internal details logged (never
+/// sent) and `Retry-After` when the refusal passes with time.
+pub fn finish_refusal<E: Coded>(mut resp: Response, e: &E) -> Response {
     if e.code() == ErrorCode::Internal {
         tracing::error!(error = %e, "request failed");
     }
-    let mut resp = error_response(e.code(), e.public_message());
     set_retry_after(&mut resp, e);
     resp
 }
 
-/// `Retry-After` on `resp` when the refusal passes with time.
-pub fn set_retry_after<E: Coded>(resp: &mut Response, e: &E) {
+fn set_retry_after<E: Coded>(resp: &mut Response, e: &E) {
     if let Some(after) = e.retry_after() {
         resp.headers_mut()
             .insert(header::RETRY_AFTER, retry_after_secs(after).into());

@@ -205,15 +205,14 @@ struct CountRow {
     n: i64,
 }
 
+/// What media workers do (webhooks have their own dispatcher).
+pub const MEDIA_KINDS: [&str; 5] = [TRANSCODE, IMPORT, PUBLISH, PURGE, HASH];
+
 /// Every kind of job there is (the webhook sender's included).
-pub const KINDS: [&str; 6] = [
-    TRANSCODE,
-    IMPORT,
-    PUBLISH,
-    PURGE,
-    HASH,
-    super::webhooks::WEBHOOK,
-];
+pub const KINDS: [&str; 6] = {
+    let [a, b, c, d, e] = MEDIA_KINDS;
+    [a, b, c, d, e, super::webhooks::WEBHOOK]
+};
 
 /// Jobs by kind and state, every state listed for every kind (zeros included, so a
 /// gauge drops back to 0). Done jobs are not counted: they only grow.

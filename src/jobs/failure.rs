@@ -3,6 +3,7 @@
 
 use super::transcode::Pipeline;
 use crate::db::{self, jobs::Job, videos::VideoChange};
+use crate::ids::VideoId;
 use crate::storage::layout;
 use crate::video::VideoStatus;
 
@@ -53,12 +54,18 @@ impl Pipeline {
     pub async fn cancelled(&self, job: &Job) {
         let Some(id) = job.video_id else { return };
         if matches!(self.current(id).await, Ok(None)) {
-            let _ = self
-                .storage
-                .delete_with(&layout::output_dir(id))
-                .recursive(true)
-                .await;
+            self.remove_outputs(id).await;
         }
+    }
+
+    /// Removes a deleted video's output directory, whole (best effort: the purge of
+    /// the deletion covers what is left).
+    pub(super) async fn remove_outputs(&self, id: VideoId) {
+        let _ = self
+            .storage
+            .delete_with(&layout::output_dir(id))
+            .recursive(true)
+            .await;
     }
 }
 

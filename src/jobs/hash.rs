@@ -5,7 +5,6 @@ use super::JobError;
 use super::transcode::Pipeline;
 use crate::db::{self, jobs::Job};
 use crate::upload::digest::RunningMd5;
-use crate::upload::pump::chunks;
 use crate::upload::staging::drain;
 
 impl Pipeline {
@@ -17,8 +16,8 @@ impl Pipeline {
         let Some(video) = self.current(id).await?.filter(|v| v.hash.is_none()) else {
             return self.finish(job, worker).await;
         };
-        let reader = self.source_reader(&video).await?;
-        let (read, md5) = drain(chunks(reader), u64::MAX, RunningMd5::default())
+        let source = self.source_chunks(&video).await?;
+        let (read, md5) = drain(source, u64::MAX, RunningMd5::default())
             .await
             .map_err(|e| JobError::Transient(e.to_string()))?;
         if !read.complete || read.bytes as i64 != video.file_size {
@@ -31,7 +30,7 @@ impl Pipeline {
         tracing::debug!(video = %id, md5, "source hashed");
         let mut conn = self.db.get().await?;
         db::pipeline::set_hash_if_unknown(&mut conn, id, &md5).await?;
-        drop(conn);
-        self.finish(job, worker).await
+        db::jobs::finish(&mut conn, job.id, worker).await?;
+        Ok(())
     }
 }

@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use opendal::Operator;
+use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 
 use super::JobError;
@@ -20,6 +22,8 @@ use crate::media::process::{ToolError, Tools};
 use crate::media::transcode::{Plan, progress_line};
 use crate::media::{MediaInfo, probe};
 use crate::storage::layout;
+use crate::upload::direct::read_chunks;
+use crate::upload::pump::Chunks;
 use crate::video::{Video, VideoStatus};
 
 #[derive(Clone)]
@@ -165,11 +169,12 @@ impl Pipeline {
             // The video was deleted meanwhile: drop what we stored (by default under
             // its output directory, which goes whole).
             Ok(None) => {
-                let stored = match dst {
-                    Some(_) => generation,
-                    None => layout::output_dir(id),
-                };
-                let _ = self.storage.delete_with(&stored).recursive(true).await;
+                match dst {
+                    Some(_) => {
+                        let _ = self.storage.delete_with(&generation).recursive(true).await;
+                    }
+                    None => self.remove_outputs(id).await,
+                }
                 Ok(())
             }
             Err(e) => {
@@ -210,32 +215,30 @@ impl Pipeline {
             return Err(JobError::Permanent("the stored source is missing".into()));
         }
         let path = work.join("source");
-        let mut reader = self.source_reader(video).await?;
+        let mut source = self.source_chunks(video).await?;
         let mut file = tokio::fs::File::create(&path).await?;
-        tokio::io::copy(&mut reader, &mut file).await?;
+        while let Some(chunk) = source.next().await {
+            file.write_all(&chunk?).await?;
+        }
+        file.flush().await?;
         Ok(path)
     }
 
-    /// A stream of the video's stored source: the file itself on fs storage.
-    pub(super) async fn source_reader(
+    /// The video's stored source as it is read: on fs storage the file itself, read
+    /// around the page cache (it was written that way and is read once here).
+    pub(super) async fn source_chunks(
         &self,
         video: &Video,
-    ) -> Result<Box<dyn tokio::io::AsyncRead + Unpin + Send>, JobError> {
+    ) -> Result<std::pin::Pin<Box<dyn Chunks>>, JobError> {
         if let Some(root) = &self.storage_root {
-            return Ok(Box::new(
-                tokio::fs::File::open(root.join(&video.storage_uri)).await?,
-            ));
+            return Ok(Box::pin(read_chunks(root.join(&video.storage_uri)).await?));
         }
         let reader = self
             .storage
             .reader_with(&video.storage_uri)
             .chunk(8 << 20)
-            .await?
-            .into_futures_async_read(..)
             .await?;
-        Ok(Box::new(
-            tokio_util::compat::FuturesAsyncReadCompatExt::compat(reader),
-        ))
+        Ok(Box::pin(reader.into_bytes_stream(..).await?))
     }
 
     /// What a file is and what would be made of it (also `reel media plan`).

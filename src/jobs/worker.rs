@@ -11,15 +11,6 @@ use super::transcode::Pipeline;
 use super::{JobError, JobSignal};
 use crate::db::{self, DbPool, jobs::Job};
 
-/// What media workers do (webhooks have their own dispatcher).
-const KINDS: &[&str] = &[
-    db::jobs::TRANSCODE,
-    db::jobs::IMPORT,
-    db::jobs::PUBLISH,
-    db::jobs::PURGE,
-    db::jobs::HASH,
-];
-
 #[derive(Clone)]
 pub struct Worker {
     db: DbPool,
@@ -70,7 +61,13 @@ impl Worker {
                 };
                 let claimed = match self.db.get().await {
                     Ok(mut conn) => {
-                        db::jobs::claim(&mut conn, &self.name, self.lease_secs, KINDS).await
+                        db::jobs::claim(
+                            &mut conn,
+                            &self.name,
+                            self.lease_secs,
+                            &db::jobs::MEDIA_KINDS,
+                        )
+                        .await
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "worker cannot reach the database");

@@ -4,13 +4,12 @@
 
 mod rate;
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, RwLock};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::db::{self, DbPool};
 use crate::error::{Coded, ErrorCode, InfraError};
 use crate::ids::AppId;
 use crate::kv::Kv;
@@ -143,51 +142,22 @@ impl LimitError {
 #[derive(Clone)]
 pub struct Limits {
     kv: Kv,
-    db: DbPool,
     rps: u32,
     config: Arc<LimitsConfig>,
-    /// app id → app key, for the overrides (keys never change).
-    keys: Arc<RwLock<HashMap<AppId, String>>>,
 }
 
 impl Limits {
-    pub fn new(kv: Kv, db: DbPool, rps: u32, config: LimitsConfig) -> Self {
+    pub fn new(kv: Kv, rps: u32, config: LimitsConfig) -> Self {
         Self {
             kv,
-            db,
             rps,
             config: Arc::new(config),
-            keys: Arc::default(),
         }
     }
 
     /// The limits of the app with this key.
-    fn for_key(&self, app_key: &str) -> AppLimits {
+    pub fn for_key(&self, app_key: &str) -> AppLimits {
         AppLimits::new(self.rps, &self.config, self.config.apps.get(app_key))
-    }
-
-    /// The limits of `app` (looks its key up once when overrides are configured).
-    pub async fn for_app(&self, app: AppId) -> Result<AppLimits, InfraError> {
-        if self.config.apps.is_empty() {
-            return Ok(self.for_key(""));
-        }
-        let known = self.keys.read().expect("not poisoned").get(&app).cloned();
-        let key = match known {
-            Some(key) => key,
-            None => {
-                let mut conn = self.db.get().await?;
-                let key = db::apps::find(&mut conn, app)
-                    .await?
-                    .map(|a| a.app_key)
-                    .unwrap_or_default();
-                self.keys
-                    .write()
-                    .expect("not poisoned")
-                    .insert(app, key.clone());
-                key
-            }
-        };
-        Ok(self.for_key(&key))
     }
 
     /// Counts one request of `app` against its rate. Redis being unreachable lets the

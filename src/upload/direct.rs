@@ -29,14 +29,14 @@ pub struct StagedFileWriter {
     writeback: WriteBack,
 }
 
-/// The direct descriptor and its aligned buffer, which starts at file offset `start`.
+/// The direct descriptor and its aligned buffer, which holds the `filled` bytes before
+/// the writer's `at` (so it starts at an aligned file offset).
 struct Direct {
     file: File,
     memory: Vec<u8>,
     /// Where the aligned window starts in `memory`.
     base: usize,
     filled: usize,
-    start: u64,
 }
 
 impl StagedFileWriter {
@@ -76,7 +76,6 @@ impl StagedFileWriter {
                     bytes = &bytes[head..];
                     continue;
                 }
-                direct.start = self.at;
             }
             let (filled, n) = (
                 direct.filled,
@@ -100,7 +99,7 @@ impl StagedFileWriter {
         let Some(direct) = self.direct.as_mut() else {
             return Ok(());
         };
-        let (start, filled) = (direct.start, direct.filled);
+        let (filled, start) = (direct.filled, self.at - direct.filled as u64);
         direct.filled = 0;
         let aligned = filled - filled % ALIGN;
         let window = &direct.memory[direct.base..direct.base + filled];
@@ -148,7 +147,6 @@ fn open_direct(path: &Path) -> Option<Direct> {
         memory,
         base,
         filled: 0,
-        start: 0,
     })
 }
 

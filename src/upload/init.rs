@@ -69,7 +69,7 @@ impl UploadService {
         }
         let partial = matches!(req.concat, Concat::Partial);
         let mut session = self.new_session(req.app, None, transfer, req.size, file, req.concat);
-        self.reserve(&session).await?;
+        self.reserve(&session, &req.app_key).await?;
         if !partial {
             match self.create_video(req.app, &session.file, req.size).await {
                 Ok(video) => session.video_id = Some(video.id),

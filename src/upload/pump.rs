@@ -8,9 +8,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
-use tokio_util::io::ReaderStream;
 
 use super::digest::{ChunkChecksum, PartDigest, RunningMd5};
 use super::direct::StagedFileWriter;
@@ -26,11 +25,6 @@ const IN_FLIGHT: usize = 4;
 /// A request body, or stored bytes, as the chunks they arrive in.
 pub trait Chunks: Stream<Item = std::io::Result<Bytes>> + Send {}
 impl<S: Stream<Item = std::io::Result<Bytes>> + Send> Chunks for S {}
-
-/// Reads `reader` in chunks of up to 1 MiB (stored bytes, which have no chunks of their own).
-pub fn chunks(reader: impl AsyncRead + Send) -> impl Chunks {
-    ReaderStream::with_capacity(reader, BATCH)
-}
 
 /// Whatever is computed over the bytes as they pass.
 pub trait Digester: Send + 'static {

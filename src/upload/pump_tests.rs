@@ -1,5 +1,3 @@
-use std::io::Read;
-
 use futures_util::stream;
 use md5::{Digest, Md5};
 
@@ -25,8 +23,7 @@ fn md5_hex(bytes: &[u8]) -> String {
 
 #[tokio::test]
 async fn a_file_gets_every_byte_at_its_offset_and_the_digest_sees_them_all() {
-    // Odd pieces across several batches and write-back windows are not needed for
-    // correctness checks; 3 MiB + change in 100 KiB-ish pieces crosses batches.
+    // Pieces that fit no batch boundary, across several batches.
     let bytes = data(3 * BATCH + 12_345);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("staged");
@@ -50,11 +47,7 @@ async fn a_file_gets_every_byte_at_its_offset_and_the_digest_sees_them_all() {
         }
     );
     assert_eq!(md5.hex(), md5_hex(&bytes));
-    let mut stored = Vec::new();
-    std::fs::File::open(&path)
-        .unwrap()
-        .read_to_end(&mut stored)
-        .unwrap();
+    let stored = std::fs::read(&path).unwrap();
     assert_eq!(&stored[..4], b"keep");
     assert_eq!(&stored[4..], &bytes[..]);
 }
@@ -62,19 +55,22 @@ async fn a_file_gets_every_byte_at_its_offset_and_the_digest_sees_them_all() {
 #[tokio::test]
 async fn a_body_that_breaks_off_keeps_what_arrived() {
     let bytes = data(BATCH + 500);
-    let mut pieces: Vec<std::io::Result<Bytes>> = bytes
-        .chunks(4096)
-        .map(|c| Ok(Bytes::copy_from_slice(c)))
-        .collect();
-    pieces.push(Err(std::io::ErrorKind::ConnectionReset.into()));
-    pieces.push(Ok(Bytes::from_static(b"never read")));
+    let broken = stream::iter([
+        Err(std::io::ErrorKind::ConnectionReset.into()),
+        Ok(Bytes::from_static(b"never read")),
+    ]);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("staged");
     let file = StagedFileWriter::open(&path, 0, true).unwrap();
 
-    let (written, ()) = pump(stream::iter(pieces), u64::MAX, (), Sink::File(file))
-        .await
-        .unwrap();
+    let (written, ()) = pump(
+        body(&bytes, 4096).chain(broken),
+        u64::MAX,
+        (),
+        Sink::File(file),
+    )
+    .await
+    .unwrap();
 
     assert_eq!(
         written,

@@ -44,8 +44,12 @@ return {0, '0'}
 impl UploadService {
     /// Takes a place for `session` under its app's limits, or says which one refuses.
     /// (`SessionStore::put` keeps the same entries; finishing an upload frees them.)
-    pub(super) async fn reserve(&self, session: &UploadSession) -> Result<(), UploadError> {
-        let limits = self.limits.for_app(session.app_id).await?;
+    pub(super) async fn reserve(
+        &self,
+        session: &UploadSession,
+        app_key: &str,
+    ) -> Result<(), UploadError> {
+        let limits = self.limits.for_key(app_key);
         if limits.max_concurrent_uploads == 0 && limits.max_storage_bytes == 0 {
             return Ok(());
         }

@@ -35,6 +35,8 @@ pub enum TransferRequest {
 #[derive(Debug, Clone)]
 pub struct NewUpload {
     pub app: AppId,
+    /// The app's key, which names its limit overrides.
+    pub app_key: String,
     pub file: FileInfo,
     /// `None`: tus `Upload-Defer-Length`.
     pub size: Option<u64>,
@@ -123,11 +125,7 @@ impl UploadService {
     /// The upload `id` of `app`, refusing unknown, foreign and expired ones.
     pub async fn get(&self, app: AppId, id: &UploadId) -> Result<UploadSession, UploadError> {
         let session = self.sessions.get(id).await?.filter(|s| s.app_id == app);
-        let session = session.ok_or(UploadError::NotFound)?;
-        if session.is_expired() || session.state == SessionState::Expired {
-            return Err(UploadError::Expired);
-        }
-        Ok(session)
+        unexpired(session)
     }
 
     /// Like `get`, but only while bytes may still be written.
@@ -160,28 +158,33 @@ impl UploadService {
         }
     }
 
-    /// Like `get`, but after any stream write in flight (see `settle`).
+    /// Like `get`, but after any stream write in flight (see `settled_session`).
     pub async fn settled(&self, app: AppId, id: &UploadId) -> Result<UploadSession, UploadError> {
-        let session = self.get(app, id).await?;
-        if self.settle(&session).await? {
-            return self.get(app, id).await;
-        }
-        Ok(session)
+        unexpired(self.settled_session(app, id).await?)
     }
 
-    /// Waits (up to `LOCK_WAIT`) for a stream write in flight to finish, so the offset a
-    /// resuming client is given (tus HEAD, seed resume, GraphQL `upload`) is not the one
-    /// from before its own broken-off request. True when the session may have changed.
-    async fn settle(&self, session: &UploadSession) -> Result<bool, UploadError> {
-        if session.transfer != Transfer::Stream || session.state != SessionState::Receiving {
-            return Ok(false);
+    /// `app`'s upload `id`, read after waiting (up to `LOCK_WAIT`) for a stream write in
+    /// flight to finish, so the offset a resuming client is given (tus HEAD, seed resume,
+    /// GraphQL `upload`) is not the one from before its own broken-off request.
+    async fn settled_session(
+        &self,
+        app: AppId,
+        id: &UploadId,
+    ) -> Result<Option<UploadSession>, UploadError> {
+        let mine = |s: &UploadSession| s.app_id == app;
+        let session = self.sessions.get(id).await?.filter(mine);
+        let writing = |s: &UploadSession| {
+            s.transfer == Transfer::Stream && s.state == SessionState::Receiving
+        };
+        if !session.as_ref().is_some_and(writing) {
+            return Ok(session);
         }
-        match self.lock(&session.id, "lock").await {
+        match self.lock(id, "lock").await {
             Ok(lock) => lock.release().await,
             Err(UploadError::Locked) => {} // a live write: its offset is still moving
             Err(e) => return Err(e),
         }
-        Ok(true)
+        Ok(self.sessions.get(id).await?.filter(mine))
     }
 
     /// The upload as its owner may see it, expired or finished included; `None` when
@@ -191,16 +194,9 @@ impl UploadService {
         app: AppId,
         id: &UploadId,
     ) -> Result<Option<UploadProgress>, UploadError> {
-        let mine = |s: &UploadSession| s.app_id == app;
-        let Some(mut session) = self.sessions.get(id).await?.filter(mine) else {
+        let Some(session) = self.settled_session(app, id).await? else {
             return Ok(None);
         };
-        if self.settle(&session).await? {
-            let Some(now) = self.sessions.get(id).await?.filter(mine) else {
-                return Ok(None);
-            };
-            session = now;
-        }
         let missing_parts = self.missing_parts(&session).await?;
         Ok(Some(UploadProgress {
             session,
@@ -230,6 +226,15 @@ impl UploadService {
         lock.release().await;
         Ok(())
     }
+}
+
+/// An upload its caller may still write to or ask about: unknown and expired refused.
+fn unexpired(session: Option<UploadSession>) -> Result<UploadSession, UploadError> {
+    let session = session.ok_or(UploadError::NotFound)?;
+    if session.is_expired() || session.state == SessionState::Expired {
+        return Err(UploadError::Expired);
+    }
+    Ok(session)
 }
 
 /// Runs `work` while renewing `lock` in the background, so long writes keep it.

@@ -9,7 +9,7 @@ use opendal::Operator;
 use tokio::io::AsyncWriteExt;
 
 use super::direct::{StagedFileWriter, read_chunks};
-use super::pump::{Chunks, Digester, Sink, chunks, pump};
+use super::pump::{Chunks, Digester, Sink, pump};
 use super::session::UploadId;
 
 /// Chunk size for writes to object stores (multipart uploads need ≥ 5 MiB parts).
@@ -52,6 +52,11 @@ impl Staging {
 
     fn chunk_key(id: &UploadId, offset: u64) -> String {
         format!("staging/{id}/{offset:020}")
+    }
+
+    /// A staged object's bytes as the store hands them over (no copy into a read buffer).
+    async fn object(op: &Operator, key: &str) -> Result<impl Chunks + use<>, StagingError> {
+        Ok(op.reader(key).await?.into_bytes_stream(..).await?)
     }
 
     /// Writes `body` at `offset`, at most `max` bytes, feeding `digests` on the way.
@@ -147,9 +152,7 @@ impl Staging {
             Self::Store { op } => {
                 let (mut total, mut digests) = (0, digests);
                 for key in self.store_chunks(op, id).await? {
-                    let reader = op.reader(&key).await?.into_futures_async_read(..).await?;
-                    let reader = tokio_util::compat::FuturesAsyncReadCompatExt::compat(reader);
-                    let (w, d) = drain(chunks(reader), u64::MAX, digests).await?;
+                    let (w, d) = drain(Self::object(op, &key).await?, u64::MAX, digests).await?;
                     total += w.bytes;
                     digests = d;
                 }
@@ -195,9 +198,8 @@ impl Staging {
             }
             Self::Store { op } => {
                 for chunk in self.store_chunks(op, id).await? {
-                    let reader = op.reader(&chunk).await?.into_futures_async_read(..).await?;
-                    let reader = tokio_util::compat::FuturesAsyncReadCompatExt::compat(reader);
-                    pump(chunks(reader), u64::MAX, (), Sink::Async(&mut sink)).await?;
+                    let object = Self::object(op, &chunk).await?;
+                    pump(object, u64::MAX, (), Sink::Async(&mut sink)).await?;
                 }
             }
         }

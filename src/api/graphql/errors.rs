@@ -20,6 +20,12 @@ fn coded_error<E: Coded>(e: &E) -> Error {
     if e.code() == ErrorCode::Internal {
         tracing::error!(error = %e, "graphql request failed");
     }
+    entry(e)
+}
+
+/// The error as GraphQL shows it: message, `extensions.code` and, when waiting helps,
+/// `extensions.retryAfter`.
+fn entry<E: Coded>(e: &E) -> Error {
     let error = coded(e.code(), e.public_message());
     match e.retry_after() {
         Some(after) => error.extend_with(|_, ext| {
@@ -30,13 +36,13 @@ fn coded_error<E: Coded>(e: &E) -> Error {
 }
 
 /// A domain error as one entry of a response's `errors` (for refusals made before
-/// GraphQL runs).
+/// GraphQL runs, which log it themselves).
 pub fn error_entry<E: Coded>(e: &E) -> serde_json::Value {
     let Error {
         message,
         extensions,
         ..
-    } = coded_error(e);
+    } = entry(e);
     serde_json::json!({ "message": message, "extensions": extensions })
 }
 

@@ -154,6 +154,7 @@ impl UploadMutation {
             .uploads
             .init(NewUpload {
                 app: caller.app_id,
+                app_key: caller.app_key.clone(),
                 file: FileInfo {
                     name: input.file_name,
                     file_type: None,

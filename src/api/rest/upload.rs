@@ -179,6 +179,7 @@ impl UploadApi {
             .uploads
             .init(NewUpload {
                 app: caller.app_id,
+                app_key: caller.app_key.clone(),
                 file: FileInfo {
                     name,
                     file_type: None,

@@ -66,12 +66,7 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
 }
 
 fn upload_error(e: UploadError) -> Response {
-    if e.code() == crate::error::ErrorCode::Internal {
-        tracing::error!(error = %e, "tus request failed");
-    }
-    let mut resp = error(e.code().http_status(), e.public_message());
-    super::set_retry_after(&mut resp, &e);
-    resp
+    super::finish_refusal(error(e.code().http_status(), e.public_message()), &e)
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -181,6 +176,7 @@ async fn create(req: &Request, body: Body, reel: Data<&Reel>, caller: Data<&Call
         .uploads
         .init(NewUpload {
             app: caller.app_id,
+            app_key: caller.app_key.clone(),
             file,
             size,
             transfer: TransferRequest::Stream,
