@@ -3,7 +3,7 @@
 use rand::Rng;
 use rand::distr::Alphanumeric;
 
-use crate::db::{self, DbPool, models::AppRow, models::NewApp};
+use crate::db::{self, DbPool, models::App, models::NewApp};
 use crate::error::{Coded, ErrorCode, InfraError};
 
 #[derive(Debug, thiserror::Error)]
@@ -43,7 +43,7 @@ impl AppService {
     }
 
     /// A new app with a fresh key pair.
-    pub async fn create(&self, name: &str) -> Result<AppRow, AppError> {
+    pub async fn create(&self, name: &str) -> Result<App, AppError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 200 {
             return Err(AppError::BadName);
@@ -65,7 +65,7 @@ impl AppService {
     }
 
     /// The first app called `name`, created when there is none.
-    pub async fn ensure(&self, name: &str) -> Result<AppRow, AppError> {
+    pub async fn ensure(&self, name: &str) -> Result<App, AppError> {
         let mut conn = self.db.get().await.map_err(InfraError::from)?;
         if let Some(app) = db::apps::find_by_name(&mut conn, name.trim())
             .await
@@ -77,7 +77,7 @@ impl AppService {
         self.create(name).await
     }
 
-    pub async fn list(&self) -> Result<Vec<AppRow>, AppError> {
+    pub async fn list(&self) -> Result<Vec<App>, AppError> {
         let mut conn = self.db.get().await.map_err(InfraError::from)?;
         Ok(db::apps::list(&mut conn).await.map_err(InfraError::from)?)
     }

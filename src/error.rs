@@ -1,7 +1,6 @@
-//! The stable error codes every adapter speaks: GraphQL `extensions.code`,
-//! REST `code`, and the HTTP status they map to.
-
-use poem::http::StatusCode;
+//! The stable error codes every adapter speaks (GraphQL `extensions.code`, REST `code`)
+//! and the one mapping of each to an HTTP status. No web framework here: adapters turn
+//! the number into their own status type.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
@@ -46,25 +45,23 @@ impl ErrorCode {
         }
     }
 
-    pub fn http_status(self) -> StatusCode {
+    /// The HTTP status of the code, for every adapter that answers over HTTP.
+    pub fn http_status(self) -> u16 {
         match self {
-            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
-            Self::NotFound => StatusCode::NOT_FOUND,
-            Self::BadRequest => StatusCode::BAD_REQUEST,
-            Self::Conflict => StatusCode::CONFLICT,
-            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Gone => StatusCode::GONE,
-            Self::UploadFailed => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::OffsetMismatch => StatusCode::CONFLICT,
-            Self::ChecksumMismatch => {
-                StatusCode::from_u16(460).expect("460 is a valid status code")
-            }
-            Self::Locked => StatusCode::LOCKED,
-            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Self::NotPlayable => StatusCode::CONFLICT,
-            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Unauthenticated => 401,
+            Self::Forbidden => 403,
+            Self::NotFound => 404,
+            Self::BadRequest => 400,
+            Self::Conflict | Self::OffsetMismatch | Self::NotPlayable => 409,
+            Self::PayloadTooLarge => 413,
+            Self::Gone => 410,
+            Self::UploadFailed => 422,
+            Self::Locked => 423,
+            Self::RateLimited => 429,
+            // tus checksum extension.
+            Self::ChecksumMismatch => 460,
+            Self::Internal => 500,
+            Self::Unavailable => 503,
         }
     }
 }
@@ -100,8 +97,8 @@ pub enum InfraError {
     Storage(#[from] opendal::Error),
 }
 
-impl From<crate::db::PoolError> for InfraError {
-    fn from(e: crate::db::PoolError) -> Self {
+impl From<diesel_async::pooled_connection::deadpool::PoolError> for InfraError {
+    fn from(e: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
         Self::Pool(e.to_string())
     }
 }

@@ -11,11 +11,10 @@ use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, oneshot};
 
-use crate::db::{self, DbPool};
+use crate::db::{self, DbPool, models::Video};
 use crate::error::InfraError;
-use crate::ids::{AppId, VideoId};
 use crate::kv::Kv;
-use crate::video::{Video, VideoStatus};
+use crate::model::{AppId, VideoId, VideoStatus};
 
 /// What subscribers (and later webhooks) learn about a video.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -154,7 +153,7 @@ async fn replay(db: &DbPool, local: &broadcast::Sender<VideoEvent>, since: DateT
     let since = since - chrono::Duration::from_std(REPLAY_MARGIN).unwrap_or_default();
     let changed = async {
         let mut conn = db.get().await?;
-        Ok::<_, InfraError>(db::videos::changed_since(&mut conn, since, REPLAY_LIMIT).await?)
+        Ok::<_, InfraError>(db::scans::changed_since(&mut conn, since, REPLAY_LIMIT).await?)
     }
     .await;
     match changed {

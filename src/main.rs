@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use reel::config::Config;
+use reel::media::Media;
 use reel::{Reel, api, apps::AppService, client, db, telemetry};
 
 #[derive(Parser)]
@@ -190,17 +191,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::App(cmd) => app(config, cmd).await,
+        // Needs ffprobe only: no database, Redis or storage.
         Command::Media(MediaCommand::Plan {
             input,
             out_dir,
             per_rung,
         }) => {
-            let reel = Reel::start(config, true).await?;
-            let (_, plan) = reel
-                .pipeline
-                .plan_file(&input, 10)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let (_, plan) = Media::new(&config.media).plan_file(&input, 10).await?;
             let out = if per_rung {
                 serde_json::to_string(&plan.per_rung_args(&input, &out_dir))?
             } else {

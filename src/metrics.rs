@@ -1,5 +1,6 @@
 //! Prometheus metrics (`/metrics`): the recorder, and the names every part records
-//! under (all prefixed `reel_`), kept here so they are written once.
+//! under (all prefixed `reel_`), kept here so they are written once. Gauges of what
+//! every node shares are read at scrape time (`Reel::refresh_gauges`).
 
 use std::sync::OnceLock;
 
@@ -114,16 +115,4 @@ impl Drop for GaugeGuard {
     fn drop(&mut self) {
         metrics::gauge!(self.0).decrement(1.0);
     }
-}
-
-/// What every node shares (the queue, uploads in progress) is read at scrape time
-/// rather than counted per node.
-pub async fn refresh_shared_gauges(db: &crate::db::DbPool) -> Result<(), crate::error::InfraError> {
-    let mut conn = db.get().await?;
-    for (kind, state, n) in crate::db::jobs::counts(&mut conn).await? {
-        metrics::gauge!(JOBS, "kind" => kind, "state" => state).set(n as f64);
-    }
-    let uploading = crate::db::videos::count_uploading(&mut conn).await?;
-    metrics::gauge!(UPLOADS_ACTIVE).set(uploading as f64);
-    Ok(())
 }

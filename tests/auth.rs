@@ -1,4 +1,4 @@
-//! DESIGN §10 against a running server: signatures (query and headers) and JWT bearer tokens.
+//! Authentication (docs/api.md) against a running server: signatures (query and headers) and JWT bearer tokens.
 
 mod common;
 
@@ -309,10 +309,10 @@ async fn a_token_only_sees_its_own_app() {
     let (app, alpha) = setup().await;
     let beta = app.create_app("beta").await;
     let alpha_video = app
-        .insert_video(alpha.app_id, reel::video::VideoStatus::Uploaded)
+        .insert_video(alpha.app_id, reel::model::VideoStatus::Uploaded)
         .await;
     let beta_video = app
-        .insert_video(beta.app_id, reel::video::VideoStatus::Uploaded)
+        .insert_video(beta.app_id, reel::model::VideoStatus::Uploaded)
         .await;
     let beta_token = app.token(&beta, 600).await;
     let (_, body) = app

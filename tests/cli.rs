@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::media::lavfi;
 use common::node::REEL;
 use common::{Credentials, TestApp};
-use reel::ids::VideoId;
+use reel::model::VideoId;
 use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 

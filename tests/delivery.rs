@@ -8,10 +8,10 @@ use std::process::Command;
 use common::edge::{Nginx, S3, free_port};
 use common::media::{lavfi, upload, wait_for};
 use common::{Credentials, TestApp, error_code};
-use reel::delivery::config::{CdnConfig, OriginConfig};
+use reel::config::delivery::{CdnConfig, OriginConfig};
 use reel::delivery::signing::SigningScheme;
 use reel::delivery::token::MediaToken;
-use reel::video::VideoStatus;
+use reel::model::VideoStatus;
 use serde_json::{Value, json};
 
 const PLAY: &str = "query($id: ID!, $cdn: String) { video(id: $id) { status playUrl(cdn: $cdn) {
@@ -74,7 +74,7 @@ async fn uris(http: &reqwest::Client, url: &str) -> Vec<String> {
 async fn playable(
     app: &TestApp,
     secs: u32,
-) -> (Credentials, reel::ids::VideoId, tempfile::TempDir) {
+) -> (Credentials, reel::model::VideoId, tempfile::TempDir) {
     let creds = app.create_app("viewer").await;
     let token = app.token(&creds, 3600).await;
     let dir = tempfile::tempdir().unwrap();

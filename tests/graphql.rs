@@ -5,9 +5,9 @@ mod common;
 use std::collections::HashSet;
 
 use common::{TestApp, error_code};
-use reel::ids::VideoId;
-use reel::storage::layout;
-use reel::video::VideoStatus;
+use reel::model::VideoId;
+use reel::model::VideoStatus;
+use reel::model::layout;
 use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -160,7 +160,7 @@ async fn delete_removes_rows_and_bytes_but_keeps_shared_bytes() {
     sharer.unique_id = Some(original);
     let sharer = app.reel.videos.insert(&sharer).await.unwrap().id;
 
-    let storage = &app.reel.storage;
+    let storage = app.reel.storage.op();
     let source_key = format!("{}source", layout::source_dir(original));
     storage.write(&source_key, vec![7u8; 1024]).await.unwrap();
     let output_key = format!("{}hls/master.m3u8", layout::output_dir(original));
@@ -227,8 +227,8 @@ async fn video_exposes_seed_fields_and_renditions() {
     source.passthrough = Some("order-42".into());
     let source = app.reel.videos.insert(&source).await.unwrap();
     for (definition, height) in [
-        (reel::video::Definition::HD, 720),
-        (reel::video::Definition::LD, 360),
+        (reel::model::Definition::HD, 720),
+        (reel::model::Definition::LD, 360),
     ] {
         let mut rendition =
             reel::db::models::NewVideo::source(alpha.app_id, VideoStatus::Transcoded, "trip.mov");

@@ -214,7 +214,7 @@ async fn stored_bytes_and_open_uploads_count_against_the_storage_quota() {
             c.limits.max_storage_bytes = 3 * MIB as u64;
             c.limits.apps.insert(
                 "ak_vip".into(),
-                reel::limits::AppLimitsOverride {
+                reel::config::limits::AppLimitsOverride {
                     max_storage_bytes: Some(0),
                     ..Default::default()
                 },

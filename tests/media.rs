@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use common::media::{clip, lavfi, upload, wait_for};
 use common::{Credentials, TestApp, error_code};
-use reel::video::{Definition, VideoStatus};
+use reel::model::{Definition, VideoStatus};
 use serde_json::json;
 
 async fn setup() -> (TestApp, Credentials, String) {
@@ -418,6 +418,7 @@ async fn transcode_uri_takes_files_from_storage_only() {
     let file = lavfi(dir.path(), "in.mp4", 320, 240, 2, true);
     app.reel
         .storage
+        .op()
         .write("imports/in.mp4", std::fs::read(&file).unwrap())
         .await
         .unwrap();
@@ -432,7 +433,7 @@ async fn transcode_uri_takes_files_from_storage_only() {
     let video = &out["data"]["transcodeUri"];
     assert_eq!(video["status"], "TRANSCODE_QUEUED", "{out}");
     assert_eq!(video["sourceName"], "in.mp4");
-    let vid = reel::ids::VideoId(video["id"].as_str().unwrap().parse().unwrap());
+    let vid = reel::model::VideoId(video["id"].as_str().unwrap().parse().unwrap());
     let done = wait_for(
         &app,
         creds.app_id,
@@ -528,7 +529,7 @@ async fn zero_length_and_twenty_minute_sources_end_in_a_defined_state() {
             ),
         ])
         .await;
-    let vid = reel::ids::VideoId(
+    let vid = reel::model::VideoId(
         resp.headers()["reel-video-id"]
             .to_str()
             .unwrap()
@@ -642,7 +643,7 @@ async fn transcode_uri_fetches_https_sources_from_allowed_hosts() {
         .await;
     assert_eq!(out["data"]["transcodeUri"]["status"], "UPLOADING", "{out}");
     assert_eq!(out["data"]["transcodeUri"]["sourceName"], "remote.mp4");
-    let vid = reel::ids::VideoId(
+    let vid = reel::model::VideoId(
         out["data"]["transcodeUri"]["id"]
             .as_str()
             .unwrap()
@@ -673,7 +674,7 @@ async fn transcode_uri_fetches_https_sources_from_allowed_hosts() {
             json!({ "src": format!("https://localhost:{port}/missing.mp4") }),
         )
         .await;
-    let vid = reel::ids::VideoId(
+    let vid = reel::model::VideoId(
         out["data"]["transcodeUri"]["id"]
             .as_str()
             .unwrap()

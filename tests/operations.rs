@@ -202,6 +202,38 @@ fn unreachable_dependencies_give_one_clear_line() {
     );
 }
 
+/// `reel media plan` probes a local file only: it works with Postgres and Redis down.
+#[test]
+fn media_plan_needs_neither_postgres_nor_redis() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = common::media::lavfi(dir.path(), "in.mp4", 854, 480, 2, true);
+    let plan = |extra: &[&str]| {
+        let out = Command::new(REEL)
+            .args(["media", "plan"])
+            .args(extra)
+            .arg(&file)
+            .arg(dir.path().join("out"))
+            .env("DATABASE_URL", "postgres://reel@127.0.0.1:1/reel")
+            .env("REDIS_URL", "redis://127.0.0.1:1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let single = plan(&[]);
+    let args: Vec<&str> = single
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(args.contains(&file.to_str().unwrap()), "{args:?}");
+    assert!(args.contains(&"-filter_complex"), "one pass over every rung");
+    let per_rung = plan(&["--per-rung"]);
+    assert_eq!(per_rung.as_array().unwrap().len(), 2, "480p source: LD and SD");
+}
+
 #[test]
 fn help_and_version() {
     let help = Command::new(REEL).arg("--help").output().unwrap();

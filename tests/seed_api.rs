@@ -8,8 +8,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use common::tus::{bytes, md5_hex};
 use common::{Credentials, TestApp, error_code};
-use reel::ids::VideoId;
-use reel::video::VideoStatus;
+use reel::model::VideoId;
+use reel::model::VideoStatus;
 use serde_json::{Value, json};
 
 const MIB: usize = 1 << 20;
@@ -159,7 +159,10 @@ async fn parts_with_a_deferred_md5_complete_without_a_second_pass_and_are_hashed
     assert_eq!(app.stored_md5(&video.storage_uri).await, md5_hex(&data));
     // The hash job runs before the transcode.
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let worker = app.reel.worker(1).spawn(stopped);
+    let worker = app
+        .reel
+        .runner()
+        .spawn(&[(reel::jobs::Lane::Media, 1)], stopped);
     let mut hash = None;
     for _ in 0..200 {
         hash = app.video(creds.app_id, video.id).await.hash;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use common::TestApp;
 use futures_util::{SinkExt, StreamExt};
-use reel::video::VideoStatus;
+use reel::model::VideoStatus;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use common::tus::{Tus, bytes, header, md5_hex, metadata};
 use common::{Credentials, TestApp};
-use reel::ids::VideoId;
-use reel::video::VideoStatus;
+use reel::model::VideoId;
+use reel::model::VideoStatus;
 use reqwest::Method;
 use tokio::io::AsyncWriteExt;
 
@@ -559,7 +559,10 @@ async fn a_deferred_md5_is_computed_by_a_job_and_then_feeds_instant_upload() {
 
     // A worker computes it.
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let worker = app.reel.worker(1).spawn(stopped);
+    let worker = app
+        .reel
+        .runner()
+        .spawn(&[(reel::jobs::Lane::Media, 1)], stopped);
     let mut hash = None;
     for _ in 0..200 {
         hash = app.video(creds.app_id, first).await.hash;

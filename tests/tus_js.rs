@@ -5,7 +5,7 @@ mod common;
 
 use common::TestApp;
 use common::tus::{bytes, md5_hex};
-use reel::ids::VideoId;
+use reel::model::VideoId;
 use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread")]

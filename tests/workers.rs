@@ -10,8 +10,8 @@ use common::node::{Cluster, REEL};
 use common::tus::{Tus, metadata};
 use common::{Credentials, TestApp, graphql_at, token_at};
 use futures_util::{SinkExt, StreamExt};
-use reel::ids::VideoId;
-use reel::video::VideoStatus;
+use reel::model::VideoId;
+use reel::model::VideoStatus;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -68,7 +68,10 @@ async fn one_worker_takes_jobs_by_priority_and_two_never_share_one() {
     }
     let mut events = app.reel.events.subscribe();
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let worker = app.reel.worker(1).spawn(stopped);
+    let worker = app
+        .reel
+        .runner()
+        .spawn(&[(reel::jobs::Lane::Media, 1)], stopped);
     let mut started = Vec::new();
     while started.len() < 3 {
         let e = tokio::time::timeout(Duration::from_secs(60), events.recv())
@@ -99,8 +102,14 @@ async fn one_worker_takes_jobs_by_priority_and_two_never_share_one() {
         more.push(id);
     }
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let a = app.reel.worker(2).spawn(stopped.clone());
-    let b = app.reel.worker(2).spawn(stopped);
+    let a = app
+        .reel
+        .runner()
+        .spawn(&[(reel::jobs::Lane::Media, 2)], stopped.clone());
+    let b = app
+        .reel
+        .runner()
+        .spawn(&[(reel::jobs::Lane::Media, 2)], stopped);
     for id in &more {
         wait_for(&app, creds.app_id, *id, &[VideoStatus::Playable]).await;
         let attempts = attempts(&app, *id).await;

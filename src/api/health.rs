@@ -5,11 +5,11 @@ use poem::web::{Data, Json};
 use poem::{IntoResponse, Response, handler};
 use serde_json::json;
 
-use crate::{Reel, db};
+use crate::Reel;
 
 #[handler]
 pub async fn healthz(reel: Data<&Reel>) -> Response {
-    let (postgres, redis) = tokio::join!(db::ping(&reel.db), reel.kv.ping());
+    let (postgres, redis) = reel.health().await;
     let status = if postgres.is_ok() && redis.is_ok() {
         StatusCode::OK
     } else {

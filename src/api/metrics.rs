@@ -31,7 +31,7 @@ impl<E: Endpoint> Endpoint for MeasureEndpoint<E> {
         // The path only: queries carry signatures and tokens.
         let path = req.uri().path().to_string();
         let started = Instant::now();
-        let span = tracing::info_span!("request", id = %&crate::auth::new_nonce()[..12], method = %method, path = %path);
+        let span = tracing::info_span!("request", id = %&crate::model::random_id()[..12], method = %method, path = %path);
         let response = tracing::Instrument::instrument(self.0.call(req), span.clone())
             .await
             .map(IntoResponse::into_response);
@@ -80,7 +80,7 @@ pub async fn scrape(req: &Request) -> Response {
             .status(StatusCode::UNAUTHORIZED)
             .body("metrics need `Authorization: Bearer <metrics.token>` (or a loopback client when no token is set)\n");
     }
-    if let Err(e) = crate::metrics::refresh_shared_gauges(&reel.db).await {
+    if let Err(e) = reel.refresh_gauges().await {
         tracing::warn!(error = %e, "queue and upload gauges unavailable");
     }
     Response::builder()

@@ -3,8 +3,8 @@
 pub mod auth;
 pub mod graphql;
 mod health;
-mod media;
 mod metrics;
+mod origin;
 mod playground;
 mod rest;
 pub mod tus;
@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use poem::endpoint::make_sync;
-use poem::http::header;
+use poem::http::{StatusCode, header};
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use poem::middleware::Cors;
 use poem::web::Html;
@@ -23,6 +23,7 @@ use serde_json::json;
 
 use crate::Reel;
 use crate::error::{Coded, ErrorCode};
+use crate::model::routes;
 
 use self::auth::Authenticate;
 
@@ -34,26 +35,29 @@ pub fn routes(reel: Reel) -> impl poem::Endpoint<Output = Response> {
     let graphiql = graphql::graphiql_page();
     Route::new()
         .at(
-            "/graphql",
+            routes::GRAPHQL,
             get(graphql::http)
                 .post(graphql::http)
                 .with(Authenticate::required(reel.clone()).for_graphql()),
         )
         // Browsers cannot set headers on a WebSocket: the token may come in `connection_init`.
         .at(
-            "/graphql/ws",
+            routes::GRAPHQL_WS,
             get(graphql::websocket).with(Authenticate::optional(reel.clone()).for_graphql()),
         )
         // A static page holding no data; its requests to /graphql are authenticated.
-        .at("/graphiql", make_sync(move |_| Html(graphiql.clone())))
-        .at("/healthz", get(health::healthz))
+        .at(routes::GRAPHIQL, make_sync(move |_| Html(graphiql.clone())))
+        .at(routes::HEALTH, get(health::healthz))
         // Token (or loopback) protected; see `metrics.token`.
-        .at("/metrics", get(metrics::scrape))
+        .at(routes::METRICS, get(metrics::scrape))
         // Authenticated by the signed token in each URL, not by app credentials.
-        .at("/media/*path", get(media::media).head(media::media))
-        .nest("/playground", playground::endpoint(&reel.config.playground))
-        .nest("/files", tus::routes(reel.clone()))
-        .nest("/video", rest::routes(reel.clone()))
+        .nest(routes::MEDIA, origin::routes())
+        .nest(
+            routes::PLAYGROUND,
+            playground::endpoint(&reel.config.playground),
+        )
+        .nest(routes::TUS, tus::routes(reel.clone()))
+        .nest(routes::REST, rest::routes(reel.clone()))
         .data(schema)
         .data(reel)
         // Outside auth, so browsers' preflight requests are answered.
@@ -72,8 +76,8 @@ pub fn routes(reel: Reel) -> impl poem::Endpoint<Output = Response> {
 pub fn worker_routes(reel: Reel) -> impl poem::Endpoint<Output = Response> {
     crate::metrics::handle();
     Route::new()
-        .at("/healthz", get(health::healthz))
-        .at("/metrics", get(metrics::scrape))
+        .at(routes::HEALTH, get(health::healthz))
+        .at(routes::METRICS, get(metrics::scrape))
         .data(reel)
         .into_endpoint()
         .map_to_response()
@@ -110,10 +114,15 @@ pub async fn serve_endpoint(
         .await
 }
 
+/// The HTTP status of an error code (`ErrorCode::http_status` is the one mapping).
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
 /// A JSON error body `{code, message}` with the code's HTTP status.
 pub fn error_response(code: ErrorCode, message: impl Into<String>) -> Response {
     Response::builder()
-        .status(code.http_status())
+        .status(status_of(code))
         .content_type("application/json")
         .body(json!({ "code": code.as_str(), "message": message.into() }).to_string())
 }

@@ -1,5 +1,5 @@
 //! Who is calling: API signatures (server to server) and JWT bearer tokens (browsers),
-//! both resolved to the one app the request acts for (DESIGN §10).
+//! both resolved to the one app the request acts for (docs/api.md, "Authentication").
 
 pub mod signature;
 mod token;
@@ -9,8 +9,8 @@ use chrono::Utc;
 use crate::config::AuthConfig;
 use crate::db::{self, DbPool};
 use crate::error::{Coded, ErrorCode, InfraError};
-use crate::ids::AppId;
 use crate::kv::Kv;
+use crate::model::AppId;
 
 pub use token::Token;
 
@@ -201,13 +201,13 @@ impl Authenticator {
     }
 
     /// A browser token for `app` (the playground's sign-in link), `ttl_secs` long.
-    pub fn token_for(&self, app: &db::models::AppRow, ttl_secs: i64) -> Result<Token, AuthError> {
+    pub fn token_for(&self, app: &db::models::App, ttl_secs: i64) -> Result<Token, AuthError> {
         let now = Utc::now().timestamp();
         let ttl = ttl_secs.clamp(1, self.cfg.max_token_ttl_secs);
         token::issue(&app.app_key, app.id, &app.app_secret, now, now + ttl)
     }
 
-    async fn app_by_key(&self, key: &str) -> Result<db::models::AppRow, AuthError> {
+    async fn app_by_key(&self, key: &str) -> Result<db::models::App, AuthError> {
         let mut conn = self.db.get().await.map_err(InfraError::from)?;
         db::apps::find_by_key(&mut conn, key)
             .await
@@ -218,7 +218,5 @@ impl Authenticator {
 
 /// A fresh `random` for a signed request (used by the CLI client and tests).
 pub fn new_nonce() -> String {
-    use rand::Rng;
-    let bytes: [u8; 16] = rand::rng().random();
-    hex::encode(bytes)
+    crate::model::random_id()
 }

@@ -1,4 +1,4 @@
-//! The API signature of DESIGN §10, as pure functions:
+//! The API signature (docs/api.md, "Authentication"), as pure functions:
 //! `METHOD \n PATH \n QUERY \n BODY_HASH`, signed with hex HMAC-SHA256(app_secret, canonical).
 
 use hmac::{Hmac, Mac};

@@ -6,7 +6,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use super::AuthError;
-use crate::ids::AppId;
+use crate::model::AppId;
 
 const ISSUER: &str = "reel";
 

@@ -1,4 +1,4 @@
-//! The `reel` command-line client: signed requests to a Reel server (DESIGN §10),
+//! The `reel` command-line client: signed requests to a Reel server (docs/api.md),
 //! resumable tus uploads, and following a video's status live.
 
 mod commands;

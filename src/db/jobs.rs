@@ -1,80 +1,97 @@
-//! Queries on `jobs`, the durable work queue: enqueue in the caller's transaction,
-//! claim with `FOR UPDATE SKIP LOCKED`, hold by lease, retry with backoff.
+//! Queries on `jobs`, the durable work queue: insert in the caller's transaction (waiting
+//! for other jobs or not), claim with `FOR UPDATE SKIP LOCKED`, hold by lease, end (which
+//! frees the jobs waiting for this one). `queue` is the typed interface over these.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer, Text};
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel::sql_types::{Array, BigInt, Integer, Text};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
-use super::schema::jobs;
-use crate::ids::{AppId, VideoId};
-
-/// What a worker is asked to do.
-pub const TRANSCODE: &str = "transcode";
-/// Fetch a source from `payload.url`, then queue its transcode.
-pub const IMPORT: &str = "import";
-/// Copy a transcoded generation to every origin, then mark the video `PLAYABLE`.
-pub const PUBLISH: &str = "publish";
-/// Remove a replaced generation (`payload.prefix`) from storage and origins, once viewers
-/// holding its playlists are done.
-pub const PURGE: &str = "purge";
-/// Compute the md5 of an uploaded source and record it (`upload.md5 = "deferred"`).
-pub const HASH: &str = "hash";
+use super::schema::{job_dependencies, jobs};
+use crate::model::{AppId, JobId, VideoId};
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = jobs)]
-pub struct NewJob<'a> {
-    pub kind: &'a str,
+pub struct NewJobRow {
+    pub kind: &'static str,
     pub app_id: Option<AppId>,
     pub video_id: Option<VideoId>,
     pub payload: serde_json::Value,
     pub priority: i32,
-    /// Not before this time (`None`: now).
     pub run_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = jobs, check_for_backend(diesel::pg::Pg))]
-pub struct Job {
-    pub id: i64,
+pub struct JobRow {
+    pub id: JobId,
     pub kind: String,
     pub app_id: Option<AppId>,
     pub video_id: Option<VideoId>,
     pub payload: serde_json::Value,
     pub priority: i32,
-    pub state: String,
     pub attempts: i32,
-    pub max_attempts: i32,
-    pub lease_until: Option<DateTime<Utc>>,
-    pub last_error: Option<String>,
 }
 
-/// Attempts a job gets before it fails for good (`jobs.max_attempts`), set once at start-up.
-static MAX_ATTEMPTS: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(3);
-
-pub fn set_max_attempts(n: i32) {
-    MAX_ATTEMPTS.store(n.max(1), std::sync::atomic::Ordering::Relaxed);
-}
-
-/// Queues a job; call inside the transaction that changes the video's status.
-pub async fn enqueue(conn: &mut AsyncPgConnection, job: NewJob<'_>) -> QueryResult<i64> {
-    let attempts =
-        std::sync::atomic::AtomicI32::load(&MAX_ATTEMPTS, std::sync::atomic::Ordering::Relaxed);
-    diesel::insert_into(jobs::table)
-        .values((&job, jobs::max_attempts.eq(attempts)))
+/// Inserts a job, runnable once every job of `after` has ended (done or failed).
+/// The prerequisites are locked until the caller's transaction commits, so one ending
+/// meanwhile either is counted as ended here or sees the new dependency.
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    job: &NewJobRow,
+    after: &[JobId],
+) -> QueryResult<JobId> {
+    let waiting: Vec<JobId> = if after.is_empty() {
+        Vec::new()
+    } else {
+        jobs::table
+            .filter(jobs::id.eq_any(after))
+            .filter(jobs::state.ne_all(["done", "failed"]))
+            .for_share()
+            .select(jobs::id)
+            .load(conn)
+            .await?
+    };
+    let state = if waiting.is_empty() {
+        "queued"
+    } else {
+        "waiting"
+    };
+    let id: JobId = diesel::insert_into(jobs::table)
+        .values((
+            job,
+            jobs::state.eq(state),
+            jobs::waiting_for.eq(waiting.len() as i32),
+        ))
         .returning(jobs::id)
         .get_result(conn)
-        .await
+        .await?;
+    if !waiting.is_empty() {
+        let edges: Vec<_> = waiting
+            .iter()
+            .map(|&on| {
+                (
+                    job_dependencies::job_id.eq(id),
+                    job_dependencies::depends_on.eq(on),
+                )
+            })
+            .collect();
+        diesel::insert_into(job_dependencies::table)
+            .values(edges)
+            .execute(conn)
+            .await?;
+    }
+    Ok(id)
 }
 
-/// Takes the most urgent ready job (highest priority, then oldest), or one whose
-/// worker died (lease expired), and leases it to `worker`.
+/// Takes the most urgent ready job of `kinds` (highest priority, then oldest), or one
+/// whose worker died (lease expired), and leases it to `worker`.
 pub async fn claim(
     conn: &mut AsyncPgConnection,
     worker: &str,
     lease_secs: i32,
     kinds: &[&str],
-) -> QueryResult<Option<Job>> {
+) -> QueryResult<Option<JobRow>> {
     diesel::sql_query(
         "UPDATE jobs SET state = 'running', attempts = attempts + 1, worker = $1,
                 lease_until = now() + make_interval(secs => $2), updated_at = now()
@@ -86,12 +103,11 @@ pub async fn claim(
              ORDER BY priority DESC, run_at, id
              FOR UPDATE SKIP LOCKED
              LIMIT 1)
-         RETURNING id, kind, app_id, video_id, payload, priority, state, attempts,
-                   max_attempts, lease_until, last_error",
+         RETURNING id, kind, app_id, video_id, payload, priority, attempts",
     )
     .bind::<Text, _>(worker)
     .bind::<Integer, _>(lease_secs)
-    .bind::<diesel::sql_types::Array<Text>, _>(kinds)
+    .bind::<Array<Text>, _>(kinds)
     .get_result(conn)
     .await
     .optional()
@@ -100,7 +116,7 @@ pub async fn claim(
 /// Extends the lease; false when the job is gone (video deleted) or taken over.
 pub async fn renew(
     conn: &mut AsyncPgConnection,
-    id: i64,
+    id: JobId,
     worker: &str,
     lease_secs: i32,
 ) -> QueryResult<bool> {
@@ -116,57 +132,86 @@ pub async fn renew(
     Ok(n == 1)
 }
 
-/// Marks the job done; false when it was no longer ours.
-pub async fn finish(conn: &mut AsyncPgConnection, id: i64, worker: &str) -> QueryResult<bool> {
-    let n = diesel::update(
-        jobs::table.filter(
-            jobs::id
-                .eq(id)
-                .and(jobs::worker.eq(worker))
-                .and(jobs::state.eq("running")),
-        ),
-    )
-    .set((
-        jobs::state.eq("done"),
-        jobs::lease_until.eq(None::<DateTime<Utc>>),
-        jobs::updated_at.eq(diesel::dsl::now),
-    ))
-    .execute(conn)
-    .await?;
-    Ok(n == 1)
+/// Marks the job done and frees what waited for it; false when it was no longer ours.
+pub async fn finish(conn: &mut AsyncPgConnection, id: JobId, worker: &str) -> QueryResult<bool> {
+    conn.transaction(async |conn| {
+        let n = diesel::update(
+            jobs::table.filter(
+                jobs::id
+                    .eq(id)
+                    .and(jobs::worker.eq(worker))
+                    .and(jobs::state.eq("running")),
+            ),
+        )
+        .set((
+            jobs::state.eq("done"),
+            jobs::lease_until.eq(None::<DateTime<Utc>>),
+            jobs::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .await?;
+        if n == 1 {
+            release_dependents(conn, id).await?;
+        }
+        Ok(n == 1)
+    })
+    .await
 }
 
-/// Records a failed attempt: back to the queue after `retry_in_secs`, or `failed` when
-/// `retry_in_secs` is `None`. Returns the job's new state.
+/// Records a failed attempt: back to the queue after `retry_in_secs`, or `failed` for
+/// good when `retry_in_secs` is `None` (which frees what waited for it).
 pub async fn fail(
     conn: &mut AsyncPgConnection,
-    id: i64,
+    id: JobId,
     worker: &str,
     error: &str,
     retry_in_secs: Option<i32>,
-) -> QueryResult<Option<String>> {
+) -> QueryResult<()> {
     let (state, delay) = match retry_in_secs {
         Some(s) => ("queued", s),
         None => ("failed", 0),
     };
-    diesel::sql_query(
-        "UPDATE jobs SET state = $3, last_error = $4, lease_until = NULL, worker = NULL,
-                run_at = now() + make_interval(secs => $5), updated_at = now()
-         WHERE id = $1 AND worker = $2 AND state = 'running'
-         RETURNING state",
-    )
-    .bind::<BigInt, _>(id)
-    .bind::<Text, _>(worker)
-    .bind::<Text, _>(state)
-    .bind::<Text, _>(error)
-    .bind::<Integer, _>(delay)
-    .load::<StateRow>(conn)
+    conn.transaction(async |conn| {
+        let n = diesel::sql_query(
+            "UPDATE jobs SET state = $3, last_error = $4, lease_until = NULL, worker = NULL,
+                    run_at = now() + make_interval(secs => $5), updated_at = now()
+             WHERE id = $1 AND worker = $2 AND state = 'running'",
+        )
+        .bind::<BigInt, _>(id)
+        .bind::<Text, _>(worker)
+        .bind::<Text, _>(state)
+        .bind::<Text, _>(error)
+        .bind::<Integer, _>(delay)
+        .execute(conn)
+        .await?;
+        if n == 1 && retry_in_secs.is_none() {
+            release_dependents(conn, id).await?;
+        }
+        Ok(())
+    })
     .await
-    .map(|rows| rows.into_iter().next().map(|r| r.state))
+}
+
+/// One prerequisite of each job waiting for `ended` is over; those with none left are
+/// queued. (Row locks serialise the decrements, so two prerequisites ending at once
+/// cannot both leave the count above zero.)
+async fn release_dependents(conn: &mut AsyncPgConnection, ended: JobId) -> QueryResult<()> {
+    diesel::sql_query(
+        "UPDATE jobs SET waiting_for = waiting_for - 1,
+                state = CASE WHEN waiting_for = 1 THEN 'queued' ELSE state END,
+                run_at = CASE WHEN waiting_for = 1 THEN greatest(run_at, now()) ELSE run_at END,
+                updated_at = now()
+         WHERE state = 'waiting'
+           AND id IN (SELECT job_id FROM job_dependencies WHERE depends_on = $1)",
+    )
+    .bind::<BigInt, _>(ended)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Gives a job back untouched (graceful shutdown): the attempt does not count.
-pub async fn release(conn: &mut AsyncPgConnection, id: i64, worker: &str) -> QueryResult<()> {
+pub async fn release(conn: &mut AsyncPgConnection, id: JobId, worker: &str) -> QueryResult<()> {
     diesel::sql_query(
         "UPDATE jobs SET state = 'queued', attempts = greatest(attempts - 1, 0), worker = NULL,
                 lease_until = NULL, updated_at = now()
@@ -179,17 +224,11 @@ pub async fn release(conn: &mut AsyncPgConnection, id: i64, worker: &str) -> Que
     Ok(())
 }
 
-#[derive(QueryableByName)]
-struct StateRow {
-    #[diesel(sql_type = Text)]
-    state: String,
-}
-
-/// Jobs not yet finished for a video.
+/// Jobs of a video not yet ended.
 pub async fn pending_for_video(conn: &mut AsyncPgConnection, video: VideoId) -> QueryResult<i64> {
     jobs::table
         .filter(jobs::video_id.eq(video))
-        .filter(jobs::state.eq_any(["queued", "running"]))
+        .filter(jobs::state.eq_any(["waiting", "queued", "running"]))
         .count()
         .get_result(conn)
         .await
@@ -205,26 +244,20 @@ struct CountRow {
     n: i64,
 }
 
-/// What media workers do (webhooks have their own dispatcher).
-pub const MEDIA_KINDS: [&str; 5] = [TRANSCODE, IMPORT, PUBLISH, PURGE, HASH];
-
-/// Every kind of job there is (the webhook sender's included).
-pub const KINDS: [&str; 6] = {
-    let [a, b, c, d, e] = MEDIA_KINDS;
-    [a, b, c, d, e, super::webhooks::WEBHOOK]
-};
-
-/// Jobs by kind and state, every state listed for every kind (zeros included, so a
-/// gauge drops back to 0). Done jobs are not counted: they only grow.
-pub async fn counts(conn: &mut AsyncPgConnection) -> QueryResult<Vec<(String, String, i64)>> {
+/// Jobs of `kinds` by kind and state, every state listed for every kind (zeros included,
+/// so a gauge drops back to 0). Done jobs are not counted: they only grow.
+pub async fn counts(
+    conn: &mut AsyncPgConnection,
+    kinds: &[&str],
+) -> QueryResult<Vec<(String, String, i64)>> {
     let rows: Vec<CountRow> = diesel::sql_query(
         "SELECT k.kind, s.state, count(j.id) AS n
          FROM unnest($1::text[]) AS k(kind)
-         CROSS JOIN (VALUES ('queued'), ('running'), ('failed')) AS s(state)
+         CROSS JOIN (VALUES ('waiting'), ('queued'), ('running'), ('failed')) AS s(state)
          LEFT JOIN jobs j ON j.kind = k.kind AND j.state = s.state
          GROUP BY k.kind, s.state",
     )
-    .bind::<diesel::sql_types::Array<Text>, _>(&KINDS[..])
+    .bind::<Array<Text>, _>(kinds)
     .load(conn)
     .await?;
     Ok(rows.into_iter().map(|r| (r.kind, r.state, r.n)).collect())

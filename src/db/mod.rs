@@ -1,11 +1,14 @@
-//! Postgres: the connection pool, database creation and embedded migrations.
-//! Queries are plain functions over `&mut AsyncPgConnection` so callers own transactions.
+//! Postgres: the connection pool, database creation and embedded migrations. Queries
+//! are plain functions over `&mut AsyncPgConnection`, so callers own transactions, and
+//! they make no domain decisions (those are `video::lifecycle`'s).
 
 pub mod apps;
 pub mod jobs;
 pub mod models;
-pub mod pipeline;
+pub mod outputs;
+pub mod scans;
 pub mod schema;
+pub mod settings;
 pub mod videos;
 pub mod webhooks;
 

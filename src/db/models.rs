@@ -4,12 +4,11 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use super::schema::{apps, video_snapshots, videos};
-use crate::ids::{AppId, VideoId};
-use crate::video::{Definition, VideoStatus};
+use crate::model::{AppId, Definition, Generation, VideoId, VideoStatus};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = apps, check_for_backend(diesel::pg::Pg))]
-pub struct AppRow {
+pub struct App {
     pub id: AppId,
     pub name: String,
     pub app_key: String,
@@ -28,7 +27,7 @@ pub struct NewApp<'a> {
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = videos, check_for_backend(diesel::pg::Pg))]
-pub struct VideoRow {
+pub struct Video {
     pub id: VideoId,
     pub app_id: AppId,
     pub parent_id: Option<VideoId>,
@@ -60,6 +59,20 @@ pub struct VideoRow {
     pub published_uri: Option<String>,
 }
 
+impl Video {
+    /// The generation its current renditions belong to (sources, once transcoded).
+    pub fn generation(&self) -> Option<Generation> {
+        self.playlist_uri.as_deref().and_then(Generation::of_master)
+    }
+
+    /// The generation every origin holds (what play URLs point at).
+    pub fn published_generation(&self) -> Option<Generation> {
+        self.published_uri
+            .as_deref()
+            .and_then(Generation::of_master)
+    }
+}
+
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = videos)]
 pub struct NewVideo {
@@ -82,7 +95,7 @@ pub struct NewVideo {
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = video_snapshots, check_for_backend(diesel::pg::Pg))]
-pub struct SnapshotRow {
+pub struct Snapshot {
     pub id: i64,
     pub video_id: VideoId,
     pub image_index: i32,
@@ -114,4 +127,16 @@ impl NewVideo {
             passthrough: None,
         }
     }
+}
+
+/// One snapshot image of a transcode, to insert.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = video_snapshots)]
+pub struct NewSnapshot {
+    pub video_id: VideoId,
+    pub image_index: i32,
+    pub storage_uri: String,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub file_size: i64,
 }

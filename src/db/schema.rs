@@ -65,13 +65,20 @@ diesel::table! {
         priority -> Int4,
         state -> Text,
         attempts -> Int4,
-        max_attempts -> Int4,
         run_at -> Timestamptz,
         lease_until -> Nullable<Timestamptz>,
         worker -> Nullable<Text>,
         last_error -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        waiting_for -> Int4,
+    }
+}
+
+diesel::table! {
+    job_dependencies (job_id, depends_on) {
+        job_id -> Int8,
+        depends_on -> Int8,
     }
 }
 
@@ -130,6 +137,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     videos,
     video_snapshots,
     jobs,
+    job_dependencies,
     settings,
     webhooks,
     webhook_deliveries,

@@ -1,17 +1,12 @@
-//! Queries on webhooks, their deliveries and attempts. Events are recorded in the
-//! transaction that changes the video, so none is lost and none is sent for a rollback.
+//! Queries on webhooks, their deliveries and attempts. (`webhook::outbox` records
+//! deliveries in the transaction that changes the video.)
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use super::jobs::{self, NewJob};
-use super::models::VideoRow;
 use super::schema::{webhook_attempts, webhook_deliveries, webhooks};
-use crate::ids::AppId;
-
-/// Kind of the job that sends one delivery.
-pub const WEBHOOK: &str = "webhook";
+use crate::model::{AppId, VideoId};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = webhooks, check_for_backend(diesel::pg::Pg))]
@@ -87,50 +82,27 @@ pub async fn delete(conn: &mut AsyncPgConnection, app: AppId, id: i64) -> QueryR
     Ok(n == 1)
 }
 
-/// Records `event` about `video` for every endpoint of its app that wants it, each with
-/// a job that sends it.
-pub async fn record_event(
+/// One event for one endpoint, to be sent by a job; returns its id.
+pub async fn insert_delivery(
     conn: &mut AsyncPgConnection,
-    video: &VideoRow,
+    hook: &WebhookRow,
+    video: VideoId,
+    event_id: &str,
     event: &str,
-) -> QueryResult<()> {
-    let hooks = list(conn, video.app_id).await?;
-    let wanted: Vec<&WebhookRow> = hooks
-        .iter()
-        .filter(|h| h.events.is_empty() || h.events.iter().any(|e| e == event))
-        .collect();
-    if wanted.is_empty() {
-        return Ok(());
-    }
-    let event_id = format!("evt_{}", hex::encode(rand::random::<[u8; 12]>()));
-    let payload = crate::webhook::payload(&event_id, event, video, Utc::now());
-    for hook in wanted {
-        let id: i64 = diesel::insert_into(webhook_deliveries::table)
-            .values((
-                webhook_deliveries::webhook_id.eq(hook.id),
-                webhook_deliveries::app_id.eq(video.app_id),
-                webhook_deliveries::event_id.eq(&event_id),
-                webhook_deliveries::event.eq(event),
-                webhook_deliveries::video_id.eq(video.id.0),
-                webhook_deliveries::payload.eq(&payload),
-            ))
-            .returning(webhook_deliveries::id)
-            .get_result(conn)
-            .await?;
-        jobs::enqueue(
-            conn,
-            NewJob {
-                kind: WEBHOOK,
-                app_id: Some(video.app_id),
-                video_id: None,
-                payload: serde_json::json!({ "delivery": id }),
-                priority: 0,
-                run_at: None,
-            },
-        )
-        .await?;
-    }
-    Ok(())
+    payload: &serde_json::Value,
+) -> QueryResult<i64> {
+    diesel::insert_into(webhook_deliveries::table)
+        .values((
+            webhook_deliveries::webhook_id.eq(hook.id),
+            webhook_deliveries::app_id.eq(hook.app_id),
+            webhook_deliveries::event_id.eq(event_id),
+            webhook_deliveries::event.eq(event),
+            webhook_deliveries::video_id.eq(video.0),
+            webhook_deliveries::payload.eq(payload),
+        ))
+        .returning(webhook_deliveries::id)
+        .get_result(conn)
+        .await
 }
 
 /// A delivery with the endpoint it goes to.

@@ -1,7 +1,8 @@
 //! Which CDN serves a viewer: the one asked for, else by policy (cheapest, weighted, or a
 //! named one), the rest kept in order as fallbacks.
 
-use super::playback::{Cdn, DeliveryError};
+use super::cdn::Cdn;
+use super::error::DeliveryError;
 
 /// `cdns` that are enabled, the one for `viewer` first (`requested`, else by `policy`:
 /// `cheapest`, `weighted`, or a CDN's name), then the others by cost and weight.
@@ -65,8 +66,8 @@ fn weighted(cdns: &[&Cdn], viewer: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::delivery::config::CdnConfig;
-    use crate::delivery::playback::signer;
+    use crate::config::delivery::CdnConfig;
+    use crate::delivery::cdn::signer;
 
     fn cdn(name: &str, weight: u32, cost: f64) -> Cdn {
         Cdn {

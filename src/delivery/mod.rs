@@ -1,38 +1,22 @@
-//! Delivery (DESIGN §11): origins that hold published renditions, CDNs in front of them,
-//! and signed play URLs handed to players.
+//! Delivery (docs/architecture.md, "Delivery"): origins that hold published renditions,
+//! CDNs in front of them, and signed play URLs handed to players.
 
+mod cdn;
 mod choice;
-pub mod config;
+mod error;
 pub mod origins;
 mod playback;
 pub mod playlist;
 pub mod signing;
 pub mod token;
 
+pub use cdn::Cdn;
+pub use error::DeliveryError;
 pub use origins::{Origin, Origins, PublishError};
-pub use playback::{Cdn, Delivery, DeliveryError, PlayUrl};
+pub use playback::{Delivery, PlayUrl};
 
-use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
-
-use crate::db::schema::settings;
-
-/// The key of `/media/` tokens: from the config, else the one stored in Postgres (made
-/// by the first node that starts), so every node signs and verifies alike.
-pub async fn media_key(conn: &mut AsyncPgConnection, configured: &str) -> QueryResult<Vec<u8>> {
-    if !configured.is_empty() {
-        return Ok(configured.as_bytes().to_vec());
-    }
-    let fresh = hex::encode(rand::random::<[u8; 32]>());
-    diesel::insert_into(settings::table)
-        .values((settings::name.eq("media_key"), settings::value.eq(&fresh)))
-        .on_conflict_do_nothing()
-        .execute(conn)
-        .await?;
-    let stored: String = settings::table
-        .find("media_key")
-        .select(settings::value)
-        .get_result(conn)
-        .await?;
-    Ok(stored.into_bytes())
+/// A fresh key for `/media/` tokens, for the first node that needs one (the config's
+/// `delivery.key` wins when set; see `db::settings`).
+pub fn fresh_media_key() -> String {
+    hex::encode(rand::random::<[u8; 32]>())
 }

@@ -7,9 +7,9 @@ use std::time::Duration;
 use futures_util::{StreamExt, TryStreamExt};
 use opendal::Operator;
 
-use super::config::{DeliveryConfig, LOCAL_ORIGIN, OriginConfig};
+use crate::config::delivery::{DeliveryConfig, LOCAL_ORIGIN, OriginConfig};
 use crate::config::{StorageConfig, StorageKind};
-use crate::storage::{self, StorageSetupError};
+use crate::storage::{self, Storage, StorageSetupError};
 
 /// Files copied to one origin at once.
 const PARALLEL_COPIES: usize = 8;
@@ -36,10 +36,10 @@ impl Origins {
     pub fn build(
         delivery: &DeliveryConfig,
         storage: &StorageConfig,
-        storage_op: &Operator,
+        store: &Storage,
         data_dir: &Path,
     ) -> Result<Self, StorageSetupError> {
-        let storage_root = storage::fs_root(storage, data_dir);
+        let storage_root = store.fs_root().map(Path::to_path_buf);
         let mut configured = delivery.origins.clone();
         if configured.is_empty() {
             let root = storage_root
@@ -69,7 +69,7 @@ impl Origins {
                 }
             };
             let op = if is_storage {
-                storage_op.clone()
+                store.op().clone()
             } else {
                 storage::build(&as_storage, data_dir)?
             };
@@ -94,7 +94,8 @@ impl Origins {
 
     /// Copies every object under `prefix` from `storage` to each origin that is not the
     /// storage itself, origins in parallel, files a few at a time, streamed.
-    pub async fn publish(&self, storage: &Operator, prefix: &str) -> Result<usize, PublishError> {
+    pub async fn publish(&self, storage: &Storage, prefix: &str) -> Result<usize, PublishError> {
+        let storage = storage.op();
         let mut lister = storage.lister_with(prefix).recursive(true).await?;
         let mut keys = Vec::new();
         while let Some(entry) = lister.try_next().await? {

@@ -4,25 +4,15 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::config::{BUILTIN_CDN, CdnConfig, DeliveryConfig};
+use super::cdn::{Cdn, signer};
+use super::error::DeliveryError;
 use super::origins::Origins;
 use super::playlist::{self, UriMapper};
-use super::signing::{SigningScheme, UrlSigner};
-use super::token::{MediaToken, TokenError};
-use crate::error::{Coded, ErrorCode};
-use crate::video::{Definition, Video, VideoStatus};
-
-/// One CDN as configured, with its signer ready.
-#[derive(Debug, Clone)]
-pub struct Cdn {
-    pub name: String,
-    pub base_url: String,
-    pub origin: String,
-    pub weight: u32,
-    pub cost_per_gb: f64,
-    pub enabled: bool,
-    pub signer: UrlSigner,
-}
+use super::signing::SigningScheme;
+use super::token::MediaToken;
+use crate::config::delivery::{BUILTIN_CDN, CdnConfig, DeliveryConfig};
+use crate::db::models::Video;
+use crate::model::{Definition, Generation, VideoStatus, random_id, routes};
 
 /// Signed URLs of one video for one CDN.
 #[derive(Debug, Clone)]
@@ -34,33 +24,6 @@ pub struct PlayUrl {
     pub fallbacks: Vec<(String, String)>,
     /// Media playlist of each rendition, through the chosen CDN.
     pub definitions: Vec<(Definition, String)>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum DeliveryError {
-    #[error("the video has no published renditions yet (it is {0})")]
-    NotPlayable(VideoStatus),
-    #[error("unknown or disabled CDN {0:?}")]
-    UnknownCdn(String),
-    #[error("no CDN is enabled")]
-    NoCdn,
-    #[error("expiresIn must be between 1 and {0} seconds")]
-    BadTtl(i64),
-    #[error("{0}")]
-    Token(#[from] TokenError),
-    #[error("signing failed: {0}")]
-    Signing(String),
-}
-
-impl Coded for DeliveryError {
-    fn code(&self) -> ErrorCode {
-        match self {
-            Self::NotPlayable(_) => ErrorCode::NotPlayable,
-            Self::UnknownCdn(_) | Self::BadTtl(_) => ErrorCode::BadRequest,
-            Self::NoCdn | Self::Signing(_) => ErrorCode::Internal,
-            Self::Token(_) => ErrorCode::Forbidden,
-        }
-    }
 }
 
 #[derive(Clone)]
@@ -80,20 +43,9 @@ struct Inner {
     media_origin: String,
 }
 
-pub(super) fn signer(cfg: &CdnConfig) -> UrlSigner {
-    UrlSigner {
-        scheme: cfg.scheme,
-        key: cfg.key.clone(),
-        console_ttl_secs: cfg.console_ttl_secs,
-        param: cfg.param.clone(),
-        time_param: cfg.time_param.clone(),
-        uid: cfg.uid.clone(),
-    }
-}
-
 impl Delivery {
     pub fn new(config: &DeliveryConfig, origins: Origins, key: Vec<u8>, public_base: &str) -> Self {
-        let media_base = format!("{public_base}/media");
+        let media_base = format!("{public_base}{}", routes::MEDIA);
         let mut cdns: Vec<Cdn> = Vec::new();
         let builtin_configured = config.cdns.contains_key(BUILTIN_CDN);
         let media_origin_is_fs = origins
@@ -186,7 +138,7 @@ impl Delivery {
         Ok(Utc::now().timestamp() + ttl)
     }
 
-    /// Play URLs of a source video: published renditions only (DESIGN §4).
+    /// Play URLs of a source video: published renditions only.
     pub fn play_url(
         &self,
         video: &Video,
@@ -195,25 +147,27 @@ impl Delivery {
         expires_in: Option<i64>,
         viewer: &str,
     ) -> Result<PlayUrl, DeliveryError> {
-        let master = published_master(video).ok_or(DeliveryError::NotPlayable(video.status))?;
+        let generation =
+            published_generation(video).ok_or(DeliveryError::NotPlayable(video.status))?;
         let expires_at = self.expiry(expires_in)?;
         let cdns = self.choose(requested, &format!("{viewer}/{}", video.id))?;
-        let generation = master.strip_suffix("master.m3u8").unwrap_or(master);
-        let url = |cdn: &Cdn, key: &str| self.playlist_url(cdn, generation, key, expires_at);
+        let master = generation.master();
+        let url =
+            |cdn: &Cdn, key: &str| self.playlist_url(cdn, generation.prefix(), key, expires_at);
         let chosen = cdns[0];
         // Renditions listed are the published generation's only.
         let definitions = renditions
             .iter()
-            .filter(|r| r.storage_uri.starts_with(generation))
+            .filter(|r| generation.contains(&r.storage_uri))
             .filter_map(|r| Some((r.definition?, url(chosen, &r.storage_uri).ok()?)))
             .collect();
         Ok(PlayUrl {
             cdn: chosen.name.clone(),
-            url: url(chosen, master)?,
+            url: url(chosen, &master)?,
             expires_at: DateTime::from_timestamp(expires_at, 0).unwrap_or_default(),
             fallbacks: cdns[1..]
                 .iter()
-                .filter_map(|c| Some((c.name.clone(), url(c, master).ok()?)))
+                .filter_map(|c| Some((c.name.clone(), url(c, &master).ok()?)))
                 .collect(),
             definitions,
         })
@@ -264,12 +218,7 @@ impl Delivery {
             }
             _ => cdn
                 .signer
-                .sign(
-                    &cdn.base_url,
-                    &format!("/{key}"),
-                    exp,
-                    &crate::auth::new_nonce(),
-                )
+                .sign(&cdn.base_url, &format!("/{key}"), exp, &random_id())
                 .ok(),
         }
     }
@@ -317,7 +266,7 @@ impl UriMapper for Mapper<'_> {
                     &cdn.base_url,
                     &format!("/{resolved}"),
                     self.expires_at,
-                    &crate::auth::new_nonce(),
+                    &random_id(),
                 )
                 .unwrap_or_else(|e| {
                     tracing::warn!(cdn = %cdn.name, error = %e, "cannot sign a segment URL");
@@ -331,11 +280,11 @@ impl UriMapper for Mapper<'_> {
     }
 }
 
-/// The master playlist players may be given: published, and the video not failed or gone.
-fn published_master(video: &Video) -> Option<&str> {
+/// The generation players may be given: published, and the video not failed or gone.
+fn published_generation(video: &Video) -> Option<Generation> {
     use VideoStatus::*;
     match video.status {
-        Playable | TranscodeQueued | Transcoding | Transcoded => video.published_uri.as_deref(),
+        Playable | TranscodeQueued | Transcoding | Transcoded => video.published_generation(),
         _ => None,
     }
 }

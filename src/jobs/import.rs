@@ -1,93 +1,92 @@
-//! The import job: fetch an `https://` source (under `video::fetch`'s policy) into
-//! storage, then queue its transcode, as if it had been uploaded.
+//! The `import` job: fetch an `https://` source (under `video::fetch`'s policy) into
+//! storage, then hand it to the lifecycle as if it had been uploaded.
 
-use diesel_async::AsyncConnection;
-use serde_json::json;
+use scoped_futures::ScopedFutureExt;
 
-use super::JobError;
-use super::transcode::Pipeline;
-use crate::db::{self, jobs::Job, jobs::NewJob, videos::VideoChange};
-use crate::storage::layout;
-use crate::video::{VideoStatus, fetch};
+use super::{Job, JobContext, JobError};
+use crate::db::videos::VideoChange;
+use crate::media::process::trimmed;
+use crate::model::{VideoStatus, layout};
+use crate::queue::Claimed;
+use crate::video::fetch;
+use crate::video::lifecycle::{self, AfterUpload, Stored, TranscodeRequest};
+use crate::video::work::Import;
 
-impl Pipeline {
-    pub async fn import(&self, job: &Job, worker: &str) -> Result<(), JobError> {
+impl Job for Import {
+    async fn run(self, ctx: &JobContext, job: &Claimed) -> Result<(), JobError> {
         let id = job
             .video_id
             .ok_or_else(|| JobError::Permanent("import job without a video".into()))?;
-        let url = job.payload["url"]
-            .as_str()
-            .ok_or_else(|| JobError::Permanent("import job without a url".into()))?;
-        let key = format!("{}source", layout::source_dir(id));
+        let key = layout::source_key(id);
         let (size, md5) = fetch::fetch_into(
-            url,
-            &self.config,
-            &self.storage,
+            &self.url,
+            ctx.media.config(),
+            &ctx.storage,
             &key,
-            self.max_source_bytes,
+            ctx.max_source_bytes,
         )
         .await
         .map_err(|e| match e.is_transient() {
             true => JobError::Transient(e.to_string()),
             false => JobError::Permanent(e.to_string()),
         })?;
-        let dst = job.payload["dst"].clone();
-        let priority = job.payload["priority"].as_i64().map(|p| p as i32);
-        let mut conn = self.db.get().await?;
-        let changed = conn
-            .transaction::<_, JobError, _>(async |conn| {
-                let change = VideoChange {
-                    file_size: Some(size as i64),
-                    hash: Some(Some(md5)),
-                    storage_uri: Some(key.clone()),
-                    ..VideoChange::default()
-                };
-                let Some(uploaded) =
-                    db::videos::transition(conn, id, VideoStatus::Uploaded, change).await?
-                else {
-                    return Ok(Vec::new());
-                };
-                db::jobs::enqueue(
-                    conn,
-                    NewJob {
-                        kind: db::jobs::TRANSCODE,
-                        app_id: Some(uploaded.app_id),
-                        video_id: Some(id),
-                        payload: json!({ "dst": dst }),
-                        priority: priority.unwrap_or(uploaded.task_priority),
-                        run_at: None,
-                    },
-                )
-                .await?;
-                let queued = db::videos::transition(
-                    conn,
-                    id,
-                    VideoStatus::TranscodeQueued,
-                    VideoChange::default(),
-                )
-                .await?;
-                if !db::jobs::finish(conn, job.id, worker).await? {
-                    return Err(JobError::Transient(
-                        "the job was taken over by another worker".into(),
-                    ));
+        let stored = Stored {
+            key,
+            size: size as i64,
+            md5: Some(md5),
+        };
+        let after = AfterUpload {
+            transcode: Some(TranscodeRequest {
+                priority: self.priority,
+                dst: self.dst,
+            }),
+            hash: false,
+        };
+        let recorded = ctx
+            .lifecycle
+            .commit(|conn, changes| {
+                async move {
+                    let video = lifecycle::uploaded(conn, changes, id, stored, after).await?;
+                    if !job.finish(conn).await? {
+                        return Err(JobError::Transient(
+                            "the job was taken over by another worker".into(),
+                        ));
+                    }
+                    Ok(video.is_some())
                 }
-                Ok([Some(uploaded), queued].into_iter().flatten().collect())
+                .scope_boxed()
             })
             .await?;
-        drop(conn);
-        if changed.is_empty() {
+        if !recorded {
             // The video is gone (deleted meanwhile): drop the fetched bytes.
-            let _ = self
-                .storage
-                .delete_with(&layout::source_dir(id))
-                .recursive(true)
-                .await;
-            return Ok(());
+            let _ = ctx.storage.remove_all(&layout::source_dir(id)).await;
         }
-        for video in &changed {
-            self.announce(video).await;
-        }
-        self.signal.notify().await;
         Ok(())
+    }
+
+    /// An import waits in `UPLOADING` between attempts; after the last it is
+    /// `UPLOAD_FAILED` with the reason.
+    async fn failed(ctx: &JobContext, job: &Claimed, error: &str, last: bool) {
+        let (Some(id), true) = (job.video_id, last) else {
+            return;
+        };
+        let change = VideoChange {
+            progress: Some(0),
+            error: Some(Some(trimmed(error))),
+            ..VideoChange::default()
+        };
+        let to = VideoStatus::UploadFailed;
+        let moved = ctx
+            .lifecycle
+            .commit(|conn, changes| {
+                async move {
+                    Ok::<_, JobError>(lifecycle::transition(conn, changes, id, to, change).await?)
+                }
+                .scope_boxed()
+            })
+            .await;
+        if let Err(e) = moved {
+            tracing::error!(video = %id, error = %e, "could not record the failure");
+        }
     }
 }

@@ -4,15 +4,18 @@
 
 use std::path::{Path, PathBuf};
 
-use diesel_async::AsyncConnection;
 use futures_util::{StreamExt, TryStreamExt};
-use opendal::Operator;
+use scoped_futures::ScopedFutureExt;
 
-use super::JobError;
-use crate::db::{self, DbPool, jobs::NewJob, models::NewVideo, videos::VideoChange};
-use crate::media::MediaInfo;
-use crate::media::transcode::{Plan, thumbnails_vtt};
-use crate::video::{Video, VideoStatus};
+use super::publish::{Publish, purge_job};
+use super::{JobContext, JobError};
+use crate::db::{self, models::NewSnapshot, models::NewVideo, models::Video, videos::VideoChange};
+use crate::media::Plan;
+use crate::media::sprite::thumbnails_vtt;
+use crate::model::{Generation, MediaInfo, VideoStatus};
+use crate::queue::{Claimed, NewJob};
+use crate::storage::Storage;
+use crate::video::lifecycle;
 
 pub struct Rendition {
     pub index: usize,
@@ -52,12 +55,12 @@ fn walk(dir: &Path, base: &Path, out: &mut Vec<(PathBuf, u64)>) -> std::io::Resu
 
 impl Outputs {
     /// Checks that ffmpeg wrote what the plan promised and writes the WebVTT track.
-    pub fn collect(out: &Path, plan: &Plan, generation: &str) -> Result<Self, JobError> {
+    pub fn collect(out: &Path, plan: &Plan, generation: &Generation) -> Result<Self, JobError> {
         let vtt = thumbnails_vtt(&plan.sprite(), plan.duration_ms, "sprite.jpg");
         std::fs::write(out.join("thumbnails.vtt"), vtt)?;
         let mut found = Vec::new();
         walk(out, out, &mut found)?;
-        let key = |rel: &Path| format!("{generation}{}", rel.to_string_lossy());
+        let key = |rel: &Path| generation.key(&rel.to_string_lossy());
         let missing = |what: &str| JobError::Transient(format!("ffmpeg wrote no {what}"));
         if !out.join("master.m3u8").exists() {
             return Err(missing("master playlist"));
@@ -114,7 +117,7 @@ impl Outputs {
 }
 
 /// Copies every output file into storage, a few at a time, streaming from disk.
-pub async fn upload(storage: &Operator, out: &Path, outputs: &Outputs) -> Result<(), JobError> {
+pub async fn store(storage: &Storage, out: &Path, outputs: &Outputs) -> Result<(), JobError> {
     let files: Vec<(PathBuf, String)> = outputs
         .files
         .iter()
@@ -122,18 +125,7 @@ pub async fn upload(storage: &Operator, out: &Path, outputs: &Outputs) -> Result
         .collect();
     futures_util::stream::iter(files)
         .map(|(path, key)| async move {
-            let file = tokio::fs::File::open(path).await?;
-            let mut writer = storage
-                .writer_with(&key)
-                .content_type(crate::storage::content_type(&key))
-                .chunk(8 << 20)
-                .await?
-                .into_futures_async_write();
-            let mut sink =
-                tokio_util::compat::FuturesAsyncWriteCompatExt::compat_write(&mut writer);
-            let mut file = file;
-            tokio::io::copy(&mut file, &mut sink).await?;
-            tokio::io::AsyncWriteExt::shutdown(&mut sink).await?;
+            storage.put_file(&path, &key).await?;
             Ok::<_, JobError>(())
         })
         .buffer_unordered(4)
@@ -141,144 +133,116 @@ pub async fn upload(storage: &Operator, out: &Path, outputs: &Outputs) -> Result
         .await
 }
 
-/// What a committed swap leaves to do.
-pub struct Swapped {
-    pub transcoded: Video,
-    /// Set when no origin needed a copy: the video went on to `PLAYABLE` in the same commit.
-    pub playable: Option<Video>,
-    /// A generation nobody plays any more (never published): remove it now.
-    pub unused: Option<String>,
-}
-
-/// How the new generation reaches the origins.
-pub struct Publishing {
-    /// Some origin is not the storage itself: a `publish` job copies the files.
-    pub needs_copies: bool,
-    /// How long a replaced, published generation stays for viewers still playing it.
-    pub retain_secs: i64,
-}
-
 /// Replaces the video's renditions and snapshots with `outputs`, marks it `TRANSCODED`
-/// and the job done, and either publishes it at once (`PLAYABLE`) or queues its
-/// publication. `None` when the video is gone (deleted meanwhile).
-#[allow(clippy::too_many_arguments)]
+/// and the job done, and either publishes it at once (`PLAYABLE`, when the storage is the
+/// only origin) or queues its publication; a generation nobody plays any more is removed.
+/// `None` when the video is gone (deleted meanwhile).
 pub async fn swap(
-    db: &DbPool,
+    ctx: &JobContext,
     video: &Video,
     info: &MediaInfo,
     plan: &Plan,
     outputs: &Outputs,
-    job_id: i64,
-    worker: &str,
-    publishing: &Publishing,
-) -> Result<Option<Swapped>, JobError> {
-    let mut conn = db.get().await?;
+    job: &Claimed,
+) -> Result<Option<()>, JobError> {
     let id = video.id;
-    conn.transaction::<_, JobError, _>(async |conn| {
-        let Some(current) = db::pipeline::find_any_for_update(conn, id).await? else {
-            return Ok(None);
-        };
-        let generation = |uri: &Option<String>| {
-            uri.as_deref()
-                .and_then(|p| p.strip_suffix("master.m3u8"))
-                .map(str::to_string)
-        };
-        let (old, published) = (
-            generation(&current.playlist_uri),
-            generation(&current.published_uri),
-        );
-        db::pipeline::delete_outputs(conn, id).await?;
-        for r in &outputs.renditions {
-            let rung = plan.rungs[r.index];
-            let mut row = NewVideo::source(
-                current.app_id,
-                VideoStatus::Transcoded,
-                current.source_name.clone(),
-            );
-            row.parent_id = Some(id);
-            row.definition = Some(rung.definition);
-            row.video_width = Some(rung.width as i32);
-            row.video_height = Some(rung.height as i32);
-            row.duration = info.duration_ms;
-            row.file_size = r.bytes;
-            row.storage_uri = r.playlist_key.clone();
-            row.task_priority = current.task_priority;
-            db::videos::insert(conn, &row).await?;
-        }
-        let (w, h) = plan
-            .rungs
-            .last()
-            .map(|r| (r.width as i32, r.height as i32))
-            .unwrap_or_default();
-        let snapshots: Vec<_> = outputs
-            .snapshots
-            .iter()
-            .map(|s| (s.index, s.key.clone(), w, h, s.bytes))
-            .collect();
-        db::pipeline::insert_snapshots(conn, id, &snapshots).await?;
-        db::pipeline::set_outputs(
-            conn,
-            id,
-            &outputs.master_key,
-            &outputs.sprite_key,
-            &outputs.vtt_key,
-        )
-        .await?;
-        let change = VideoChange {
-            progress: Some(100),
-            error: Some(None),
-            ..VideoChange::default()
-        };
-        let transcoded = db::videos::transition(conn, id, VideoStatus::Transcoded, change)
-            .await?
-            .ok_or_else(|| JobError::Transient("the video left TRANSCODING meanwhile".into()))?;
-        if !db::jobs::finish(conn, job_id, worker).await? {
-            return Err(JobError::Transient(
-                "the job was taken over by another worker".into(),
-            ));
-        }
-        let playable = if publishing.needs_copies {
-            db::jobs::enqueue(conn, publish_job(&transcoded)).await?;
-            None
-        } else {
-            // The storage is the only origin: published as it was written.
-            db::pipeline::set_published(conn, id, &outputs.master_key).await?;
-            if let Some(p) = &published {
-                db::jobs::enqueue(conn, purge_job(&transcoded, p, publishing.retain_secs)).await?;
+    let needs_copies = ctx.delivery.origins().need_copies();
+    let retain_secs = ctx.retain_replaced_secs;
+    let unused = ctx
+        .lifecycle
+        .commit(|conn, changes| {
+            async move {
+                let Some(current) = db::videos::find_any_for_update(conn, id).await? else {
+                    return Ok(None);
+                };
+                let (old, published) = (current.generation(), current.published_generation());
+                db::outputs::delete_outputs(conn, id).await?;
+                for r in &outputs.renditions {
+                    let rung = plan.rungs[r.index];
+                    let mut row = NewVideo::source(
+                        current.app_id,
+                        VideoStatus::Transcoded,
+                        current.source_name.clone(),
+                    );
+                    row.parent_id = Some(id);
+                    row.definition = Some(rung.definition);
+                    row.video_width = Some(rung.width as i32);
+                    row.video_height = Some(rung.height as i32);
+                    row.duration = info.duration_ms;
+                    row.file_size = r.bytes;
+                    row.storage_uri = r.playlist_key.clone();
+                    row.task_priority = current.task_priority;
+                    // Renditions are outputs, not videos with a life of their own: no event.
+                    db::videos::insert(conn, &row).await?;
+                }
+                let (w, h) = plan
+                    .rungs
+                    .last()
+                    .map(|r| (r.width as i32, r.height as i32))
+                    .unwrap_or_default();
+                let snapshots: Vec<NewSnapshot> = outputs
+                    .snapshots
+                    .iter()
+                    .map(|s| NewSnapshot {
+                        video_id: id,
+                        image_index: s.index,
+                        storage_uri: s.key.clone(),
+                        width: Some(w),
+                        height: Some(h),
+                        file_size: s.bytes,
+                    })
+                    .collect();
+                db::outputs::insert_snapshots(conn, &snapshots).await?;
+                db::outputs::set_outputs(
+                    conn,
+                    id,
+                    &outputs.master_key,
+                    &outputs.sprite_key,
+                    &outputs.vtt_key,
+                )
+                .await?;
+                let change = VideoChange {
+                    progress: Some(100),
+                    error: Some(None),
+                    ..VideoChange::default()
+                };
+                let transcoded =
+                    lifecycle::transition(conn, changes, id, VideoStatus::Transcoded, change)
+                        .await?
+                        .ok_or_else(|| {
+                            JobError::Transient("the video left TRANSCODING meanwhile".into())
+                        })?;
+                if !job.finish(conn).await? {
+                    return Err(JobError::Transient(
+                        "the job was taken over by another worker".into(),
+                    ));
+                }
+                if needs_copies {
+                    let publish = NewJob::new(&Publish {})
+                        .for_video(&transcoded)
+                        // Ahead of transcodes: the hard work is done, viewers are waiting.
+                        .priority(transcoded.task_priority.saturating_add(1000));
+                    lifecycle::enqueue(conn, changes, publish).await?;
+                } else {
+                    // The storage is the only origin: published as it was written.
+                    db::outputs::set_published(conn, id, &outputs.master_key).await?;
+                    if let Some(p) = &published {
+                        let purge = purge_job(&transcoded, p, retain_secs);
+                        lifecycle::enqueue(conn, changes, purge).await?;
+                    }
+                    let to = VideoStatus::Playable;
+                    lifecycle::transition(conn, changes, id, to, VideoChange::default()).await?;
+                }
+                Ok(Some(old.filter(|o| Some(o) != published.as_ref())))
             }
-            db::videos::transition(conn, id, VideoStatus::Playable, VideoChange::default()).await?
-        };
-        let unused = old.filter(|o| Some(o) != published.as_ref());
-        Ok(Some(Swapped {
-            transcoded,
-            playable,
-            unused,
-        }))
-    })
-    .await
-}
-
-pub fn publish_job(video: &Video) -> NewJob<'static> {
-    NewJob {
-        kind: db::jobs::PUBLISH,
-        app_id: Some(video.app_id),
-        video_id: Some(video.id),
-        payload: serde_json::json!({}),
-        // Ahead of transcodes: the hard work is done, viewers are waiting.
-        priority: video.task_priority.saturating_add(1000),
-        run_at: None,
+            .scope_boxed()
+        })
+        .await?;
+    let Some(unused) = unused else {
+        return Ok(None);
+    };
+    if let Some(generation) = unused {
+        ctx.remove_generation(generation.prefix()).await;
     }
-}
-
-/// Removal of a replaced generation after `retain_secs`; not tied to the video row, so a
-/// deletion meanwhile does not cancel it (it then finds nothing to remove).
-pub fn purge_job(video: &Video, prefix: &str, retain_secs: i64) -> NewJob<'static> {
-    NewJob {
-        kind: db::jobs::PURGE,
-        app_id: Some(video.app_id),
-        video_id: None,
-        payload: serde_json::json!({ "prefix": prefix }),
-        priority: 0,
-        run_at: Some(chrono::Utc::now() + chrono::Duration::seconds(retain_secs.max(0))),
-    }
+    Ok(Some(()))
 }

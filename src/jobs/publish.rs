@@ -1,105 +1,114 @@
-//! The publish job (copy a transcoded generation to every origin, then `PLAYABLE`) and
-//! the purge job (remove a replaced generation once its viewers are done).
+//! The `publish` job: copy a transcoded generation to every origin that is not the
+//! storage itself, then `PLAYABLE`; the generation it replaces is purged later.
 
-use diesel_async::AsyncConnection;
+use scoped_futures::ScopedFutureExt;
+use serde::{Deserialize, Serialize};
 
-use super::JobError;
-use super::outputs::purge_job;
-use super::transcode::Pipeline;
-use crate::db::{self, jobs::Job, videos::VideoChange};
-use crate::video::VideoStatus;
+use super::purge::Purge;
+use super::{Job, JobContext, JobError};
+use crate::db::{self, models::Video, videos::VideoChange};
+use crate::media::process::trimmed;
+use crate::model::{Generation, VideoStatus};
+use crate::queue::{Claimed, NewJob, Payload};
+use crate::video::lifecycle;
 
-impl Pipeline {
-    /// One attempt of a publish job.
-    pub async fn publish_job(&self, job: &Job, worker: &str) -> Result<(), JobError> {
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Publish {}
+
+impl Payload for Publish {
+    const KIND: &'static str = "publish";
+}
+
+impl Job for Publish {
+    async fn run(self, ctx: &JobContext, job: &Claimed) -> Result<(), JobError> {
         let id = job
             .video_id
             .ok_or_else(|| JobError::Permanent("publish job without a video".into()))?;
-        let Some(video) = self.current(id).await? else {
-            return self.finish(job, worker).await;
-        };
-        // A retranscode queued meanwhile will publish its own outputs.
-        let Some(master) = video
-            .playlist_uri
-            .clone()
-            .filter(|_| video.status == VideoStatus::Transcoded)
+        // Deleted, or retranscoded meanwhile (the new transcode publishes its own outputs).
+        let Some(generation) = ctx
+            .video(id)
+            .await?
+            .filter(|v| v.status == VideoStatus::Transcoded)
+            .and_then(|v| v.generation())
         else {
-            return self.finish(job, worker).await;
+            return Ok(());
         };
-        let generation = master
-            .strip_suffix("master.m3u8")
-            .unwrap_or(&master)
-            .to_string();
-        let files = self
+        let files = ctx
             .delivery
             .origins()
-            .publish(&self.storage, &generation)
+            .publish(&ctx.storage, generation.prefix())
             .await
             .map_err(|e| JobError::Transient(e.to_string()))?;
-
-        let mut conn = self.db.get().await?;
-        let retain = self.retain_replaced_secs;
-        let done = conn
-            .transaction::<_, JobError, _>(async |conn| {
-                let Some(current) = db::pipeline::find_any_for_update(conn, id).await? else {
-                    return Ok(None);
-                };
-                if current.status != VideoStatus::Transcoded
-                    || current.playlist_uri.as_deref() != Some(master.as_str())
-                {
-                    return Ok(None);
+        let retain = ctx.retain_replaced_secs;
+        let master = generation.master();
+        let published = ctx
+            .lifecycle
+            .commit(|conn, changes| {
+                async move {
+                    let Some(current) = db::videos::find_any_for_update(conn, id).await? else {
+                        return Ok(false);
+                    };
+                    if current.status != VideoStatus::Transcoded
+                        || current.generation().as_ref() != Some(&generation)
+                    {
+                        return Ok(false);
+                    }
+                    let replaced = current.published_generation().filter(|p| *p != generation);
+                    db::outputs::set_published(conn, id, &master).await?;
+                    let change = VideoChange {
+                        error: Some(None),
+                        ..VideoChange::default()
+                    };
+                    let to = VideoStatus::Playable;
+                    let playable = lifecycle::transition(conn, changes, id, to, change).await?;
+                    if let (Some(prefix), Some(v)) = (replaced, &playable) {
+                        lifecycle::enqueue(conn, changes, purge_job(v, &prefix, retain)).await?;
+                    }
+                    if !job.finish(conn).await? {
+                        return Err(JobError::Transient(
+                            "the job was taken over by another worker".into(),
+                        ));
+                    }
+                    Ok(playable.is_some())
                 }
-                let replaced = current
-                    .published_uri
-                    .as_deref()
-                    .and_then(|p| p.strip_suffix("master.m3u8"))
-                    .filter(|p| *p != generation)
-                    .map(str::to_string);
-                db::pipeline::set_published(conn, id, &master).await?;
-                let change = VideoChange {
-                    error: Some(None),
-                    ..VideoChange::default()
-                };
-                let playable =
-                    db::videos::transition(conn, id, VideoStatus::Playable, change).await?;
-                if let (Some(prefix), Some(v)) = (replaced, &playable) {
-                    db::jobs::enqueue(conn, purge_job(v, &prefix, retain)).await?;
-                }
-                if !db::jobs::finish(conn, job.id, worker).await? {
-                    return Err(JobError::Transient(
-                        "the job was taken over by another worker".into(),
-                    ));
-                }
-                Ok(playable)
+                .scope_boxed()
             })
             .await?;
-        drop(conn);
-        match done {
-            Some(video) => {
-                tracing::info!(video = %id, files, "published");
-                self.announce(&video).await;
-                Ok(())
-            }
-            // Deleted or retranscoded meanwhile: nothing to announce.
-            None => self.finish(job, worker).await,
+        if published {
+            tracing::info!(video = %id, files, "published");
         }
-    }
-
-    /// One attempt of a purge job.
-    pub async fn purge_job(&self, job: &Job, worker: &str) -> Result<(), JobError> {
-        let prefix = job
-            .payload
-            .get("prefix")
-            .and_then(|p| p.as_str())
-            .filter(|p| p.ends_with('/') && !p.split('/').any(|s| s == ".."))
-            .ok_or_else(|| JobError::Permanent("purge job without a generation".into()))?;
-        self.remove_generation(prefix).await;
-        self.finish(job, worker).await
-    }
-
-    pub(super) async fn finish(&self, job: &Job, worker: &str) -> Result<(), JobError> {
-        let mut conn = self.db.get().await?;
-        db::jobs::finish(&mut conn, job.id, worker).await?;
         Ok(())
     }
+
+    /// Stays `TRANSCODED` (never half `PLAYABLE`) with the reason; retried unless last.
+    async fn failed(ctx: &JobContext, job: &Claimed, error: &str, last: bool) {
+        metrics::counter!(crate::metrics::PUBLISH_FAILURES).increment(1);
+        let Some(id) = job.video_id else { return };
+        let reason = match last {
+            true => format!("publishing failed: {}", trimmed(error)),
+            false => format!("publishing failed, will retry: {}", trimmed(error)),
+        };
+        let noted = ctx
+            .lifecycle
+            .commit(|conn, changes| {
+                async move {
+                    Ok::<_, JobError>(lifecycle::note_error(conn, changes, id, &reason).await?)
+                }
+                .scope_boxed()
+            })
+            .await;
+        if let Err(e) = noted {
+            tracing::error!(video = %id, error = %e, "could not record the failure");
+        }
+    }
+}
+
+/// Removal of a replaced generation after `retain_secs`; not tied to the video row, so a
+/// deletion meanwhile does not cancel it (it then finds nothing to remove).
+pub fn purge_job(video: &Video, generation: &Generation, retain_secs: i64) -> NewJob {
+    NewJob::new(&Purge {
+        prefix: generation.clone(),
+    })
+    .for_app(video.app_id)
+    .run_at(chrono::Utc::now() + chrono::Duration::seconds(retain_secs.max(0)))
 }

@@ -4,55 +4,17 @@
 
 mod rate;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
+use crate::config::limits::{AppLimitsOverride, LimitsConfig};
 use crate::error::{Coded, ErrorCode, InfraError};
-use crate::ids::AppId;
 use crate::kv::Kv;
+use crate::model::AppId;
 
 /// A hint for clients refused because too many uploads are open: uploads finish or are
 /// terminated on their own schedule, so there is no exact time to give.
 const UPLOADS_RETRY_AFTER: Duration = Duration::from_secs(30);
-
-/// `[limits]`; the default request rate is the top-level `rate_limit_rps`
-/// (`REEL_RATE_LIMIT_RPS`). Zero means unlimited everywhere.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct LimitsConfig {
-    /// Requests an app may send at once above its steady rate; 0: twice `rps`.
-    pub burst: u32,
-    /// Uploads an app may have open (started, neither finished nor expired).
-    pub max_concurrent_uploads: u32,
-    /// Bytes an app may store: its sources and renditions, plus the declared size of
-    /// its open uploads.
-    pub max_storage_bytes: u64,
-    /// Overrides for single apps, by `app_key`.
-    pub apps: BTreeMap<String, AppLimitsOverride>,
-}
-
-impl Default for LimitsConfig {
-    fn default() -> Self {
-        Self {
-            burst: 0,
-            max_concurrent_uploads: 500,
-            max_storage_bytes: 0,
-            apps: BTreeMap::new(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct AppLimitsOverride {
-    pub rps: Option<u32>,
-    pub burst: Option<u32>,
-    pub max_concurrent_uploads: Option<u32>,
-    pub max_storage_bytes: Option<u64>,
-}
 
 /// The limits that apply to one app; zero means unlimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,8 +8,8 @@ use std::time::Duration;
 use redis::Script;
 
 use crate::error::InfraError;
-use crate::ids::AppId;
 use crate::kv::Kv;
+use crate::model::AppId;
 
 /// Returns 0 when the request may pass, else the microseconds until it would.
 static GCRA: LazyLock<Script> = LazyLock::new(|| {

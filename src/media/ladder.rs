@@ -1,6 +1,6 @@
 //! The rendition ladder: which rungs a source gets (never upscaled) and their sizes and bitrates.
 
-use crate::video::Definition;
+use crate::model::Definition;
 
 /// One output of the transcode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,15 +1,130 @@
-//! Media: what a file is (ffprobe) and what becomes of it (the ffmpeg pipeline).
+//! Media: what a file is (ffprobe), what it becomes (the plan and its single ffmpeg
+//! pass), and the one wrapper that runs both tools. No database and no storage here, so
+//! `reel media plan` runs without Postgres or Redis.
 
-mod info;
 pub mod ladder;
+pub mod plan;
 pub mod probe;
 pub mod process;
 pub mod sprite;
 pub mod transcode;
 
-pub use info::{AudioStream, MediaInfo, VideoStream};
+use std::path::Path;
+use std::time::Duration;
+
+use crate::config::MediaConfig;
+use crate::model::MediaInfo;
+
+pub use plan::Plan;
+use process::{ToolError, Tools};
 
 /// Demuxers a source may be read with (`-format_whitelist`). Playlist-like formats (HLS,
 /// concat, image sequences) are left out: an uploaded playlist naming files on the
 /// server's disk would otherwise read them.
 pub const SOURCE_FORMATS: &str = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,flv,mpegts,mpeg,mxf,asf,ogg,wav,mp3,aac,h264,hevc,m4v,dv,ivf,nut,gif,yuv4mpegpipe";
+
+/// A probe of this long or more means ffprobe hangs.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(60);
+
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    /// ffprobe could not read it.
+    #[error("not a media file: {0}")]
+    NotMedia(String),
+    /// Readable, but not something Reel transcodes.
+    #[error("{0}")]
+    Unsuitable(String),
+    #[error("ffmpeg failed: {0}")]
+    Transcode(String),
+    /// The tool could not run, or ran too long.
+    #[error(transparent)]
+    Tool(ToolError),
+}
+
+impl MediaError {
+    /// Retrying cannot help: the file is what it is.
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, Self::NotMedia(_) | Self::Unsuitable(_))
+    }
+}
+
+/// ffprobe and ffmpeg as this node runs them (paths, threads, at most `max_processes`).
+#[derive(Clone)]
+pub struct Media {
+    tools: Tools,
+    config: MediaConfig,
+}
+
+impl Media {
+    pub fn new(config: &MediaConfig) -> Self {
+        Self {
+            tools: Tools::new(config.max_processes),
+            config: config.clone(),
+        }
+    }
+
+    pub fn config(&self) -> &MediaConfig {
+        &self.config
+    }
+
+    /// What `source` is.
+    pub async fn probe(&self, source: &Path) -> Result<MediaInfo, MediaError> {
+        let out = self
+            .tools
+            .run(&self.config.ffprobe, &probe::args(source), PROBE_TIMEOUT)
+            .await
+            .map_err(|e| match e {
+                // The server's paths are not the client's business.
+                ToolError::Failed { stderr, .. } => MediaError::NotMedia(
+                    stderr
+                        .lines()
+                        .last()
+                        .unwrap_or("ffprobe failed")
+                        .replace(&*source.to_string_lossy(), "the file"),
+                ),
+                other => MediaError::Tool(other),
+            })?;
+        probe::parse(&out.stdout).map_err(|e| MediaError::NotMedia(e.to_string()))
+    }
+
+    /// What `source` is and what would be made of it (also `reel media plan`).
+    pub async fn plan_file(
+        &self,
+        source: &Path,
+        snapshots: u32,
+    ) -> Result<(MediaInfo, Plan), MediaError> {
+        let info = self.probe(source).await?;
+        let plan = Plan::for_source(&info, snapshots, &self.config)?;
+        Ok((info, plan))
+    }
+
+    /// Runs `plan` on `source` into `out`, calling `progress` with the percent done.
+    /// It may take 2 minutes plus `timeout_factor` times the video's duration.
+    pub async fn transcode(
+        &self,
+        plan: &Plan,
+        source: &Path,
+        out: &Path,
+        mut progress: impl FnMut(i16) + Send,
+    ) -> Result<(), MediaError> {
+        let args = plan.ffmpeg_args(source, out);
+        tracing::debug!(command = %format!("ffmpeg {}", args.join(" ")), "transcoding");
+        let timeout = Duration::from_secs(120)
+            + Duration::from_millis(plan.duration_ms as u64) * self.config.timeout_factor;
+        let duration_ms = plan.duration_ms;
+        self.tools
+            .run_with_lines(&self.config.ffmpeg, &args, timeout, move |line| {
+                if let Some(p) = transcode::progress_line(line, duration_ms) {
+                    progress(p);
+                }
+            })
+            .await
+            .map(|_| ())
+            .map_err(|e| match e {
+                ToolError::Failed { stderr, .. } => {
+                    MediaError::Transcode(process::trimmed(&stderr))
+                }
+                other => MediaError::Tool(other),
+            })
+    }
+}

@@ -1,9 +1,30 @@
-//! ffprobe's JSON (`-print_format json -show_format -show_streams`) → `MediaInfo`,
-//! as a pure function tested on checked-in fixtures.
+//! What ffprobe is asked (`args`) and what its JSON means (`parse`, a pure function
+//! tested on checked-in fixtures).
+
+use std::path::Path;
 
 use serde::Deserialize;
 
-use super::info::{AudioStream, MediaInfo, VideoStream};
+use super::SOURCE_FORMATS;
+use crate::model::{AudioStream, MediaInfo, VideoStream};
+
+/// The ffprobe arguments that describe `source`, read with the whitelisted demuxers only.
+pub fn args(source: &Path) -> Vec<String> {
+    [
+        "-v",
+        "error",
+        "-print_format",
+        "json",
+        "-show_format",
+        "-show_streams",
+        "-format_whitelist",
+        SOURCE_FORMATS,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([source.to_string_lossy().into_owned()])
+    .collect()
+}
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ProbeError {
@@ -120,18 +141,6 @@ pub fn parse(json: &[u8]) -> Result<MediaInfo, ProbeError> {
         video,
         audio,
     })
-}
-
-impl MediaInfo {
-    /// Width and height as displayed (rotation applied).
-    pub fn display_size(&self) -> Option<(i32, i32)> {
-        let v = self.video.as_ref()?;
-        Some(if v.rotation % 180 == 90 {
-            (v.height, v.width)
-        } else {
-            (v.width, v.height)
-        })
-    }
 }
 
 #[cfg(test)]

@@ -107,7 +107,7 @@ impl Tools {
             let work = async {
                 let (out, err, status) = tokio::join!(
                     read_stdout(stdout, on_line),
-                    tail(stderr),
+                    stderr_tail(stderr),
                     child.wait()
                 );
                 (out, err, status)
@@ -164,7 +164,7 @@ async fn read_stdout(
 }
 
 /// The last lines of stderr (whatever its length), for error messages.
-async fn tail(stderr: impl AsyncRead + Unpin) -> String {
+async fn stderr_tail(stderr: impl AsyncRead + Unpin) -> String {
     let mut lines = BufReader::new(stderr).lines();
     let mut kept: VecDeque<String> = VecDeque::new();
     let mut size = 0;
@@ -199,3 +199,17 @@ fn die_with_parent(command: &mut Command) {
 
 #[cfg(not(target_os = "linux"))]
 fn die_with_parent(_: &mut Command) {}
+
+/// The last characters of a tool's error output, short enough for a status field.
+pub fn trimmed(s: &str) -> String {
+    const MAX: usize = 1000;
+    let s = s.trim();
+    if s.len() <= MAX {
+        return s.to_string();
+    }
+    let mut start = s.len() - MAX;
+    while !s.is_char_boundary(start) {
+        start += 1;
+    }
+    format!("…{}", &s[start..])
+}

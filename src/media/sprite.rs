@@ -1,7 +1,7 @@
 //! The scrubbing sprite: one sheet of thumbnails taken from the transcode's decode, and
 //! the WebVTT cues that point players into it.
 
-use super::transcode::Plan;
+use super::plan::Plan;
 
 /// Width of one thumbnail in the sprite sheet.
 pub const THUMB_WIDTH: u32 = 160;
@@ -85,7 +85,7 @@ pub fn thumbnails_vtt(sprite: &Sprite, duration_ms: i64, sprite_url: &str) -> St
 mod tests {
     use super::*;
     use crate::media::ladder::ladder;
-    use crate::video::Definition;
+    use crate::model::Definition;
 
     fn plan(w: u32, h: u32) -> Plan {
         Plan {

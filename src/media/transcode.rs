@@ -4,30 +4,13 @@
 
 use std::path::Path;
 
-use super::ladder::Rung;
-pub use super::sprite::{Sprite, THUMB_WIDTH, thumbnails_vtt};
+use super::plan::Plan;
 
 /// Segment length of the HLS output, seconds.
 pub const SEGMENT_SECS: u32 = 4;
 /// The one audio encoding (stereo AAC).
 const AUDIO: [&str; 6] = ["-c:a", "aac", "-b:a", "128k", "-ac", "2"];
-/// What to make from one source.
-#[derive(Debug, Clone)]
-pub struct Plan {
-    /// Smallest first.
-    pub rungs: Vec<Rung>,
-    pub has_audio: bool,
-    pub duration_ms: i64,
-    pub fps: f64,
-    pub snapshots: u32,
-    pub threads: usize,
-}
-
 impl Plan {
-    pub(super) fn seconds(&self) -> f64 {
-        (self.duration_ms.max(1) as f64) / 1000.0
-    }
-
     /// Encoder settings every rung shares (the per-rung comparison uses the same).
     fn encoder_settings(&self) -> Vec<String> {
         let gop = self.gop().to_string();
@@ -259,7 +242,7 @@ pub fn progress_line(line: &str, duration_ms: i64) -> Option<i16> {
 mod tests {
     use super::*;
     use crate::media::ladder::ladder;
-    use crate::video::Definition;
+    use crate::model::Definition;
 
     fn plan(w: u32, h: u32, audio: bool) -> Plan {
         Plan {

@@ -1,11 +1,14 @@
-//! Object storage through opendal: `fs` under the data dir by default, `s3` or `oss` by config,
-//! and the key layout every part of Reel agrees on.
+//! Object storage through opendal (`fs` under the data dir by default, `s3` or `oss` by
+//! config) and the byte I/O over it (`io`). Keys come from `model::layout`.
 
-pub mod layout;
+pub mod io;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
 
 use opendal::{Operator, services};
+
+use self::io::{Chunks, CopyError, Sink, pump, read_chunks};
 
 use crate::config::{StorageConfig, StorageKind};
 
@@ -27,6 +30,79 @@ pub fn fs_root(cfg: &StorageConfig, data_dir: &Path) -> Option<std::path::PathBu
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| data_dir.join("storage"));
     Some(std::path::absolute(&root).unwrap_or(root))
+}
+
+/// The configured store, and where it lives on disk when it is `fs` (files are then read
+/// and renamed in place instead of streamed).
+#[derive(Clone)]
+pub struct Storage {
+    op: Operator,
+    fs_root: Option<PathBuf>,
+}
+
+/// Stored objects are written in parts this large (object stores need ≥ 5 MiB parts).
+const WRITE_CHUNK: usize = 8 << 20;
+
+impl Storage {
+    pub fn open(cfg: &StorageConfig, data_dir: &Path) -> Result<Self, StorageSetupError> {
+        Ok(Self {
+            op: build(cfg, data_dir)?,
+            fs_root: fs_root(cfg, data_dir),
+        })
+    }
+
+    pub fn op(&self) -> &Operator {
+        &self.op
+    }
+
+    /// Root directory of fs storage (`None` for object stores).
+    pub fn fs_root(&self) -> Option<&Path> {
+        self.fs_root.as_deref()
+    }
+
+    /// Where `key` is on local disk, on fs storage.
+    pub fn local_path(&self, key: &str) -> Option<PathBuf> {
+        self.fs_root.as_ref().map(|root| root.join(key))
+    }
+
+    /// A stored object's bytes as the store hands them over; on fs storage the file
+    /// itself, read around the page cache (large sources are read once).
+    pub async fn chunks(&self, key: &str) -> Result<Pin<Box<dyn Chunks>>, CopyError> {
+        if let Some(path) = self.local_path(key) {
+            return Ok(Box::pin(read_chunks(path).await?));
+        }
+        let reader = self.op.reader_with(key).chunk(WRITE_CHUNK).await?;
+        Ok(Box::pin(reader.into_bytes_stream(..).await?))
+    }
+
+    /// Streams `chunks` into `key` with its content type; returns the bytes written.
+    pub async fn put(&self, key: &str, chunks: impl Chunks) -> Result<u64, CopyError> {
+        let mut writer = self
+            .op
+            .writer_with(key)
+            .content_type(content_type(key))
+            .chunk(WRITE_CHUNK)
+            .await?
+            .into_futures_async_write();
+        let mut sink = tokio_util::compat::FuturesAsyncWriteCompatExt::compat_write(&mut writer);
+        let (written, ()) = pump(chunks, u64::MAX, (), Sink::Async(&mut sink)).await?;
+        tokio::io::AsyncWriteExt::shutdown(&mut sink).await?;
+        Ok(written.bytes)
+    }
+
+    /// Copies a local file into `key`.
+    pub async fn put_file(&self, path: &Path, key: &str) -> Result<u64, CopyError> {
+        let file = tokio_util::io::ReaderStream::with_capacity(
+            tokio::fs::File::open(path).await?,
+            256 << 10,
+        );
+        self.put(key, file).await
+    }
+
+    /// Removes everything under `prefix` (a directory on fs).
+    pub async fn remove_all(&self, prefix: &str) -> Result<(), opendal::Error> {
+        self.op.delete_with(prefix).recursive(true).await
+    }
 }
 
 /// Builds the operator of the configured service.

@@ -3,93 +3,29 @@
 
 use std::time::Duration;
 
-use diesel::sql_types::BigInt;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use serde_json::json;
+use scoped_futures::ScopedFutureExt;
 
 use super::UploadError;
-use super::digest::RunningMd5;
 use super::service::{UploadService, with_renewal};
-use super::session::{Concat, FileInfo, SessionState, Transfer, UploadId, UploadSession};
-use crate::db::{self, jobs::NewJob, models::NewVideo, videos::VideoChange};
-use crate::events::VideoEvent;
-use crate::ids::{AppId, VideoId};
-use crate::storage::layout;
-use crate::video::{Video, VideoStatus};
+use super::session::{Concat, FileInfo, SessionState, Transfer, UploadSession};
+use crate::db::{self, models::NewVideo, videos::VideoChange};
+use crate::model::{AppId, UploadId, VideoId, VideoStatus, layout};
+use crate::storage::io::RunningMd5;
+use crate::video::Video;
+use crate::video::lifecycle::{self, AfterUpload, Stored, TranscodeRequest};
 
 /// Moving a large file into remote storage can take a while; the lock is renewed meanwhile.
 const COMPLETE_LOCK_TTL: Duration = Duration::from_secs(20);
 
-/// Marks an uploaded video `UPLOADED`, or `TRANSCODE_QUEUED` with its job when `auto`;
-/// queues the job that computes its md5 when `hash_later`.
-async fn record_uploaded(
-    conn: &mut AsyncPgConnection,
-    video: VideoId,
-    change: VideoChange,
-    auto: bool,
-    hash_later: bool,
-) -> Result<Vec<Video>, UploadError> {
-    let priority = change.task_priority;
-    let uploaded = db::videos::transition(conn, video, VideoStatus::Uploaded, change)
-        .await?
-        .ok_or_else(|| UploadError::Conflict("the video is no longer uploading".into()))?;
-    let mut changes = vec![uploaded.clone()];
-    if hash_later {
-        db::jobs::enqueue(
-            conn,
-            NewJob {
-                kind: db::jobs::HASH,
-                app_id: Some(uploaded.app_id),
-                video_id: Some(video),
-                payload: json!({}),
-                // Before the transcode: instant upload needs the hash.
-                priority: priority.unwrap_or(uploaded.task_priority).saturating_add(1),
-                run_at: None,
-            },
-        )
-        .await?;
+/// What follows the upload of `file`.
+fn after_upload(file: &FileInfo, hash: bool) -> AfterUpload {
+    AfterUpload {
+        transcode: file.auto_transcode.then(TranscodeRequest::default),
+        hash,
     }
-    if auto {
-        db::jobs::enqueue(
-            conn,
-            NewJob {
-                kind: db::jobs::TRANSCODE,
-                app_id: Some(uploaded.app_id),
-                video_id: Some(video),
-                payload: json!({}),
-                priority: priority.unwrap_or(uploaded.task_priority),
-                run_at: None,
-            },
-        )
-        .await?;
-        let queued = db::videos::transition(
-            conn,
-            video,
-            VideoStatus::TranscodeQueued,
-            VideoChange::default(),
-        )
-        .await?
-        .ok_or_else(|| UploadError::Conflict("cannot queue the transcode".into()))?;
-        changes.push(queued);
-    }
-    Ok(changes)
 }
 
 impl UploadService {
-    async fn publish_all(&self, videos: &[Video]) {
-        if videos
-            .iter()
-            .any(|v| v.status == VideoStatus::TranscodeQueued)
-        {
-            self.jobs.notify().await;
-        }
-        for video in videos {
-            if let Err(e) = self.events.publish(&VideoEvent::snapshot(video)).await {
-                tracing::warn!(video = %video.id, error = %e, "event not published");
-            }
-        }
-    }
-
     /// Finishes a session whose bytes have all arrived. Safe to call twice or from two
     /// nodes: one completes, the other returns the session as it finds it.
     pub(super) async fn complete(
@@ -158,23 +94,26 @@ impl UploadService {
             self.sessions.put(&session).await?;
             return Ok(Some(session));
         };
-        let key = format!("{}source", layout::source_dir(video));
+        let key = layout::source_key(video);
         self.staging.commit(id, &self.storage, &key).await?;
-        let change = VideoChange {
-            file_size: Some(total as i64),
-            hash: Some(md5.clone()),
-            storage_uri: Some(key),
-            ..VideoChange::default()
+        let after = after_upload(&session.file, md5.is_none());
+        let stored = Stored {
+            key,
+            size: total as i64,
+            md5,
         };
-        let auto = session.file.auto_transcode;
-        let mut conn = self.db.get().await?;
-        let changed = conn
-            .transaction::<_, UploadError, _>(async |conn| {
-                record_uploaded(conn, video, change, auto, md5.is_none()).await
+        self.lifecycle
+            .commit(|conn, changes| {
+                async move {
+                    lifecycle::uploaded(conn, changes, video, stored, after)
+                        .await?
+                        .ok_or_else(|| {
+                            UploadError::Conflict("the video is no longer uploading".into())
+                        })
+                }
+                .scope_boxed()
             })
             .await?;
-        drop(conn);
-        self.publish_all(&changed).await;
         metrics::counter!(crate::metrics::UPLOADS_COMPLETED).increment(1);
         session.state = SessionState::Done {
             video_id: Some(video),
@@ -214,11 +153,18 @@ impl UploadService {
             error: Some(Some(reason.to_string())),
             ..VideoChange::default()
         };
-        let mut conn = self.db.get().await?;
-        let failed =
-            db::videos::transition(&mut conn, video, VideoStatus::UploadFailed, change).await?;
-        drop(conn);
-        self.publish_all(failed.as_slice()).await;
+        let failed = self
+            .lifecycle
+            .commit(|conn, changes| {
+                let to = VideoStatus::UploadFailed;
+                async move {
+                    Ok::<_, UploadError>(
+                        lifecycle::transition(conn, changes, video, to, change).await?,
+                    )
+                }
+                .scope_boxed()
+            })
+            .await?;
         Ok(failed.is_some())
     }
 
@@ -231,48 +177,39 @@ impl UploadService {
         md5: &str,
         size: u64,
     ) -> Result<Option<Video>, UploadError> {
-        let mut conn = self.db.get().await?;
-        let (name, passthrough, priority) =
-            (file.name.clone(), file.passthrough.clone(), file.priority);
-        let auto = file.auto_transcode;
-        let changed = conn
-            .transaction::<_, UploadError, _>(async |conn| {
-                let Some(existing) =
-                    db::videos::find_by_content(conn, app, md5, size as i64).await?
-                else {
-                    return Ok(None);
-                };
-                let owner = existing.unique_id.unwrap_or(existing.id);
-                // Serialises with a delete of the last video that holds these bytes.
-                diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
-                    .bind::<BigInt, _>(owner.0)
-                    .execute(conn)
-                    .await?;
-                if db::videos::count_sharing(conn, owner).await? == 0 {
-                    return Ok(None);
+        let mut new = NewVideo::source(app, VideoStatus::Uploading, file.name.clone());
+        new.task_priority = file.priority;
+        new.passthrough = file.passthrough.clone();
+        let after = after_upload(file, false);
+        self.lifecycle
+            .commit(|conn, changes| {
+                async move {
+                    let Some(existing) =
+                        db::videos::find_by_content(conn, app, md5, size as i64).await?
+                    else {
+                        return Ok(None);
+                    };
+                    let owner = existing.unique_id.unwrap_or(existing.id);
+                    // Serialises with a delete of the last video that holds these bytes.
+                    db::videos::lock_shared_bytes(conn, owner).await?;
+                    if db::videos::count_sharing(conn, owner).await? == 0 {
+                        return Ok(None);
+                    }
+                    new.unique_id = Some(owner);
+                    let video = lifecycle::insert(conn, changes, &new).await?;
+                    let stored = Stored {
+                        key: existing.storage_uri,
+                        size: existing.file_size,
+                        md5: existing.hash,
+                    };
+                    lifecycle::uploaded(conn, changes, video.id, stored, after)
+                        .await?
+                        .ok_or_else(|| UploadError::Conflict("cannot record the upload".into()))
+                        .map(Some)
                 }
-                let mut new = NewVideo::source(app, VideoStatus::Uploading, name);
-                new.unique_id = Some(owner);
-                new.task_priority = priority;
-                new.passthrough = passthrough;
-                let video = db::videos::insert(conn, &new).await?;
-                let change = VideoChange {
-                    file_size: Some(existing.file_size),
-                    hash: Some(existing.hash.clone()),
-                    storage_uri: Some(existing.storage_uri.clone()),
-                    ..VideoChange::default()
-                };
-                record_uploaded(conn, video.id, change, auto, false)
-                    .await
-                    .map(Some)
+                .scope_boxed()
             })
-            .await?;
-        drop(conn);
-        let Some(changed) = changed else {
-            return Ok(None);
-        };
-        self.publish_all(&changed).await;
-        Ok(changed.last().cloned())
+            .await
     }
 
     /// tus `Upload-Concat: final`: joins finished partial uploads into a new upload and completes it.

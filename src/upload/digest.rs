@@ -7,7 +7,7 @@ use md5::{Digest, Md5};
 use sha1::Sha1;
 use sha2::Sha256;
 
-pub use super::running_md5::RunningMd5;
+use crate::storage::io::{Digester, RunningMd5};
 
 /// The identity of one part's bytes: md5 when the client declared one (it is checked),
 /// otherwise xxh3-128, an order of magnitude cheaper, enough to recognise a resent part.
@@ -129,6 +129,28 @@ impl ChunkChecksum {
 /// Whether `s` is an MD5 in hex (any case).
 pub fn is_md5_hex(s: &str) -> bool {
     s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+impl Digester for PartDigest {
+    fn update(&mut self, bytes: &[u8]) {
+        PartDigest::update(self, bytes);
+    }
+}
+
+/// The file's running md5 (unless deferred) and, for one tus chunk, its `Upload-Checksum`.
+impl Digester for (Option<RunningMd5>, Option<ChunkChecksum>) {
+    fn update(&mut self, bytes: &[u8]) {
+        if let Some(md5) = self.0.as_mut() {
+            md5.update(bytes);
+        }
+        if let Some(c) = self.1.as_mut() {
+            c.update(bytes);
+        }
+    }
+
+    fn is_noop(&self) -> bool {
+        self.0.is_none() && self.1.is_none()
+    }
 }
 
 #[cfg(test)]

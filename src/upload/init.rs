@@ -1,16 +1,18 @@
 //! Starting an upload: validation, instant upload, the `UPLOADING` video and the session.
 
 use chrono::Utc;
+use scoped_futures::ScopedFutureExt;
 
 use super::UploadError;
-use super::digest::{RunningMd5, is_md5_hex};
+use super::digest::is_md5_hex;
 use super::rules::{part_count, validate_file_name};
 use super::service::{InitOutcome, NewUpload, TransferRequest, UploadService};
-use super::session::{Concat, FileInfo, SessionState, Transfer, UploadId, UploadSession};
+use super::session::{Concat, FileInfo, SessionState, Transfer, UploadSession};
 use crate::config::Md5Timing;
-use crate::db::{self, models::NewVideo};
-use crate::ids::{AppId, VideoId};
-use crate::video::{Video, VideoStatus};
+use crate::db::models::NewVideo;
+use crate::model::{AppId, UploadId, VideoId, VideoStatus};
+use crate::storage::io::RunningMd5;
+use crate::video::{Video, lifecycle};
 
 impl UploadService {
     /// Starts an upload, or finishes it at once when the app already stores these bytes.
@@ -59,13 +61,12 @@ impl UploadService {
                 video_id: Some(video.id),
             };
             self.sessions.put(&session).await?;
-            return Ok(InitOutcome::Instant { video, session });
+            let upload = self.view_of(session).await?;
+            return Ok(InitOutcome::Instant { video, upload });
         }
         if let Concat::Final { parts } = &req.concat {
-            return self
-                .concat_final(req.app, file, parts.clone())
-                .await
-                .map(InitOutcome::Upload);
+            let session = self.concat_final(req.app, file, parts.clone()).await?;
+            return Ok(InitOutcome::Upload(self.view_of(session).await?));
         }
         let partial = matches!(req.concat, Concat::Partial);
         let mut session = self.new_session(req.app, None, transfer, req.size, file, req.concat);
@@ -83,8 +84,7 @@ impl UploadService {
         if let Err(e) = self.sessions.put(&session).await {
             // Redis failed: no session will ever complete this video.
             if let Some(video) = session.video_id {
-                let mut conn = self.db.get().await?;
-                db::videos::delete(&mut conn, req.app, video).await?;
+                self.discard_video(req.app, video).await?;
             }
             return Err(e.into());
         }
@@ -94,10 +94,11 @@ impl UploadService {
             self.staging
                 .write_at(&session.id, 0, futures_util::stream::empty(), 0, true, ())
                 .await?;
-            return self.complete(session).await.map(InitOutcome::Upload);
+            let session = self.complete(session).await?;
+            return Ok(InitOutcome::Upload(self.view_of(session).await?));
         }
         metrics::counter!(crate::metrics::UPLOADS_STARTED).increment(1);
-        Ok(InitOutcome::Upload(session))
+        Ok(InitOutcome::Upload(self.view_of(session).await?))
     }
 
     /// A session in `Receiving`, expiring after the configured time.
@@ -144,7 +145,10 @@ impl UploadService {
         new.file_size = size.unwrap_or(0) as i64;
         new.task_priority = file.priority;
         new.passthrough = file.passthrough.clone();
-        let mut conn = self.db.get().await?;
-        Ok(db::videos::insert(&mut conn, &new).await?)
+        self.lifecycle
+            .commit(|conn, changes| {
+                async move { Ok(lifecycle::insert(conn, changes, &new).await?) }.scope_boxed()
+            })
+            .await
     }
 }

@@ -1,26 +1,23 @@
-//! Uploads: sessions, staging, the two transfer modes (stream and parts) and the one
-//! completion path that turns staged bytes into a stored video (DESIGN §5).
+//! Uploads (docs/architecture.md, "Uploads"): sessions, staging, the two transfer modes
+//! (stream and parts), the view every protocol renders, and the one completion path that
+//! hands staged bytes to the video lifecycle.
 
 mod complete;
 pub mod digest;
-pub mod direct;
 mod init;
-pub mod pump;
 mod quota;
 mod receive;
 mod rules;
-mod running_md5;
 mod service;
 pub mod session;
 pub mod staging;
 mod sweep;
+mod view;
 
 pub use rules::{MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, validate_file_name};
-pub use service::{
-    InitOutcome, NewUpload, PartReceipt, StreamReceipt, TransferRequest, UploadProgress,
-    UploadService,
-};
-pub use session::{Concat, FileInfo, SessionState, Transfer, UploadId, UploadSession};
+pub use service::{InitOutcome, NewUpload, TransferRequest, UploadService};
+pub use session::{Concat, FileInfo, Transfer, UploadSession};
+pub use view::{UploadState, UploadView};
 
 use crate::error::{Coded, ErrorCode, InfraError};
 
@@ -49,7 +46,7 @@ pub enum UploadError {
     #[error(transparent)]
     Limited(#[from] crate::limits::LimitError),
     #[error(transparent)]
-    Staging(#[from] staging::StagingError),
+    Staging(#[from] crate::storage::io::CopyError),
     #[error(transparent)]
     Infra(#[from] InfraError),
 }
@@ -79,7 +76,7 @@ impl Coded for UploadError {
             Self::ChecksumMismatch => ErrorCode::ChecksumMismatch,
             Self::Locked => ErrorCode::Locked,
             Self::Limited(e) => e.code(),
-            Self::Staging(staging::StagingError::TooLong(_)) => ErrorCode::PayloadTooLarge,
+            Self::Staging(crate::storage::io::CopyError::TooLong(_)) => ErrorCode::PayloadTooLarge,
             Self::Staging(_) => ErrorCode::Internal,
             Self::Infra(e) => e.code(),
         }

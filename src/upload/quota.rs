@@ -55,7 +55,7 @@ impl UploadService {
         }
         let stored = if limits.max_storage_bytes > 0 {
             let mut conn = self.db.get().await?;
-            db::videos::stored_bytes(&mut conn, session.app_id).await? as u64
+            db::scans::stored_bytes(&mut conn, session.app_id).await? as u64
         } else {
             0
         };

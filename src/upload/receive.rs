@@ -1,12 +1,13 @@
 //! Receiving bytes: stream writes (tus PATCH, seed `Content-Range`) and parts.
 
 use super::UploadError;
-use super::digest::{ChunkChecksum, PartDigest, RunningMd5, is_md5_hex};
-use super::pump::Chunks;
+use super::digest::{ChunkChecksum, PartDigest, is_md5_hex};
 use super::rules::part_len;
-use super::service::{PartReceipt, StreamReceipt, UploadService, with_renewal};
-use super::session::{Transfer, UploadId, UploadSession};
-use crate::ids::AppId;
+use super::service::{UploadService, with_renewal};
+use super::session::{Transfer, UploadSession};
+use super::view::UploadView;
+use crate::model::{AppId, UploadId};
+use crate::storage::io::{Chunks, RunningMd5, drain};
 
 impl UploadService {
     /// Appends `body` at `offset` of a stream transfer (tus PATCH, seed `Content-Range`).
@@ -21,7 +22,7 @@ impl UploadService {
         content_length: Option<u64>,
         checksum: Option<ChunkChecksum>,
         length: Option<u64>,
-    ) -> Result<StreamReceipt, UploadError> {
+    ) -> Result<UploadView, UploadError> {
         let lock = self.lock(id, "lock").await?;
         let result = with_renewal(&lock, async {
             let mut session = self.receiving(app, id).await?;
@@ -86,10 +87,7 @@ impl UploadService {
             if session.size == Some(session.offset) {
                 session = self.complete(session).await?;
             }
-            Ok(StreamReceipt {
-                offset: session.offset,
-                session,
-            })
+            Ok(UploadView::new(session, Vec::new()))
         })
         .await;
         lock.release().await;
@@ -106,7 +104,7 @@ impl UploadService {
         body: impl Chunks,
         content_length: Option<u64>,
         md5: Option<&str>,
-    ) -> Result<PartReceipt, UploadError> {
+    ) -> Result<UploadView, UploadError> {
         let session = self.receiving(app, id).await?;
         let Transfer::Parts { part_size, count } = session.transfer else {
             return Err(UploadError::BadRequest(
@@ -142,16 +140,13 @@ impl UploadService {
         .await;
         lock.release().await;
         result?;
-        let received = self.sessions.parts(id).await?.len();
+        let have = self.sessions.parts(id).await?;
+        let missing: Vec<u32> = (1..=count).filter(|n| !have.contains_key(n)).collect();
         let mut session = session;
-        if received == count as usize {
+        if missing.is_empty() {
             session = self.complete(session).await?;
         }
-        Ok(PartReceipt {
-            received,
-            count,
-            session,
-        })
+        Ok(UploadView::new(session, missing))
     }
 
     async fn receive_part(
@@ -169,7 +164,7 @@ impl UploadService {
         let digest = PartDigest::new(declared.is_some(), recorded.as_deref());
         let (written, digest) = if recorded.is_some() {
             // Already stored: hash the body without touching the stored bytes.
-            super::staging::drain(body, expected_len, digest).await?
+            drain(body, expected_len, digest).await?
         } else {
             let offset = u64::from(part - 1) * part_size;
             self.staging

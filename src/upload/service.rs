@@ -2,20 +2,18 @@
 
 use std::time::Duration;
 
-use opendal::Operator;
-
 use super::UploadError;
 use super::session::{
-    Concat, FileInfo, SessionState, SessionStore, Transfer, UploadId, UploadLock, UploadSession,
+    Concat, FileInfo, SessionState, SessionStore, Transfer, UploadLock, UploadSession,
 };
 use super::staging::Staging;
+use super::view::UploadView;
 use crate::config::UploadConfig;
-use crate::db::{self, DbPool};
-use crate::events::EventBus;
-use crate::ids::AppId;
-use crate::jobs::JobSignal;
+use crate::db::DbPool;
 use crate::limits::Limits;
-use crate::video::Video;
+use crate::model::{AppId, UploadId};
+use crate::storage::Storage;
+use crate::video::{Lifecycle, Video, lifecycle};
 
 /// How long a writer's lock lives without renewal (renewed every third of it): short,
 /// so the lock of a crashed node frees within seconds.
@@ -46,36 +44,13 @@ pub struct NewUpload {
 
 #[allow(clippy::large_enum_variant)] // a one-off return value
 pub enum InitOutcome {
-    Upload(UploadSession),
+    Upload(UploadView),
     /// Instant upload: the bytes were already stored; no data needs to be sent. The
-    /// session is already complete (so tus HEAD and resume answer with the video).
+    /// upload is already complete (so tus HEAD and resume answer with the video).
     Instant {
         video: Video,
-        session: UploadSession,
+        upload: UploadView,
     },
-}
-
-/// An upload and what it still lacks.
-#[derive(Debug, Clone)]
-pub struct UploadProgress {
-    pub session: UploadSession,
-    /// Parts transfers: the part numbers not received yet.
-    pub missing_parts: Vec<u32>,
-}
-
-/// State after a stream write.
-#[derive(Debug, Clone)]
-pub struct StreamReceipt {
-    pub offset: u64,
-    pub session: UploadSession,
-}
-
-/// State after a part write.
-#[derive(Debug, Clone)]
-pub struct PartReceipt {
-    pub received: usize,
-    pub count: u32,
-    pub session: UploadSession,
 }
 
 #[derive(Clone)]
@@ -83,9 +58,8 @@ pub struct UploadService {
     pub(super) db: DbPool,
     pub(super) sessions: SessionStore,
     pub(super) staging: Staging,
-    pub(super) storage: Operator,
-    pub(super) events: EventBus,
-    pub(super) jobs: JobSignal,
+    pub(super) storage: Storage,
+    pub(super) lifecycle: Lifecycle,
     pub(super) limits: Limits,
     pub(super) config: UploadConfig,
 }
@@ -96,9 +70,8 @@ impl UploadService {
         db: DbPool,
         sessions: SessionStore,
         staging: Staging,
-        storage: Operator,
-        events: EventBus,
-        jobs: JobSignal,
+        storage: Storage,
+        lifecycle: Lifecycle,
         limits: Limits,
         config: UploadConfig,
     ) -> Self {
@@ -107,8 +80,7 @@ impl UploadService {
             sessions,
             staging,
             storage,
-            events,
-            jobs,
+            lifecycle,
             limits,
             config,
         }
@@ -123,7 +95,11 @@ impl UploadService {
     }
 
     /// The upload `id` of `app`, refusing unknown, foreign and expired ones.
-    pub async fn get(&self, app: AppId, id: &UploadId) -> Result<UploadSession, UploadError> {
+    pub(super) async fn get(
+        &self,
+        app: AppId,
+        id: &UploadId,
+    ) -> Result<UploadSession, UploadError> {
         let session = self.sessions.get(id).await?.filter(|s| s.app_id == app);
         unexpired(session)
     }
@@ -158,11 +134,6 @@ impl UploadService {
         }
     }
 
-    /// Like `get`, but after any stream write in flight (see `settled_session`).
-    pub async fn settled(&self, app: AppId, id: &UploadId) -> Result<UploadSession, UploadError> {
-        unexpired(self.settled_session(app, id).await?)
-    }
-
     /// `app`'s upload `id`, read after waiting (up to `LOCK_WAIT`) for a stream write in
     /// flight to finish, so the offset a resuming client is given (tus HEAD, seed resume,
     /// GraphQL `upload`) is not the one from before its own broken-off request.
@@ -187,30 +158,27 @@ impl UploadService {
         Ok(self.sessions.get(id).await?.filter(mine))
     }
 
-    /// The upload as its owner may see it, expired or finished included; `None` when
-    /// unknown or another app's.
-    pub async fn progress(
-        &self,
-        app: AppId,
-        id: &UploadId,
-    ) -> Result<Option<UploadProgress>, UploadError> {
-        let Some(session) = self.settled_session(app, id).await? else {
-            return Ok(None);
-        };
-        let missing_parts = self.missing_parts(&session).await?;
-        Ok(Some(UploadProgress {
-            session,
-            missing_parts,
-        }))
+    /// Where the upload stands, as its owner may see it (expired or finished included,
+    /// after any stream write in flight); `NotFound` when unknown or another app's.
+    pub async fn view(&self, app: AppId, id: &UploadId) -> Result<UploadView, UploadError> {
+        let session = self
+            .settled_session(app, id)
+            .await?
+            .ok_or(UploadError::NotFound)?;
+        self.view_of(session).await
     }
 
-    /// Part numbers not received yet.
-    pub async fn missing_parts(&self, session: &UploadSession) -> Result<Vec<u32>, UploadError> {
-        let Transfer::Parts { count, .. } = session.transfer else {
-            return Ok(Vec::new());
+    pub(super) async fn view_of(&self, session: UploadSession) -> Result<UploadView, UploadError> {
+        let missing = match session.transfer {
+            // A finished upload lacks nothing (an instant one never had parts).
+            Transfer::Parts { .. } if session.state != SessionState::Receiving => Vec::new(),
+            Transfer::Parts { count, .. } => {
+                let have = self.sessions.parts(&session.id).await?;
+                (1..=count).filter(|n| !have.contains_key(n)).collect()
+            }
+            Transfer::Stream => Vec::new(),
         };
-        let have = self.sessions.parts(&session.id).await?;
-        Ok((1..=count).filter(|n| !have.contains_key(n)).collect())
+        Ok(UploadView::new(session, missing))
     }
 
     /// tus termination: forgets the upload, its bytes and its unfinished video.
@@ -220,11 +188,22 @@ impl UploadService {
         self.staging.remove(id).await?;
         self.sessions.remove(id, Some(app)).await?;
         if let (SessionState::Receiving, Some(video)) = (&session.state, session.video_id) {
-            let mut conn = self.db.get().await?;
-            db::videos::delete(&mut conn, app, video).await?;
+            self.discard_video(app, video).await?;
         }
         lock.release().await;
         Ok(())
+    }
+}
+
+impl UploadService {
+    /// Drops the `UPLOADING` video of an upload that will not finish.
+    pub(super) async fn discard_video(
+        &self,
+        app: AppId,
+        video: crate::model::VideoId,
+    ) -> Result<(), UploadError> {
+        let mut conn = self.db.get().await?;
+        Ok(lifecycle::discard_upload(&mut conn, app, video).await?)
     }
 }
 

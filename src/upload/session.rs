@@ -2,7 +2,6 @@
 //! received parts, and a lock that serialises writers across nodes.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -10,37 +9,8 @@ use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 
 use crate::error::InfraError;
-use crate::ids::{AppId, VideoId};
 use crate::kv::Kv;
-
-/// Public id of an upload session (32 hex characters).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct UploadId(String);
-
-impl UploadId {
-    pub fn generate() -> Self {
-        Self(crate::auth::new_nonce())
-    }
-
-    /// Accepts only ids this server could have made, so they are safe in keys and paths.
-    pub fn parse(s: &str) -> Option<Self> {
-        (s.len() == 32
-            && s.bytes()
-                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
-        .then(|| Self(s.to_string()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for UploadId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+use crate::model::{AppId, UploadId, VideoId, random_id};
 
 /// How the bytes arrive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -283,7 +253,7 @@ impl SessionStore {
         ttl: Duration,
     ) -> Result<Option<UploadLock>, InfraError> {
         let key = self.kv.key(&format!("upload:{id}:{name}"));
-        let token = crate::auth::new_nonce();
+        let token = random_id();
         let mut conn = self.kv.conn();
         let taken: Option<String> = redis::cmd("SET")
             .arg(&key)

@@ -4,43 +4,24 @@
 
 use std::path::{Path, PathBuf};
 
-use futures_util::TryStreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use opendal::Operator;
 use tokio::io::AsyncWriteExt;
 
-use super::direct::{StagedFileWriter, read_chunks};
-use super::pump::{Chunks, Digester, Sink, pump};
-use super::session::UploadId;
+use crate::model::UploadId;
+use crate::storage::Storage;
+use crate::storage::io::{
+    Chunks, CopyError, Digester, Sink, StagedFileWriter, Written, drain, pump, read_chunks,
+};
 
 /// Chunk size for writes to object stores (multipart uploads need ≥ 5 MiB parts).
 const STORE_CHUNK: usize = 8 << 20;
 
-#[derive(Debug, thiserror::Error)]
-pub enum StagingError {
-    #[error("body is larger than the {0} bytes expected")]
-    TooLong(u64),
-    #[error("staging i/o: {0}")]
-    Io(#[from] std::io::Error),
-    #[error("staging storage: {0}")]
-    Store(#[from] opendal::Error),
-}
-
-/// How a write ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Written {
-    pub bytes: u64,
-    /// False when the client's body broke off (the bytes before the break are kept).
-    pub complete: bool,
-}
-
 #[derive(Clone)]
 pub enum Staging {
-    /// Files under `dir`; `storage_root` is set when storage is fs on the same disk,
-    /// so completion is a rename instead of a copy.
-    Fs {
-        dir: PathBuf,
-        storage_root: Option<PathBuf>,
-    },
+    /// Files under `dir`; when storage is fs on the same disk, completion is a rename
+    /// instead of a copy.
+    Fs { dir: PathBuf },
     /// Objects under `staging/` in the storage operator: one per chunk or part.
     Store { op: Operator },
 }
@@ -55,7 +36,7 @@ impl Staging {
     }
 
     /// A staged object's bytes as the store hands them over (no copy into a read buffer).
-    async fn object(op: &Operator, key: &str) -> Result<impl Chunks + use<>, StagingError> {
+    async fn object(op: &Operator, key: &str) -> Result<impl Chunks + use<>, CopyError> {
         Ok(op.reader(key).await?.into_bytes_stream(..).await?)
     }
 
@@ -70,7 +51,7 @@ impl Staging {
         max: u64,
         truncate: bool,
         digests: D,
-    ) -> Result<(Written, D), StagingError> {
+    ) -> Result<(Written, D), CopyError> {
         match self {
             Self::Fs { dir, .. } => {
                 tokio::fs::create_dir_all(dir).await?;
@@ -99,7 +80,7 @@ impl Staging {
     }
 
     /// Forgets everything staged after `len` (a rejected chunk).
-    pub async fn truncate(&self, id: &UploadId, len: u64) -> Result<(), StagingError> {
+    pub async fn truncate(&self, id: &UploadId, len: u64) -> Result<(), CopyError> {
         match self {
             Self::Fs { dir, .. } => {
                 let file = tokio::fs::OpenOptions::new()
@@ -121,11 +102,7 @@ impl Staging {
         }
     }
 
-    async fn store_chunks(
-        &self,
-        op: &Operator,
-        id: &UploadId,
-    ) -> Result<Vec<String>, StagingError> {
+    async fn store_chunks(&self, op: &Operator, id: &UploadId) -> Result<Vec<String>, CopyError> {
         let mut keys: Vec<String> = op
             .lister(&format!("staging/{id}/"))
             .await?
@@ -142,7 +119,7 @@ impl Staging {
         &self,
         id: &UploadId,
         digests: D,
-    ) -> Result<(u64, D), StagingError> {
+    ) -> Result<(u64, D), CopyError> {
         match self {
             Self::Fs { dir, .. } => {
                 let (w, d) =
@@ -166,15 +143,10 @@ impl Staging {
     pub async fn commit(
         &self,
         id: &UploadId,
-        storage: &Operator,
+        storage: &Storage,
         key: &str,
-    ) -> Result<(), StagingError> {
-        if let Self::Fs {
-            dir,
-            storage_root: Some(root),
-        } = self
-        {
-            let target = root.join(key);
+    ) -> Result<(), CopyError> {
+        if let (Self::Fs { dir }, Some(target)) = (self, storage.local_path(key)) {
             if let Some(parent) = target.parent() {
                 tokio::fs::create_dir_all(parent).await?;
             }
@@ -185,25 +157,25 @@ impl Staging {
                 Err(e) => return Err(e.into()),
             }
         }
-        let mut writer = storage
-            .writer_with(key)
-            .chunk(STORE_CHUNK)
-            .await?
-            .into_futures_async_write();
-        let mut sink = tokio_util::compat::FuturesAsyncWriteCompatExt::compat_write(&mut writer);
         match self {
-            Self::Fs { dir, .. } => {
-                let file = read_chunks(Self::path(dir, id)).await?;
-                pump(file, u64::MAX, (), Sink::Async(&mut sink)).await?;
+            Self::Fs { dir } => {
+                storage
+                    .put(key, read_chunks(Self::path(dir, id)).await?)
+                    .await?;
             }
             Self::Store { op } => {
-                for chunk in self.store_chunks(op, id).await? {
-                    let object = Self::object(op, &chunk).await?;
-                    pump(object, u64::MAX, (), Sink::Async(&mut sink)).await?;
-                }
+                // One staged object open at a time, in order.
+                let keys = self.store_chunks(op, id).await?;
+                let op = op.clone();
+                let objects = futures_util::stream::iter(keys)
+                    .then(move |key| {
+                        let op = op.clone();
+                        async move { Self::object(&op, &key).await.map_err(std::io::Error::other) }
+                    })
+                    .try_flatten();
+                storage.put(key, objects).await?;
             }
         }
-        sink.shutdown().await?;
         self.remove(id).await
     }
 
@@ -214,7 +186,7 @@ impl Staging {
         src: &UploadId,
         dst: &UploadId,
         offset: u64,
-    ) -> Result<u64, StagingError> {
+    ) -> Result<u64, CopyError> {
         match self {
             Self::Fs { dir, .. } => {
                 let file = read_chunks(Self::path(dir, src)).await?;
@@ -234,7 +206,7 @@ impl Staging {
     }
 
     /// Deletes whatever is staged for `id`.
-    pub async fn remove(&self, id: &UploadId) -> Result<(), StagingError> {
+    pub async fn remove(&self, id: &UploadId) -> Result<(), CopyError> {
         match self {
             Self::Fs { dir, .. } => match tokio::fs::remove_file(Self::path(dir, id)).await {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
@@ -256,7 +228,7 @@ impl Staging {
     pub async fn written_before(
         &self,
         before: std::time::SystemTime,
-    ) -> Result<Vec<UploadId>, StagingError> {
+    ) -> Result<Vec<UploadId>, CopyError> {
         let mut old = Vec::new();
         match self {
             Self::Fs { dir, .. } => {
@@ -293,13 +265,4 @@ impl Staging {
         }
         Ok(old)
     }
-}
-
-/// Reads a body through `digests` without storing it (at most `max` bytes).
-pub async fn drain<D: Digester>(
-    body: impl Chunks,
-    max: u64,
-    digests: D,
-) -> Result<(Written, D), StagingError> {
-    pump(body, max, digests, Sink::Discard).await
 }

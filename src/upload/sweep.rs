@@ -55,7 +55,7 @@ impl UploadService {
         let cutoff = chrono::Utc::now()
             - chrono::Duration::from_std(lifetime).unwrap_or(chrono::Duration::MAX);
         let mut conn = self.db.get().await?;
-        let stale = db::videos::uploading_since_before(&mut conn, cutoff, 100).await?;
+        let stale = db::scans::uploading_since_before(&mut conn, cutoff, 100).await?;
         drop(conn);
         let mut failed = 0;
         for video in stale {

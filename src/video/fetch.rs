@@ -1,17 +1,17 @@
-//! Fetching a source over `https://` for `transcodeUri`, without becoming an SSRF tool:
-//! hosts come from an allow-list, every address they resolve to must be public (unless
-//! the operator allows private networks), the connection is pinned to the checked
-//! address, and redirects are not followed.
+//! Fetching a source over `https://` for `transcodeUri`: hosts come from an allow-list,
+//! and the request follows `outbound`'s rules (public addresses only, pinned, no
+//! redirects).
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use opendal::Operator;
 use url::Url;
 
 use crate::config::MediaConfig;
-use crate::upload::digest::RunningMd5;
+use crate::outbound::{self, ResolveError};
+use crate::storage::Storage;
+use crate::storage::io::RunningMd5;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum FetchError {
@@ -45,40 +45,17 @@ impl FetchError {
     }
 }
 
-/// Addresses a fetch may never reach: loopback, private, link-local (cloud metadata),
-/// unspecified, multicast, shared and documentation ranges, IPv6 unique-local.
-pub fn is_private(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || v4.is_documentation()
-                || a == 0
-                || (a == 100 && (64..128).contains(&b)) // shared address space
-                || (a == 198 && (b == 18 || b == 19)) // benchmarking
-                || a >= 240
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_private(IpAddr::V4(v4));
-            }
-            let first = v6.segments()[0];
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00 // unique local
-                || (first & 0xffc0) == 0xfe80 // link local
+impl From<ResolveError> for FetchError {
+    fn from(e: ResolveError) -> Self {
+        match e {
+            ResolveError::Unresolvable(host) => Self::Unresolvable(host),
+            ResolveError::Private { host, addr } => Self::PrivateAddress { host, addr },
         }
     }
 }
 
-/// Checks `raw` against the policy; returns the URL and the address to connect to.
-pub async fn check(raw: &str, config: &MediaConfig) -> Result<(Url, SocketAddr), FetchError> {
+/// Checks `raw` against the policy; returns the URL and the addresses to connect to.
+pub async fn check(raw: &str, config: &MediaConfig) -> Result<(Url, Vec<SocketAddr>), FetchError> {
     let url = Url::parse(raw).map_err(|_| FetchError::BadUrl(raw.to_string()))?;
     if url.scheme() != "https" {
         return Err(FetchError::NotHttps);
@@ -98,44 +75,23 @@ pub async fn check(raw: &str, config: &MediaConfig) -> Result<(Url, SocketAddr),
         return Err(FetchError::HostNotAllowed(host));
     }
     let port = url.port_or_known_default().unwrap_or(443);
-    let bare = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_string();
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((bare.as_str(), port))
-        .await
-        .map_err(|_| FetchError::Unresolvable(host.clone()))?
-        .collect();
-    let first = *addrs
-        .first()
-        .ok_or_else(|| FetchError::Unresolvable(host.clone()))?;
-    // Every answer must pass: a rebinding answer is refused rather than skipped.
-    if !config.fetch_allow_private
-        && let Some(bad) = addrs.iter().find(|a| is_private(a.ip()))
-    {
-        return Err(FetchError::PrivateAddress {
-            host,
-            addr: bad.ip(),
-        });
-    }
-    Ok((url, first))
+    let addrs = outbound::resolve(&host, port, config.fetch_allow_private).await?;
+    Ok((url, addrs))
 }
 
 /// Streams `raw` into `key`, at most `max` bytes; returns (bytes, md5 hex).
 pub async fn fetch_into(
     raw: &str,
     config: &MediaConfig,
-    storage: &Operator,
+    storage: &Storage,
     key: &str,
     max: u64,
 ) -> Result<(u64, String), FetchError> {
-    let (url, addr) = check(raw, config).await?;
+    let (url, addrs) = check(raw, config).await?;
     let host = url.host_str().unwrap_or_default().to_string();
-    let mut client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
+    let mut client = outbound::pinned_client(&host, &addrs)
         .connect_timeout(Duration::from_secs(10))
-        .read_timeout(Duration::from_secs(60))
-        .resolve(&host, addr);
+        .read_timeout(Duration::from_secs(60));
     if let Some(ca) = &config.fetch_ca_file {
         let pem =
             std::fs::read(ca).map_err(|e| FetchError::Network(format!("{}: {e}", ca.display())))?;
@@ -159,6 +115,7 @@ pub async fn fetch_into(
     }
     let store = |e: opendal::Error| FetchError::Storage(e.to_string());
     let mut writer = storage
+        .op()
         .writer_with(key)
         .chunk(8 << 20)
         .await
@@ -183,28 +140,6 @@ pub async fn fetch_into(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn private_ranges() {
-        for ip in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "169.254.169.254",
-            "0.0.0.0",
-            "100.64.0.1",
-            "::1",
-            "fe80::1",
-            "fd00::1",
-            "::ffff:127.0.0.1",
-        ] {
-            assert!(is_private(ip.parse().unwrap()), "{ip}");
-        }
-        for ip in ["93.184.216.34", "8.8.8.8", "2606:4700::1111"] {
-            assert!(!is_private(ip.parse().unwrap()), "{ip}");
-        }
-    }
 
     #[tokio::test]
     async fn policy() {
@@ -239,9 +174,9 @@ mod tests {
             FetchError::BadUrl(_)
         ));
         config.fetch_allow_private = true;
-        let (_, addr) = check("https://127.0.0.1:8443/a.mp4", &config)
+        let (_, addrs) = check("https://127.0.0.1:8443/a.mp4", &config)
             .await
             .unwrap();
-        assert_eq!(addr.port(), 8443);
+        assert_eq!(addrs[0].port(), 8443);
     }
 }

@@ -1,21 +1,17 @@
-//! Videos: the status machine, rendition levels, and the service that reads and deletes them.
+//! Videos: the lifecycle (the one place a video changes state), the work it queues, and
+//! the service adapters call to read, transcode, play and delete them.
 
-mod definition;
 pub mod fetch;
+pub mod lifecycle;
 mod service;
-mod status;
 pub mod uri;
+pub mod work;
 
-pub use definition::Definition;
+pub use crate::db::models::{Snapshot, Video};
+pub use lifecycle::Lifecycle;
 pub use service::{Page, VideoService};
-pub use status::VideoStatus;
 
 use crate::error::{Coded, ErrorCode, InfraError};
-
-/// A source video or a rendition, as stored.
-pub type Video = crate::db::models::VideoRow;
-/// One snapshot image of a video.
-pub type Snapshot = crate::db::models::SnapshotRow;
 
 #[derive(Debug, thiserror::Error)]
 pub enum VideoError {

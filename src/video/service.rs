@@ -1,22 +1,20 @@
-//! Reading, listing and deleting an app's videos; shared by every adapter.
+//! What every adapter asks of an app's videos: read, list, (re)transcode, transcode from a
+//! URI, play, delete. State changes go through `lifecycle`.
 
-use chrono::Utc;
-use diesel::sql_types::BigInt;
-use diesel_async::{AsyncConnection, RunQueryDsl};
-use opendal::Operator;
-
-use super::{Snapshot, Video, VideoError, VideoStatus, uri};
 use std::sync::Arc;
 
+use diesel_async::AsyncConnection;
+use scoped_futures::ScopedFutureExt;
+
+use super::lifecycle::{self, AfterUpload, Changes, Lifecycle, Stored, TranscodeRequest};
+use super::work::Import;
+use super::{Snapshot, Video, VideoError, uri};
 use crate::config::Config;
-use crate::db::jobs::NewJob;
-use crate::db::videos::VideoChange;
 use crate::db::{self, DbPool, models::NewVideo};
 use crate::delivery::{Delivery, PlayUrl};
-use crate::events::{EventBus, VideoEvent};
-use crate::ids::{AppId, VideoId};
-use crate::jobs::JobSignal;
-use crate::storage::layout;
+use crate::model::{AppId, VideoId, VideoStatus, layout};
+use crate::queue::NewJob;
+use crate::storage::Storage;
 
 /// One page of a listing.
 pub struct Page {
@@ -27,34 +25,32 @@ pub struct Page {
 #[derive(Clone)]
 pub struct VideoService {
     db: DbPool,
-    storage: Operator,
+    storage: Storage,
     delivery: Delivery,
-    events: EventBus,
-    jobs: JobSignal,
+    lifecycle: Lifecycle,
     config: Arc<Config>,
 }
 
 impl VideoService {
     pub fn new(
         db: DbPool,
-        storage: Operator,
+        storage: Storage,
         delivery: Delivery,
-        events: EventBus,
-        jobs: JobSignal,
+        lifecycle: Lifecycle,
         config: Arc<Config>,
     ) -> Self {
         Self {
             db,
             storage,
             delivery,
-            events,
-            jobs,
+            lifecycle,
             config,
         }
     }
 
     /// A new video of `app` from a file already in storage (`src`, a storage URI),
-    /// queued for transcoding; `dst` (a storage URI prefix) chooses where the outputs go.
+    /// queued for transcoding as if it had been uploaded; `dst` (a storage URI prefix)
+    /// chooses where the outputs go.
     pub async fn transcode_uri(
         &self,
         app: AppId,
@@ -71,11 +67,11 @@ impl VideoService {
         };
         // Outputs another app had written to its `dst` are its own: looked at as missing.
         let mut conn = self.db.get().await?;
-        if db::videos::owned_by_other_app(&mut conn, app, &key).await? {
+        if db::outputs::owned_by_other_app(&mut conn, app, &key).await? {
             return Err(VideoError::BadRequest(format!("{src} does not exist")));
         }
         drop(conn);
-        let size = match self.storage.stat(&key).await {
+        let size = match self.storage.op().stat(&key).await {
             Ok(meta) if meta.is_file() => meta.content_length(),
             Ok(_) => return Err(VideoError::BadRequest(format!("{src} is not a file"))),
             Err(e) if e.kind() == opendal::ErrorKind::NotFound => {
@@ -84,20 +80,28 @@ impl VideoService {
             Err(e) => return Err(VideoError::Infra(e.into())),
         };
         let name = key.rsplit('/').next().unwrap_or(&key).to_string();
-        let mut new = NewVideo::source(app, VideoStatus::Uploaded, name);
-        new.storage_uri = key;
-        new.file_size = size as i64;
+        let mut new = NewVideo::source(app, VideoStatus::Uploading, name);
         new.task_priority = priority.unwrap_or(0);
-        let mut conn = self.db.get().await?;
-        let queued = conn
-            .transaction::<_, VideoError, _>(async |conn| {
-                let video = db::videos::insert(conn, &new).await?;
-                self.queue(conn, &video, priority, dst.as_deref()).await
+        let stored = Stored {
+            key,
+            size: size as i64,
+            md5: None,
+        };
+        let after = AfterUpload {
+            transcode: Some(TranscodeRequest { priority, dst }),
+            hash: false,
+        };
+        self.lifecycle
+            .commit(|conn, changes| {
+                async move {
+                    let video = lifecycle::insert(conn, changes, &new).await?;
+                    lifecycle::uploaded(conn, changes, video.id, stored, after)
+                        .await?
+                        .ok_or_else(|| VideoError::Conflict("the video changed meanwhile".into()))
+                }
+                .scope_boxed()
             })
-            .await?;
-        drop(conn);
-        self.announce(&queued).await;
-        Ok(queued)
+            .await
     }
 
     /// `transcodeUri` with an `https://` source: an `UPLOADING` video whose bytes a worker
@@ -118,60 +122,22 @@ impl VideoService {
             .unwrap_or_else(|| "download".into());
         let mut new = NewVideo::source(app, VideoStatus::Uploading, name);
         new.task_priority = priority.unwrap_or(0);
-        let mut conn = self.db.get().await?;
-        let video = conn
-            .transaction::<_, VideoError, _>(async |conn| {
-                let video = db::videos::insert(conn, &new).await?;
-                db::jobs::enqueue(
-                    conn,
-                    NewJob {
-                        kind: db::jobs::IMPORT,
-                        app_id: Some(app),
-                        video_id: Some(video.id),
-                        payload: serde_json::json!({ "url": url, "dst": dst, "priority": priority }),
-                        run_at: None,
-                        priority: new.task_priority,
-                    },
-                )
-                .await?;
-                Ok(video)
-            })
-            .await?;
-        drop(conn);
-        self.announce(&video).await;
-        Ok(video)
-    }
-
-    /// Enqueues the transcode job and moves the video to `TRANSCODE_QUEUED`.
-    async fn queue(
-        &self,
-        conn: &mut diesel_async::AsyncPgConnection,
-        video: &Video,
-        priority: Option<i32>,
-        dst: Option<&str>,
-    ) -> Result<Video, VideoError> {
-        let priority = priority.unwrap_or(video.task_priority);
-        db::jobs::enqueue(
-            conn,
-            NewJob {
-                kind: db::jobs::TRANSCODE,
-                app_id: Some(video.app_id),
-                video_id: Some(video.id),
-                payload: serde_json::json!({ "dst": dst }),
-                priority,
-                run_at: None,
-            },
-        )
-        .await?;
-        let change = VideoChange {
-            task_priority: Some(priority),
-            progress: Some(0),
-            error: Some(None),
-            ..VideoChange::default()
+        let import = Import {
+            url: url.to_string(),
+            dst,
+            priority,
         };
-        db::videos::transition(conn, video.id, VideoStatus::TranscodeQueued, change)
-            .await?
-            .ok_or_else(|| VideoError::Conflict("the video changed meanwhile; try again".into()))
+        self.lifecycle
+            .commit(|conn, changes| {
+                async move {
+                    let video = lifecycle::insert(conn, changes, &new).await?;
+                    let job = NewJob::new(&import).for_video(&video);
+                    lifecycle::enqueue(conn, changes, job).await?;
+                    Ok(video)
+                }
+                .scope_boxed()
+            })
+            .await
     }
 
     /// The signed URL of a stored output (snapshot, sprite, WebVTT); adapters hand these
@@ -180,7 +146,7 @@ impl VideoService {
         self.delivery.file_url(key).unwrap_or_default()
     }
 
-    /// Signed play URLs of a source of `app` through the chosen CDN (DESIGN §11).
+    /// Signed play URLs of a source of `app` through the chosen CDN.
     pub async fn play_url(
         &self,
         video: &Video,
@@ -198,51 +164,50 @@ impl VideoService {
             .play_url(video, &renditions, cdn, expires_in, viewer)?)
     }
 
-    /// Wakes the workers and tells subscribers about `video`.
-    async fn announce(&self, video: &Video) {
-        self.jobs.notify().await;
-        if let Err(e) = self.events.publish(&VideoEvent::snapshot(video)).await {
-            tracing::warn!(video = %video.id, error = %e, "event not published");
-        }
-    }
-
     /// Queues a (re)transcode of a source of `app`: from `UPLOADED`, `TRANSCODED`,
     /// `TRANSCODE_FAILED` or `PLAYABLE` (whose renditions keep playing until the new ones
-    /// replace them). Anything else, or a transcode already queued, is a `Conflict`.
+    /// replace them). Anything else, or a job of the video still pending, is a `Conflict`.
     pub async fn transcode(
         &self,
         app: AppId,
         id: VideoId,
         priority: Option<i32>,
     ) -> Result<Video, VideoError> {
-        let mut conn = self.db.get().await?;
-        let queued = conn
-            .transaction::<_, VideoError, _>(async |conn| {
-                let video = db::videos::find(conn, app, id)
-                    .await?
-                    .ok_or(VideoError::NotFound)?;
-                if video.parent_id.is_some() {
-                    return Err(VideoError::Conflict(
-                        "renditions are not transcoded; transcode their source".into(),
-                    ));
+        self.lifecycle
+            .commit(|conn, changes| {
+                async move {
+                    let video = db::videos::find(conn, app, id)
+                        .await?
+                        .ok_or(VideoError::NotFound)?;
+                    if video.parent_id.is_some() {
+                        return Err(VideoError::Conflict(
+                            "renditions are not transcoded; transcode their source".into(),
+                        ));
+                    }
+                    if !video.status.can_become(VideoStatus::TranscodeQueued) {
+                        return Err(VideoError::Conflict(format!(
+                            "a video in {} cannot be transcoded",
+                            video.status
+                        )));
+                    }
+                    if db::jobs::pending_for_video(conn, id).await? > 0 {
+                        return Err(VideoError::Conflict(
+                            "a transcode of this video is already queued".into(),
+                        ));
+                    }
+                    let request = TranscodeRequest {
+                        priority,
+                        dst: None,
+                    };
+                    lifecycle::queue_transcode(conn, changes, &video, request, None)
+                        .await?
+                        .ok_or_else(|| {
+                            VideoError::Conflict("the video changed meanwhile; try again".into())
+                        })
                 }
-                if !video.status.can_become(VideoStatus::TranscodeQueued) {
-                    return Err(VideoError::Conflict(format!(
-                        "a video in {} cannot be transcoded",
-                        video.status
-                    )));
-                }
-                if db::jobs::pending_for_video(conn, id).await? > 0 {
-                    return Err(VideoError::Conflict(
-                        "a transcode of this video is already queued".into(),
-                    ));
-                }
-                self.queue(conn, &video, priority, None).await
+                .scope_boxed()
             })
-            .await?;
-        drop(conn);
-        self.announce(&queued).await;
-        Ok(queued)
+            .await
     }
 
     /// A video of `app`; `None` when missing or another app's.
@@ -268,58 +233,46 @@ impl VideoService {
 
     pub async fn renditions(&self, source: &Video) -> Result<Vec<Video>, VideoError> {
         let mut conn = self.db.get().await?;
-        Ok(db::videos::renditions(&mut conn, source.id).await?)
+        Ok(db::outputs::renditions(&mut conn, source.id).await?)
     }
 
     pub async fn snapshots(&self, video: &Video) -> Result<Vec<Snapshot>, VideoError> {
         let mut conn = self.db.get().await?;
-        Ok(db::videos::snapshots(&mut conn, video.id).await?)
+        Ok(db::outputs::snapshots(&mut conn, video.id).await?)
     }
 
-    /// Records a video row as given (uploads create videos through this).
+    /// Records a video row as given (tests and tools start from any state this way).
     pub async fn insert(&self, new: &NewVideo) -> Result<Video, VideoError> {
-        let mut conn = self.db.get().await?;
-        Ok(db::videos::insert(&mut conn, new).await?)
+        self.lifecycle
+            .commit(|conn, changes| {
+                async move { Ok(lifecycle::insert(conn, changes, new).await?) }.scope_boxed()
+            })
+            .await
     }
 
     /// Deletes a video of `app`: rows (renditions and snapshots cascade), then the stored
     /// bytes, keeping the source bytes while another video shares them.
     pub async fn delete(&self, app: AppId, id: VideoId) -> Result<(), VideoError> {
+        let mut changes = Changes::default();
         let mut conn = self.db.get().await?;
-        let (deleted, orphaned) = conn
+        // Committed and announced apart: the bytes go before the last event does.
+        let deleted = conn
             .transaction::<_, VideoError, _>(async |conn| {
-                let Some(video) = db::videos::find(conn, app, id).await? else {
-                    return Err(VideoError::NotFound);
-                };
-                let owner = video.unique_id.unwrap_or(video.id);
-                // Serialises with instant uploads that would start sharing `owner`'s bytes.
-                diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
-                    .bind::<BigInt, _>(owner.0)
-                    .execute(conn)
-                    .await?;
-                let deleted = db::videos::delete(conn, app, id).await?;
-                if let Some(source) = <[Video]>::first(&deleted) {
-                    db::webhooks::record_event(conn, source, crate::webhook::DELETED).await?;
-                }
-                let orphaned = db::videos::count_sharing(conn, owner).await? == 0;
-                Ok((deleted, orphaned.then_some(owner)))
+                lifecycle::delete(conn, &mut changes, app, id)
+                    .await?
+                    .ok_or(VideoError::NotFound)
             })
             .await?;
         drop(conn);
 
         let mut dirs = vec![layout::output_dir(id)];
-        dirs.extend(orphaned.map(layout::source_dir));
+        dirs.extend(deleted.orphaned_source.map(layout::source_dir));
         // Outputs written to a client-chosen `dst` live outside `videos/{id}/`.
-        // (Spelled out: diesel's `RunQueryDsl::first` would shadow the slice method.)
-        let first = <[Video]>::first(&deleted);
-        if let Some(generation) = first
-            .and_then(|v| v.playlist_uri.as_deref())
-            .and_then(|p| p.strip_suffix("master.m3u8"))
-        {
-            dirs.push(generation.to_string());
+        if let Some(generation) = deleted.rows.first().and_then(Video::generation) {
+            dirs.push(generation.prefix().to_string());
         }
         for dir in dirs {
-            if let Err(e) = self.storage.delete_with(&dir).recursive(true).await {
+            if let Err(e) = self.storage.remove_all(&dir).await {
                 // The rows are gone; leftover bytes are unreachable and only cost space.
                 tracing::warn!(video = %id, dir, error = %e, "could not remove stored bytes");
             }
@@ -327,14 +280,7 @@ impl VideoService {
                 self.delivery.origins().remove(&dir).await;
             }
         }
-        if let Some(video) = first {
-            let mut event = VideoEvent::snapshot(video);
-            event.deleted = true;
-            event.at = Utc::now();
-            if let Err(e) = self.events.publish(&event).await {
-                tracing::warn!(video = %id, error = %e, "could not publish deletion");
-            }
-        }
+        self.lifecycle.announce(changes).await;
         Ok(())
     }
 }

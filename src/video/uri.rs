@@ -3,7 +3,7 @@
 //! storage; keys may not be absolute, hold `..`, backslashes or control characters.
 
 use crate::config::{StorageConfig, StorageKind};
-use crate::storage::layout;
+use crate::model::layout;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum UriError {

@@ -1,17 +1,19 @@
-//! Webhooks (DESIGN §12): endpoints apps register, the events they receive, and how a
-//! delivery is signed. Sending is `dispatch`'s job.
+//! Webhooks (docs/architecture.md, "Webhooks"): endpoints apps register, the events
+//! they receive, how a delivery is signed, and the outbox that records deliveries in the
+//! transaction that changes the video. Sending is the `webhook` job's (`jobs/webhook.rs`).
 
-pub mod dispatch;
+pub mod outbox;
+mod service;
+
+pub use service::WebhookService;
 
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
-use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use crate::db::{self, DbPool, webhooks::WebhookRow};
+use crate::db::models::Video;
 use crate::error::{Coded, ErrorCode, InfraError};
-use crate::ids::AppId;
-use crate::video::{Video, VideoStatus};
+use crate::model::VideoStatus;
 
 pub const DELETED: &str = "video.deleted";
 /// Every event an endpoint can ask for.
@@ -24,35 +26,6 @@ pub const EVENTS: [&str; 7] = [
     "video.playable",
     DELETED,
 ];
-/// Endpoints one app may register.
-const MAX_WEBHOOKS: usize = 20;
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct WebhookConfig {
-    /// How long one POST may take, in seconds.
-    pub timeout_secs: u64,
-    /// How long a delivery is retried before it is given up, in hours.
-    pub retry_hours: i64,
-    /// Let endpoints be on private, loopback and link-local addresses (closed networks only).
-    pub allow_private: bool,
-    /// First retry delay in seconds; later ones grow (×3, ×6, ×30, … up to 4 h).
-    pub retry_base_secs: i64,
-    /// Deliveries sent at once by one node.
-    pub concurrency: usize,
-}
-
-impl Default for WebhookConfig {
-    fn default() -> Self {
-        Self {
-            timeout_secs: 10,
-            retry_hours: 24,
-            allow_private: false,
-            retry_base_secs: 10,
-            concurrency: 8,
-        }
-    }
-}
 
 /// The event a source's current status announces, if any.
 pub fn event_for(video: &Video) -> Option<&'static str> {
@@ -112,8 +85,8 @@ impl From<diesel::result::Error> for WebhookError {
     }
 }
 
-impl From<db::PoolError> for WebhookError {
-    fn from(e: db::PoolError) -> Self {
+impl From<crate::db::PoolError> for WebhookError {
+    fn from(e: crate::db::PoolError) -> Self {
         Self::Infra(e.into())
     }
 }
@@ -150,76 +123,6 @@ pub fn check_url(raw: &str) -> Result<url::Url, WebhookError> {
         return Err(WebhookError::BadRequest("the URL is too long".into()));
     }
     Ok(url)
-}
-
-#[derive(Clone)]
-pub struct WebhookService {
-    db: DbPool,
-}
-
-impl WebhookService {
-    pub fn new(db: DbPool) -> Self {
-        Self { db }
-    }
-
-    /// Registers an endpoint for `events` (empty: all); the returned secret signs deliveries.
-    pub async fn create(
-        &self,
-        app: AppId,
-        url: &str,
-        events: &[String],
-    ) -> Result<WebhookRow, WebhookError> {
-        let url = check_url(url)?;
-        if let Some(bad) = events.iter().find(|e| !EVENTS.contains(&e.as_str())) {
-            return Err(WebhookError::BadRequest(format!(
-                "unknown event {bad:?}; known: {}",
-                EVENTS.join(", ")
-            )));
-        }
-        let mut conn = self.db.get().await?;
-        if db::webhooks::list(&mut conn, app).await?.len() >= MAX_WEBHOOKS {
-            return Err(WebhookError::BadRequest(format!(
-                "an app has at most {MAX_WEBHOOKS} webhooks"
-            )));
-        }
-        let secret = format!("whsec_{}", hex::encode(rand::random::<[u8; 24]>()));
-        let mut events = events.to_vec();
-        events.sort();
-        events.dedup();
-        Ok(db::webhooks::insert(&mut conn, app, url.as_str(), &events, &secret).await?)
-    }
-
-    pub async fn list(&self, app: AppId) -> Result<Vec<WebhookRow>, WebhookError> {
-        let mut conn = self.db.get().await?;
-        Ok(db::webhooks::list(&mut conn, app).await?)
-    }
-
-    pub async fn delete(&self, app: AppId, id: i64) -> Result<(), WebhookError> {
-        let mut conn = self.db.get().await?;
-        if db::webhooks::delete(&mut conn, app, id).await? {
-            Ok(())
-        } else {
-            Err(WebhookError::NotFound)
-        }
-    }
-
-    pub async fn deliveries(
-        &self,
-        app: AppId,
-        webhook: i64,
-        first: i64,
-    ) -> Result<Vec<db::webhooks::DeliveryRow>, WebhookError> {
-        let mut conn = self.db.get().await?;
-        Ok(db::webhooks::deliveries(&mut conn, app, webhook, first).await?)
-    }
-
-    pub async fn attempts(
-        &self,
-        delivery: i64,
-    ) -> Result<Vec<db::webhooks::AttemptRow>, WebhookError> {
-        let mut conn = self.db.get().await?;
-        Ok(db::webhooks::attempts(&mut conn, delivery).await?)
-    }
 }
 
 #[cfg(test)]

@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use reel::ids::{AppId, VideoId};
-use reel::video::{Video, VideoStatus};
+use reel::model::{AppId, VideoId};
+use reel::{model::VideoStatus, video::Video};
 
 use super::TestApp;
 

@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use reel::config::Config;
 use reel::db::models::NewVideo;
-use reel::ids::{AppId, VideoId};
-use reel::video::VideoStatus;
+use reel::model::VideoStatus;
+use reel::model::{AppId, VideoId};
 use reel::{Reel, api};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -240,9 +240,10 @@ impl TestAppBuilder {
             .await
             .expect("test services are reachable");
         let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
-        let _webhooks = reel.dispatcher().spawn(workers_stopped.clone());
-        let workers = (reel.config.workers > 0)
-            .then(|| reel.worker(reel.config.workers).spawn(workers_stopped));
+        let workers = Some(
+            reel.runner()
+                .spawn(&reel.lanes(reel.config.workers), workers_stopped),
+        );
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(api::serve(acceptor, reel.clone(), async move {
             let _ = stopped.await;
@@ -367,7 +368,7 @@ impl TestApp {
 
     /// MD5 of a stored object.
     pub async fn stored_md5(&self, key: &str) -> String {
-        let bytes = self.reel.storage.read(key).await.unwrap().to_vec();
+        let bytes = self.reel.storage.op().read(key).await.unwrap().to_vec();
         tus::md5_hex(&bytes)
     }
 
@@ -378,6 +379,7 @@ impl TestApp {
             let entries: Vec<opendal::Entry> = self
                 .reel
                 .storage
+                .op()
                 .lister_with("staging/")
                 .recursive(true)
                 .await

@@ -48,7 +48,7 @@ impl Cluster {
         super::assert_success(&out);
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         super::Credentials {
-            app_id: reel::ids::AppId(0),
+            app_id: reel::model::AppId(0),
             key: v["app_key"].as_str().unwrap().into(),
             secret: v["app_secret"].as_str().unwrap().into(),
         }

@@ -1,7 +1,7 @@
 //! Client side of the API signature for tests (the README's Python recipe is tested separately).
 
 use reel::auth::signature::{UNSIGNED_PAYLOAD, body_hash, canonical_string, rfc3986, sign};
-use reel::ids::AppId;
+use reel::model::AppId;
 
 #[derive(Debug, Clone)]
 pub struct Credentials {

@@ -5,7 +5,7 @@ use async_graphql::{Context, Error, ErrorExtensions, ID};
 use crate::Reel;
 use crate::auth::Caller;
 use crate::error::{Coded, ErrorCode};
-use crate::ids::VideoId;
+use crate::model::VideoId;
 
 pub fn coded(code: ErrorCode, message: impl Into<String>) -> Error {
     Error::new(message.into()).extend_with(|_, ext| ext.set("code", code.as_str()))

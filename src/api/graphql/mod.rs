@@ -1,5 +1,6 @@
 //! GraphQL over HTTP (`/graphql`) and WebSocket (`/graphql/ws`, both sub-protocols).
 
+mod enums;
 pub(crate) mod errors;
 mod mutation;
 mod playback;
@@ -18,6 +19,7 @@ use poem::{IntoResponse, handler};
 
 use crate::Reel;
 use crate::auth::{AuthError, Caller};
+use crate::model::routes;
 
 pub use subscription::Subscription;
 
@@ -60,8 +62,8 @@ pub fn sdl() -> String {
 
 pub fn graphiql_page() -> String {
     GraphiQLSource::build()
-        .endpoint("/graphql")
-        .subscription_endpoint("/graphql/ws")
+        .endpoint(routes::GRAPHQL)
+        .subscription_endpoint(routes::GRAPHQL_WS)
         .title("Reel GraphiQL")
         .finish()
 }

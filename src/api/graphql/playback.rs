@@ -3,7 +3,7 @@
 use async_graphql::SimpleObject;
 use chrono::{DateTime, Utc};
 
-use super::types::GqlDefinition;
+use super::enums::GqlDefinition;
 use crate::delivery::PlayUrl;
 
 /// Signed URLs of a video's HLS master playlist through one CDN.

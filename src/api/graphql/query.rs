@@ -5,10 +5,11 @@ use async_graphql::{Context, ID, Object, Result};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use super::enums::GqlVideoStatus;
 use super::errors::{caller, coded, gql, reel, video_id};
-use super::types::{GqlVideoStatus, VideoObject};
+use super::types::VideoObject;
 use crate::error::ErrorCode;
-use crate::ids::VideoId;
+use crate::model::VideoId;
 
 #[derive(Default)]
 pub struct VideoQuery;

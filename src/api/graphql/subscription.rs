@@ -9,7 +9,7 @@ use super::errors::{caller, coded, gql, reel, video_id};
 use super::types::VideoEventObject;
 use crate::error::ErrorCode;
 use crate::events::VideoEvent;
-use crate::ids::AppId;
+use crate::model::AppId;
 
 pub struct Subscription;
 

@@ -1,40 +1,14 @@
 //! GraphQL output types: thin views over the domain types.
 
-use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
+use super::enums::{GqlDefinition, GqlVideoStatus};
 use super::errors::{gql, reel};
 use super::playback::PlayUrlObject;
 use crate::events::VideoEvent;
-use crate::media::{AudioStream, MediaInfo, VideoStream};
-use crate::video::{Definition, Snapshot, Video, VideoStatus};
-
-/// Where a video is in its life (DESIGN §4).
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-#[graphql(name = "VideoStatus", remote = "VideoStatus")]
-pub enum GqlVideoStatus {
-    Uploading,
-    Uploaded,
-    UploadFailed,
-    TranscodeQueued,
-    Transcoding,
-    Transcoded,
-    TranscodeFailed,
-    Playable,
-}
-
-/// Rendition level: LD 360p, SD 480p, HD 720p, FHD 1080p, QHD 1440p, UHD 2160p.
-#[allow(clippy::upper_case_acronyms)] // the industry names of the rungs
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-#[graphql(name = "Definition", remote = "Definition", rename_items = "UPPERCASE")]
-pub enum GqlDefinition {
-    LD,
-    SD,
-    HD,
-    FHD,
-    QHD,
-    UHD,
-}
+use crate::model::{AudioStream, MediaInfo, VideoStream};
+use crate::video::{Snapshot, Video};
 
 /// A source video, or one rendition of it (`parentId` set).
 pub struct VideoObject(pub Video);

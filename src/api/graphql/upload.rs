@@ -5,10 +5,11 @@ use chrono::{DateTime, Utc};
 
 use super::errors::{caller, coded, gql, reel};
 use super::types::VideoObject;
-use crate::error::ErrorCode;
+use crate::error::{Coded, ErrorCode};
+use crate::model::{UploadId, routes};
 use crate::upload::{
-    Concat, FileInfo, InitOutcome, NewUpload, SessionState, Transfer, TransferRequest, UploadId,
-    UploadProgress,
+    Concat, FileInfo, InitOutcome, NewUpload, Transfer, TransferRequest, UploadState as State,
+    UploadView,
 };
 
 #[derive(Default)]
@@ -78,37 +79,33 @@ pub struct UploadObject {
 }
 
 impl UploadObject {
-    fn new(p: UploadProgress, base: &str) -> Self {
-        let s = p.session;
-        let state = match &s.state {
-            _ if s.is_expired() => UploadState::Expired,
-            SessionState::Receiving => UploadState::Receiving,
-            SessionState::Done { .. } => UploadState::Complete,
-            SessionState::Failed { .. } => UploadState::Failed,
-            SessionState::Expired => UploadState::Expired,
-        };
-        let (part_size, part_count) = match s.transfer {
+    fn new(u: UploadView, base: &str) -> Self {
+        let (part_size, part_count) = match u.transfer {
             Transfer::Parts { part_size, count } => (Some(part_size as i64), Some(count as i32)),
             Transfer::Stream => (None, None),
         };
-        let id = s.id.to_string();
+        let (state, error) = match u.state {
+            State::Receiving => (UploadState::Receiving, None),
+            State::Complete { .. } => (UploadState::Complete, None),
+            State::Failed { reason } => (UploadState::Failed, Some(reason)),
+            State::Expired => (UploadState::Expired, None),
+        };
         Self {
-            tus_url: part_size.is_none().then(|| format!("{base}/files/{id}")),
-            part_url: part_size.map(|_| format!("{base}/video/upload/upload?upid={id}")),
+            tus_url: part_size
+                .is_none()
+                .then(|| routes::tus_upload_url(base, &u.id)),
+            part_url: part_size.map(|_| routes::part_upload_url(base, &u.id)),
             state,
-            file_name: s.file.name.clone(),
-            file_size: s.size.map(|n| n as i64),
+            file_name: u.file_name,
+            file_size: u.size.map(|n| n as i64),
             part_size,
             part_count,
-            offset: s.received_bytes(&p.missing_parts) as i64,
-            missing_parts: p.missing_parts.iter().map(|&n| n as i32).collect(),
-            video_id: s.video_id.map(|v| ID(v.to_string())),
-            expires_at: s.expires_at,
-            error: match &s.state {
-                SessionState::Failed { reason } => Some(reason.clone()),
-                _ => None,
-            },
-            id: ID(id),
+            offset: u.received as i64,
+            missing_parts: u.missing_parts.iter().map(|&n| n as i32).collect(),
+            video_id: u.video_id.map(|v| ID(v.to_string())),
+            expires_at: u.expires_at,
+            error,
+            id: ID(u.id.to_string()),
         }
     }
 }
@@ -122,12 +119,11 @@ impl UploadQuery {
             return Ok(None);
         };
         let reel = reel(ctx);
-        let progress = reel
-            .uploads
-            .progress(caller.app_id, &id)
-            .await
-            .map_err(gql)?;
-        Ok(progress.map(|p| UploadObject::new(p, &reel.config.public_base())))
+        match reel.uploads.view(caller.app_id, &id).await {
+            Ok(upload) => Ok(Some(UploadObject::new(upload, &reel.config.public_base()))),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(gql(e)),
+        }
     }
 }
 
@@ -171,34 +167,15 @@ impl UploadMutation {
             .await
             .map_err(gql)?;
         let base = reel.config.public_base();
-        let view = |session| {
-            UploadObject::new(
-                UploadProgress {
-                    session,
-                    missing_parts: Vec::new(),
-                },
-                &base,
-            )
-        };
         Ok(match outcome {
-            InitOutcome::Upload(session) => {
-                let progress = reel
-                    .uploads
-                    .progress(caller.app_id, &session.id)
-                    .await
-                    .map_err(gql)?;
-                InitUploadResult {
-                    instant: false,
-                    upload: match progress {
-                        Some(p) => UploadObject::new(p, &base),
-                        None => view(session),
-                    },
-                    video: None,
-                }
-            }
-            InitOutcome::Instant { video, session } => InitUploadResult {
+            InitOutcome::Upload(upload) => InitUploadResult {
+                instant: false,
+                upload: UploadObject::new(upload, &base),
+                video: None,
+            },
+            InitOutcome::Instant { video, upload } => InitUploadResult {
                 instant: true,
-                upload: view(session),
+                upload: UploadObject::new(upload, &base),
                 video: Some(VideoObject(video)),
             },
         })

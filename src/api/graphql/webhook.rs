@@ -1,4 +1,4 @@
-//! Webhook endpoints of the caller's app, and what was sent to them (DESIGN §12).
+//! Webhook endpoints of the caller's app, and what was sent to them (docs/api.md, "Webhooks").
 
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};

@@ -1,4 +1,4 @@
-//! The seed's REST API under `/video/` (DESIGN §9), as thin poem-openapi adapters.
+//! The seed's REST API under `/video/` (docs/api.md), as thin poem-openapi adapters.
 //! Every response carries a stable `code` and a `message`.
 
 mod play;
@@ -29,6 +29,9 @@ pub enum ErrorReply {
     /// Missing or wrong credentials.
     #[oai(status = 401)]
     Unauthorized(Json<ErrorBody>),
+    /// The credentials do not allow this.
+    #[oai(status = 403)]
+    Forbidden(Json<ErrorBody>),
     /// Unknown upload or video (or another app's).
     #[oai(status = 404)]
     NotFound(Json<ErrorBody>),
@@ -65,20 +68,21 @@ impl ErrorReply {
             code: code.as_str().to_string(),
             message: message.into(),
         });
-        match code {
-            ErrorCode::BadRequest | ErrorCode::ChecksumMismatch => Self::BadRequest(body),
-            ErrorCode::Unauthenticated | ErrorCode::Forbidden => Self::Unauthorized(body),
-            ErrorCode::NotFound => Self::NotFound(body),
-            ErrorCode::Conflict | ErrorCode::OffsetMismatch | ErrorCode::NotPlayable => {
-                Self::Conflict(body)
-            }
-            ErrorCode::Gone => Self::Gone(body),
-            ErrorCode::PayloadTooLarge => Self::TooLarge(body),
-            ErrorCode::UploadFailed => Self::Failed(body),
-            ErrorCode::Locked => Self::Locked(body),
-            ErrorCode::RateLimited => Self::TooManyRequests(body, None),
-            ErrorCode::Unavailable => Self::Unavailable(body),
-            ErrorCode::Internal => Self::Internal(body),
+        // The variant of the code's one HTTP status (`ErrorCode::http_status`).
+        match code.http_status() {
+            400 => Self::BadRequest(body),
+            401 => Self::Unauthorized(body),
+            403 => Self::Forbidden(body),
+            404 => Self::NotFound(body),
+            409 => Self::Conflict(body),
+            410 => Self::Gone(body),
+            413 => Self::TooLarge(body),
+            422 => Self::Failed(body),
+            423 => Self::Locked(body),
+            429 => Self::TooManyRequests(body, None),
+            503 => Self::Unavailable(body),
+            // 500, and statuses no route of this API produces (tus's 460).
+            _ => Self::Internal(body),
         }
     }
 
@@ -136,7 +140,7 @@ fn framework_error(e: poem::Error) -> poem::Response {
     // Only the statuses the OpenAPI document lists (a missing Content-Type is a 400,
     // not poem's 415).
     resp.set_status(if code == ErrorCode::BadRequest {
-        code.http_status()
+        super::status_of(code)
     } else {
         status
     });

@@ -12,9 +12,9 @@ use super::{ErrorReply, OK, Reply};
 use crate::Reel;
 use crate::auth::Caller;
 use crate::error::ErrorCode;
+use crate::model::UploadId;
 use crate::upload::{
-    Concat, FileInfo, InitOutcome, NewUpload, SessionState, Transfer, TransferRequest, UploadError,
-    UploadId, UploadSession,
+    Concat, FileInfo, InitOutcome, NewUpload, Transfer, TransferRequest, UploadState, UploadView,
 };
 
 pub struct UploadApi;
@@ -106,25 +106,19 @@ fn upload_id(upid: &str) -> Result<UploadId, ErrorReply> {
     UploadId::parse(upid).ok_or_else(|| ErrorReply::new(ErrorCode::NotFound, "upload not found"))
 }
 
-fn upload_reply(
-    session: &UploadSession,
-    received_parts: Option<u32>,
-    missing: &[u32],
-) -> UploadReply {
-    let (vid, message) = match session.finished_video() {
+fn upload_reply(upload: &UploadView) -> UploadReply {
+    let (vid, message) = match upload.finished_video() {
         Some(v) => (Some(v.0), "upload complete"),
         None => (None, "received"),
     };
+    let parts = upload.parts();
     UploadReply {
         code: OK.into(),
         message: message.into(),
-        upload_id: session.id.to_string(),
-        offset: session.received_bytes(missing),
-        received_parts,
-        part_count: match session.transfer {
-            Transfer::Parts { count, .. } => Some(count),
-            Transfer::Stream => None,
-        },
+        upload_id: upload.id.to_string(),
+        offset: upload.received,
+        received_parts: parts.map(|(received, _)| received),
+        part_count: parts.map(|(_, count)| count),
         vid,
     }
 }
@@ -207,21 +201,21 @@ impl UploadApi {
                 part_count: None,
                 vid: Some(video.id.0),
             },
-            InitOutcome::Upload(session) => {
-                let (part_size, part_count) = match session.transfer {
+            InitOutcome::Upload(upload) => {
+                let (part_size, part_count) = match upload.transfer {
                     Transfer::Parts { part_size, count } => (Some(part_size), Some(count)),
                     Transfer::Stream => (None, None),
                 };
                 InitReply {
                     code: OK.into(),
                     message: "send the bytes with upload/upload".into(),
-                    upload_id: Some(session.id.to_string()),
+                    upload_id: Some(upload.id.to_string()),
                     status: "UPLOADING".into(),
-                    md5: session.file.md5.clone(),
-                    size: session.size.unwrap_or(0),
+                    md5: upload.declared_md5.clone(),
+                    size: upload.size.unwrap_or(0),
                     part_size,
                     part_count,
-                    vid: session.finished_video().map(|v| v.0),
+                    vid: upload.finished_video().map(|v| v.0),
                 }
             }
         }))
@@ -248,7 +242,7 @@ impl UploadApi {
         let id = upload_id(&upid)?;
         let body = body.0.into_bytes_stream();
         if let Some(part) = pseq.0 {
-            let receipt = reel
+            let upload = reel
                 .uploads
                 .write_part(
                     caller.app_id,
@@ -260,16 +254,7 @@ impl UploadApi {
                 )
                 .await
                 .map_err(ErrorReply::from_coded)?;
-            let missing = reel
-                .uploads
-                .missing_parts(&receipt.session)
-                .await
-                .map_err(ErrorReply::from_coded)?;
-            return Ok(Json(upload_reply(
-                &receipt.session,
-                Some(receipt.received as u32),
-                &missing,
-            )));
+            return Ok(Json(upload_reply(&upload)));
         }
         let Some(range) = content_range.0 else {
             return Err(bad(
@@ -277,7 +262,7 @@ impl UploadApi {
             ));
         };
         let (start, total) = parse_content_range(&range)?;
-        let receipt = reel
+        let upload = reel
             .uploads
             .write_stream(
                 caller.app_id,
@@ -290,7 +275,7 @@ impl UploadApi {
             )
             .await
             .map_err(ErrorReply::from_coded)?;
-        Ok(Json(upload_reply(&receipt.session, None, &[])))
+        Ok(Json(upload_reply(&upload)))
     }
 
     /// Where an upload stands: missing parts, or the byte offset of a whole-stream
@@ -304,21 +289,17 @@ impl UploadApi {
         upid: Query<String>,
     ) -> Reply<ResumeReply> {
         let id = upload_id(&upid)?;
-        let progress = reel
+        let upload = reel
             .uploads
-            .progress(caller.app_id, &id)
+            .view(caller.app_id, &id)
             .await
-            .map_err(ErrorReply::from_coded)?
-            .ok_or_else(|| ErrorReply::from_coded(UploadError::NotFound))?;
-        let session = progress.session;
-        let state = match &session.state {
-            _ if session.is_expired() => return Err(ErrorReply::from_coded(UploadError::Expired)),
-            SessionState::Expired => return Err(ErrorReply::from_coded(UploadError::Expired)),
-            SessionState::Failed { reason } => {
-                return Err(ErrorReply::from_coded(UploadError::Failed(reason.clone())));
-            }
-            SessionState::Receiving => "RECEIVING",
-            SessionState::Done { .. } => "COMPLETE",
+            .map_err(ErrorReply::from_coded)?;
+        if let Some(refusal) = upload.refusal() {
+            return Err(ErrorReply::from_coded(refusal));
+        }
+        let state = match upload.state {
+            UploadState::Complete { .. } => "COMPLETE",
+            _ => "RECEIVING",
         };
         Ok(Json(ResumeReply {
             code: OK.into(),
@@ -328,17 +309,17 @@ impl UploadApi {
                 "upload in progress"
             }
             .into(),
-            upload_id: session.id.to_string(),
+            upload_id: upload.id.to_string(),
             state: state.into(),
-            mode: match session.transfer {
+            mode: match upload.transfer {
                 Transfer::Parts { .. } => "parts",
                 Transfer::Stream => "stream",
             }
             .into(),
-            offset: session.received_bytes(&progress.missing_parts),
-            missing_parts: progress.missing_parts,
-            size: session.size,
-            vid: session.finished_video().map(|v| v.0),
+            offset: upload.received,
+            vid: upload.finished_video().map(|v| v.0),
+            size: upload.size,
+            missing_parts: upload.missing_parts,
         }))
     }
 }

@@ -9,7 +9,7 @@ use super::{ErrorReply, OK, Reply};
 use crate::Reel;
 use crate::auth::Caller;
 use crate::error::ErrorCode;
-use crate::ids::VideoId;
+use crate::model::VideoId;
 use crate::video::{Video, VideoError};
 
 pub struct VideoApi;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use crate::upload::session::FileInfo;
+use crate::upload::FileInfo;
 
 /// `Upload-Metadata`: `key base64value,key2 base64value,flag` → map (a flag maps to "").
 pub fn parse_metadata(header: &str) -> Result<BTreeMap<String, String>, String> {
@@ -74,7 +74,7 @@ pub fn parse_u64(value: &str) -> Option<u64> {
     (!v.is_empty() && v.bytes().all(|b| b.is_ascii_digit())).then(|| v.parse().ok())?
 }
 
-/// `FileInfo` from `Upload-Metadata` (DESIGN §5 keys; `name`/`type` as Uppy sends them).
+/// `FileInfo` from `Upload-Metadata` (the keys of docs/api.md; `name`/`type` as Uppy sends them).
 pub fn file_info(raw: Option<&str>) -> Result<FileInfo, String> {
     let meta: BTreeMap<String, String> = raw.map(parse_metadata).transpose()?.unwrap_or_default();
     let get = |keys: &[&str]| keys.iter().find_map(|k| meta.get(*k)).cloned();

@@ -13,10 +13,10 @@ use super::auth::Authenticate;
 use crate::Reel;
 use crate::auth::Caller;
 use crate::error::Coded;
+use crate::model::{UploadId, routes};
 use crate::upload::digest::{CHECKSUM_ALGORITHMS, ChunkChecksum};
 use crate::upload::{
-    Concat, InitOutcome, NewUpload, SessionState, TransferRequest, UploadError, UploadId,
-    UploadSession,
+    Concat, InitOutcome, NewUpload, TransferRequest, UploadError, UploadState, UploadView,
 };
 
 pub const TUS_VERSION: &str = "1.0.0";
@@ -66,7 +66,7 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
 }
 
 fn upload_error(e: UploadError) -> Response {
-    super::finish_refusal(error(e.code().http_status(), e.public_message()), &e)
+    super::finish_refusal(error(super::status_of(e.code()), e.public_message()), &e)
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -90,7 +90,7 @@ fn http_date(at: DateTime<Utc>) -> String {
 }
 
 fn location(reel: &Reel, id: &UploadId) -> String {
-    format!("{}/files/{id}", reel.config.public_base())
+    routes::tus_upload_url(&reel.config.public_base(), id)
 }
 
 #[handler]
@@ -183,41 +183,32 @@ async fn create(req: &Request, body: Body, reel: Data<&Reel>, caller: Data<&Call
             concat,
         })
         .await;
-    let mut session = match outcome {
-        Ok(InitOutcome::Upload(session)) => session,
-        Ok(InitOutcome::Instant { session, .. }) => session,
+    let mut upload = match outcome {
+        Ok(InitOutcome::Upload(upload)) => upload,
+        Ok(InitOutcome::Instant { upload, .. }) => upload,
         Err(e) => return upload_error(e),
     };
     // creation-with-upload: the first chunk rides along.
     let with_data = header(h, "Content-Type") == Some(OFFSET_OCTET_STREAM)
-        && session.state == SessionState::Receiving;
+        && upload.state == UploadState::Receiving;
     if with_data {
-        match write(req, body, &reel, &caller, &session.id, 0).await {
-            Ok(updated) => session = updated,
+        match write(req, body, &reel, &caller, &upload.id, 0).await {
+            Ok(updated) => upload = updated,
             // The upload exists; the client resumes from HEAD.
-            Err(e) => tracing::info!(upload = %session.id, error = %e, "first chunk not stored"),
+            Err(e) => tracing::info!(upload = %upload.id, error = %e, "first chunk not stored"),
         }
     }
     let mut resp = tus()
         .status(StatusCode::CREATED)
-        .header("Location", location(&reel, &session.id))
-        .header("Upload-Expires", http_date(session.expires_at));
-    if with_data || session.finished_video().is_some() {
-        resp = resp.header("Upload-Offset", session.offset.to_string());
+        .header("Location", location(&reel, &upload.id))
+        .header("Upload-Expires", http_date(upload.expires_at));
+    if with_data || upload.finished_video().is_some() {
+        resp = resp.header("Upload-Offset", upload.received.to_string());
     }
-    if let Some(video) = session.finished_video() {
+    if let Some(video) = upload.finished_video() {
         resp = resp.header("Reel-Video-Id", video.to_string());
     }
     resp.finish()
-}
-
-#[allow(clippy::result_large_err)] // the error is the ready response
-async fn session_for(reel: &Reel, caller: &Caller, id: &str) -> Result<UploadSession, Response> {
-    let id = UploadId::parse(id).ok_or_else(|| error(StatusCode::NOT_FOUND, "upload not found"))?;
-    match reel.uploads.settled(caller.app_id, &id).await {
-        Ok(s) => Ok(s),
-        Err(e) => Err(upload_error(e)),
-    }
 }
 
 #[handler]
@@ -230,33 +221,39 @@ async fn head(
     if let Err(resp) = check_version(req) {
         return resp;
     }
-    let session = match session_for(&reel, &caller, &id).await {
-        Ok(s) => s,
-        Err(resp) => return resp,
+    let Some(id) = UploadId::parse(&id) else {
+        return error(StatusCode::NOT_FOUND, "upload not found");
     };
-    if let SessionState::Failed { reason } = &session.state {
-        return upload_error(UploadError::Failed(reason.clone()));
+    let upload = match reel.uploads.view(caller.app_id, &id).await {
+        Ok(upload) => upload,
+        Err(e) => return upload_error(e),
+    };
+    if let Some(refusal) = upload.refusal() {
+        return upload_error(refusal);
     }
     let mut resp = tus()
         .status(StatusCode::OK)
-        .header("Upload-Offset", session.offset.to_string())
-        .header("Upload-Expires", http_date(session.expires_at));
-    resp = match session.size {
+        .header("Upload-Offset", upload.received.to_string())
+        .header("Upload-Expires", http_date(upload.expires_at));
+    resp = match upload.size {
         Some(size) => resp.header("Upload-Length", size.to_string()),
         None => resp.header("Upload-Defer-Length", "1"),
     };
-    if let Some(meta) = &session.file.tus_metadata {
+    if let Some(meta) = &upload.tus_metadata {
         resp = resp.header("Upload-Metadata", meta.as_str());
     }
-    match &session.concat {
+    match &upload.concat {
         Concat::Partial => resp = resp.header("Upload-Concat", "partial"),
         Concat::Final { parts } => {
-            let urls: Vec<String> = parts.iter().map(|p| format!("/files/{p}")).collect();
+            let urls: Vec<String> = parts
+                .iter()
+                .map(|p| format!("{}/{p}", routes::TUS))
+                .collect();
             resp = resp.header("Upload-Concat", format!("final;{}", urls.join(" ")));
         }
         Concat::None => {}
     }
-    if let Some(video) = session.finished_video() {
+    if let Some(video) = upload.finished_video() {
         resp = resp.header("Reel-Video-Id", video.to_string());
     }
     resp.finish()
@@ -270,7 +267,7 @@ async fn write(
     caller: &Caller,
     id: &UploadId,
     offset: u64,
-) -> Result<UploadSession, UploadError> {
+) -> Result<UploadView, UploadError> {
     let h = req.headers();
     let checksum = header(h, "Upload-Checksum")
         .map(ChunkChecksum::parse)
@@ -283,8 +280,7 @@ async fn write(
         None => None,
     };
     let content_length = header(h, "Content-Length").and_then(parse_u64);
-    let receipt = reel
-        .uploads
+    reel.uploads
         .write_stream(
             caller.app_id,
             id,
@@ -294,8 +290,7 @@ async fn write(
             checksum,
             length,
         )
-        .await?;
-    Ok(receipt.session)
+        .await
 }
 
 #[handler]
@@ -325,12 +320,12 @@ async fn patch(
         return error(StatusCode::NOT_FOUND, "upload not found");
     };
     match write(req, body, &reel, &caller, &id, offset).await {
-        Ok(session) => {
+        Ok(upload) => {
             let mut resp = tus()
                 .status(StatusCode::NO_CONTENT)
-                .header("Upload-Offset", session.offset.to_string())
-                .header("Upload-Expires", http_date(session.expires_at));
-            if let Some(video) = session.finished_video() {
+                .header("Upload-Offset", upload.received.to_string())
+                .header("Upload-Expires", http_date(upload.expires_at));
+            if let Some(video) = upload.finished_video() {
                 resp = resp.header("Reel-Video-Id", video.to_string());
             }
             resp.finish()

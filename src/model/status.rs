@@ -1,4 +1,5 @@
-//! The one video state machine (DESIGN §4): names, storage and legal transitions.
+//! The one video state machine (docs/architecture.md, "Status"): names, storage and legal
+//! transitions. `video::lifecycle` is the one place that moves a video along it.
 
 use std::fmt;
 use std::str::FromStr;
@@ -51,7 +52,7 @@ impl VideoStatus {
         }
     }
 
-    /// The states from which DESIGN §4 allows reaching `next`.
+    /// The states from which the machine allows reaching `next`.
     pub fn predecessors(next: VideoStatus) -> Vec<VideoStatus> {
         Self::ALL
             .into_iter()
@@ -59,7 +60,7 @@ impl VideoStatus {
             .collect()
     }
 
-    /// Whether DESIGN §4 allows moving from `self` to `next`.
+    /// Whether the machine allows moving from `self` to `next`.
     pub fn can_become(self, next: VideoStatus) -> bool {
         use VideoStatus::*;
         matches!(

@@ -5,7 +5,7 @@ pub mod files;
 
 use poem::http::{Method, StatusCode, header};
 use poem::web::Path;
-use poem::{Request, Response, handler};
+use poem::{Request, Response, Route, get, handler};
 
 use crate::Reel;
 use crate::delivery::token::MediaToken;
@@ -33,8 +33,13 @@ fn clean(path: &str) -> Option<String> {
     ok.then(|| path.to_string())
 }
 
+/// `/media/…`: GET and HEAD of any object path.
+pub fn routes() -> Route {
+    Route::new().at("/*path", get(media).head(media))
+}
+
 #[handler]
-pub async fn media(req: &Request, Path(path): Path<String>) -> Response {
+async fn media(req: &Request, Path(path): Path<String>) -> Response {
     let Some(reel) = req.data::<Reel>() else {
         return refuse(StatusCode::INTERNAL_SERVER_ERROR, "not configured");
     };

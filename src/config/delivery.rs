@@ -1,11 +1,12 @@
 //! The `[delivery]` configuration: named origins, named CDNs and how a CDN is chosen.
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::signing::SigningScheme;
-use crate::config::StorageKind;
+use super::StorageKind;
 
 /// The origin that `/media/` serves when nothing else is configured.
 pub const LOCAL_ORIGIN: &str = "local";
@@ -144,5 +145,93 @@ impl DeliveryConfig {
             );
         }
         Ok(())
+    }
+}
+
+/// Which auth scheme a CDN domain is configured with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SigningScheme {
+    None,
+    AliyunA,
+    AliyunB,
+    AliyunC,
+    TencentA,
+    TencentB,
+    TencentC,
+    TencentD,
+    Hmac,
+}
+
+impl SigningScheme {
+    pub const ALL: [SigningScheme; 9] = [
+        Self::None,
+        Self::AliyunA,
+        Self::AliyunB,
+        Self::AliyunC,
+        Self::TencentA,
+        Self::TencentB,
+        Self::TencentC,
+        Self::TencentD,
+        Self::Hmac,
+    ];
+
+    /// The config / serde name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::AliyunA => "aliyun-a",
+            Self::AliyunB => "aliyun-b",
+            Self::AliyunC => "aliyun-c",
+            Self::TencentA => "tencent-a",
+            Self::TencentB => "tencent-b",
+            Self::TencentC => "tencent-c",
+            Self::TencentD => "tencent-d",
+            Self::Hmac => "hmac",
+        }
+    }
+
+    /// True for the CDN schemes, whose signature covers one file path, so every segment URL
+    /// of a playlist needs its own signature.
+    pub fn signs_each_file(self) -> bool {
+        !matches!(self, Self::None | Self::Hmac)
+    }
+}
+
+impl fmt::Display for SigningScheme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A scheme name that is not one of [`SigningScheme::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseSchemeError(pub String);
+
+impl fmt::Display for ParseSchemeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown signing scheme {:?}; expected one of: ", self.0)?;
+        for (i, s) in SigningScheme::ALL.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            f.write_str(s.as_str())?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ParseSchemeError {}
+
+impl FromStr for SigningScheme {
+    type Err = ParseSchemeError;
+
+    // Lenient on case and surrounding blanks: the value usually comes from an env var.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let wanted = s.trim();
+        Self::ALL
+            .into_iter()
+            .find(|scheme| scheme.as_str().eq_ignore_ascii_case(wanted))
+            .ok_or_else(|| ParseSchemeError(s.to_owned()))
     }
 }

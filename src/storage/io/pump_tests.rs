@@ -2,7 +2,7 @@ use futures_util::stream;
 use md5::{Digest, Md5};
 
 use super::*;
-use crate::upload::direct::StagedFileWriter;
+use crate::storage::io::{RunningMd5, StagedFileWriter};
 
 fn data(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
@@ -86,7 +86,7 @@ async fn a_body_that_breaks_off_keeps_what_arrived() {
 async fn more_than_max_is_refused() {
     let bytes = data(10_000);
     let result = pump(body(&bytes, 1000), 9_999, (), Sink::Discard).await;
-    assert!(matches!(result, Err(StagingError::TooLong(9_999))));
+    assert!(matches!(result, Err(CopyError::TooLong(9_999))));
 
     let (written, md5) = pump(
         body(&bytes, 1000),
@@ -123,7 +123,7 @@ async fn a_failing_file_write_is_an_error() {
     )
     .await;
     match result {
-        Err(StagingError::Io(e)) => assert_eq!(e.raw_os_error(), Some(libc::ENOSPC)),
+        Err(CopyError::Io(e)) => assert_eq!(e.raw_os_error(), Some(libc::ENOSPC)),
         other => panic!("expected ENOSPC, got {other:?}"),
     }
 }

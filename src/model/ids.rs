@@ -56,3 +56,42 @@ bigint_id!(
     /// A video or rendition (`videos.id`, the public `vid`).
     VideoId
 );
+bigint_id!(
+    /// A row of the job queue (`jobs.id`).
+    JobId
+);
+
+/// A fresh random id: 32 lowercase hex characters (128 bits). Upload ids, lock tokens,
+/// request nonces and claimer names are made of these.
+pub fn random_id() -> String {
+    hex::encode(rand::random::<[u8; 16]>())
+}
+
+/// Public id of an upload session (32 hex characters).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UploadId(String);
+
+impl UploadId {
+    pub fn generate() -> Self {
+        Self(random_id())
+    }
+
+    /// Accepts only ids this server could have made, so they are safe in keys and paths.
+    pub fn parse(s: &str) -> Option<Self> {
+        (s.len() == 32
+            && s.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+        .then(|| Self(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for UploadId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 
-use super::pump::Chunks;
+use super::Chunks;
 
 /// Alignment of offsets, lengths and memory for direct writes (covers 512 B and 4 KiB
 /// sectors).
@@ -305,5 +305,5 @@ fn open_direct_read(_: &Path) -> Option<File> {
 }
 
 #[cfg(test)]
-#[path = "direct_tests.rs"]
+#[path = "direct_io_tests.rs"]
 mod tests;

@@ -1,5 +1,9 @@
 //! Configuration: embedded defaults, then a TOML file, then environment variables.
-//! The names fixed by DESIGN §2 (`DATABASE_URL`, `REDIS_URL`, `REEL_LISTEN`, …) map onto top-level keys.
+//! The names fixed by the API contract (`DATABASE_URL`, `REDIS_URL`, `REEL_LISTEN`, …) map onto top-level keys.
+
+pub mod delivery;
+pub mod limits;
+pub mod webhooks;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -7,6 +11,12 @@ use std::path::{Path, PathBuf};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
+
+use crate::model::Definition;
+
+pub use delivery::DeliveryConfig;
+pub use limits::LimitsConfig;
+pub use webhooks::WebhookConfig;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -34,13 +44,13 @@ pub struct Config {
     pub workers: usize,
     pub media: MediaConfig,
     pub jobs: JobsConfig,
-    pub delivery: crate::delivery::config::DeliveryConfig,
-    pub webhooks: crate::webhook::WebhookConfig,
+    pub delivery: DeliveryConfig,
+    pub webhooks: WebhookConfig,
     pub playground: PlaygroundConfig,
     pub metrics: MetricsConfig,
     /// Requests per second each app may send (`REEL_RATE_LIMIT_RPS`); 0: unlimited.
     pub rate_limit_rps: u32,
-    pub limits: crate::limits::LimitsConfig,
+    pub limits: LimitsConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -75,7 +85,7 @@ pub struct MediaConfig {
     /// ffmpeg/ffprobe processes one node runs at once.
     pub max_processes: usize,
     /// The ladder's rungs (`LD`, `SD`, `HD`, `FHD`, `QHD`, `UHD`); larger than the source are skipped.
-    pub definitions: Vec<crate::video::Definition>,
+    pub definitions: Vec<Definition>,
     /// A transcode may take 2 minutes plus this many times the video's duration.
     pub timeout_factor: u32,
     /// Hosts `transcodeUri` may fetch `https://` sources from (empty: none).
@@ -95,7 +105,7 @@ impl Default for MediaConfig {
                 .map(|n| n.get())
                 .unwrap_or(2),
             max_processes: 4,
-            definitions: crate::video::Definition::ALL.to_vec(),
+            definitions: Definition::ALL.to_vec(),
             timeout_factor: 10,
             fetch_allow_hosts: Vec::new(),
             fetch_allow_private: false,

@@ -1,4 +1,5 @@
-//! `MediaInfo`: what a probe learned about a file, stored as JSON on the video.
+//! `MediaInfo`: what a probe learned about a file, stored as JSON on the video
+//! (`media::probe` makes it).
 
 use serde::{Deserialize, Serialize};
 
@@ -32,4 +33,16 @@ pub struct AudioStream {
     pub channels: i32,
     pub sample_rate: i32,
     pub bit_rate: Option<i64>,
+}
+
+impl MediaInfo {
+    /// Width and height as displayed (rotation applied).
+    pub fn display_size(&self) -> Option<(i32, i32)> {
+        let v = self.video.as_ref()?;
+        Some(if v.rotation % 180 == 90 {
+            (v.height, v.width)
+        } else {
+            (v.width, v.height)
+        })
+    }
 }

@@ -1,19 +1,18 @@
-//! Moving bytes from a request body to staging. The body's own buffers are passed on
-//! without copying (memory does not grow with the file), batched, and shared by two
-//! threads: one computes the digests, one writes the file and starts its write-back
-//! early, so the receiving task only receives.
+//! Copying a stream of chunks (a request body, stored bytes) to a file, a store or
+//! nowhere. The chunks' own buffers are passed on without copying (memory does not grow
+//! with the file), batched, and shared by two threads: one computes the digests, one
+//! writes the file and starts its write-back early, so the receiving task only receives.
 
 use std::pin::pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures_util::{Stream, StreamExt};
+use futures_util::StreamExt;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
-use super::digest::{ChunkChecksum, PartDigest, RunningMd5};
-use super::direct::StagedFileWriter;
-use super::staging::{StagingError, Written};
+use super::direct_io::StagedFileWriter;
+use super::{Chunks, CopyError, Written};
 
 /// Bytes gathered before they are handed on: large enough that channel hops and
 /// syscalls are rare, small enough for many uploads at once.
@@ -21,10 +20,6 @@ const BATCH: usize = 512 << 10;
 /// Batches queued for each of the digest and writer threads, which share the buffers:
 /// a few MiB per upload at most, even with eight parts arriving at once.
 const IN_FLIGHT: usize = 4;
-
-/// A request body, or stored bytes, as the chunks they arrive in.
-pub trait Chunks: Stream<Item = std::io::Result<Bytes>> + Send {}
-impl<S: Stream<Item = std::io::Result<Bytes>> + Send> Chunks for S {}
 
 /// Whatever is computed over the bytes as they pass.
 pub trait Digester: Send + 'static {
@@ -43,31 +38,9 @@ impl Digester for () {
     }
 }
 
-impl Digester for RunningMd5 {
+impl Digester for super::RunningMd5 {
     fn update(&mut self, bytes: &[u8]) {
-        RunningMd5::update(self, bytes);
-    }
-}
-
-impl Digester for PartDigest {
-    fn update(&mut self, bytes: &[u8]) {
-        PartDigest::update(self, bytes);
-    }
-}
-
-/// The file's running md5 (unless deferred) and, for one tus chunk, its `Upload-Checksum`.
-impl Digester for (Option<RunningMd5>, Option<ChunkChecksum>) {
-    fn update(&mut self, bytes: &[u8]) {
-        if let Some(md5) = self.0.as_mut() {
-            md5.update(bytes);
-        }
-        if let Some(c) = self.1.as_mut() {
-            c.update(bytes);
-        }
-    }
-
-    fn is_noop(&self) -> bool {
-        self.0.is_none() && self.1.is_none()
+        super::RunningMd5::update(self, bytes);
     }
 }
 
@@ -91,7 +64,7 @@ pub async fn pump<D: Digester>(
     max: u64,
     digests: D,
     sink: Sink<'_>,
-) -> Result<(Written, D), StagingError> {
+) -> Result<(Written, D), CopyError> {
     let mut body = pin!(body);
     let (to_digests, digesting) = if digests.is_noop() {
         (None, Err(digests))
@@ -131,7 +104,7 @@ pub async fn pump<D: Digester>(
                 Some(Ok(chunk)) if chunk.is_empty() => {}
                 Some(Ok(chunk)) => {
                     if total + (batch_len + chunk.len()) as u64 > max {
-                        result = Err(StagingError::TooLong(max));
+                        result = Err(CopyError::TooLong(max));
                         ended = true;
                         break;
                     }
@@ -204,6 +177,15 @@ fn write_batches(mut rx: mpsc::Receiver<Batch>, mut file: StagedFileWriter) -> s
         }
     }
     file.finish()
+}
+
+/// Reads `body` through `digests` without storing it (at most `max` bytes).
+pub async fn drain<D: Digester>(
+    body: impl Chunks,
+    max: u64,
+    digests: D,
+) -> Result<(Written, D), CopyError> {
+    pump(body, max, digests, Sink::Discard).await
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! Rendition levels of the HLS ladder (DESIGN §6).
+//! Rendition levels of the HLS ladder (docs/architecture.md, "Media").
 
 use std::fmt;
 use std::str::FromStr;

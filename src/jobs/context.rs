@@ -1,0 +1,73 @@
+//! What a job runs with: the services of the process that claimed it.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::{Config, JobsConfig, WebhookConfig};
+use crate::db::{self, DbPool, models::Video};
+use crate::delivery::Delivery;
+use crate::media::Media;
+use crate::model::VideoId;
+use crate::storage::Storage;
+use crate::video::Lifecycle;
+
+#[derive(Clone)]
+pub struct JobContext {
+    pub db: DbPool,
+    pub storage: Storage,
+    pub delivery: Delivery,
+    pub lifecycle: Lifecycle,
+    pub media: Media,
+    pub jobs: JobsConfig,
+    pub webhooks: WebhookConfig,
+    /// `delivery.retain_replaced_secs`: how long a replaced generation stays for viewers.
+    pub retain_replaced_secs: i64,
+    /// Largest source an import may fetch (`upload.max_size`).
+    pub max_source_bytes: u64,
+    /// Work directories of transcodes.
+    tmp_dir: PathBuf,
+}
+
+impl JobContext {
+    pub fn new(
+        config: &Config,
+        db: DbPool,
+        storage: Storage,
+        delivery: Delivery,
+        lifecycle: Lifecycle,
+    ) -> Self {
+        Self {
+            media: Media::new(&config.media),
+            jobs: config.jobs.clone(),
+            webhooks: config.webhooks.clone(),
+            retain_replaced_secs: config.delivery.retain_replaced_secs,
+            max_source_bytes: config.upload.max_size,
+            tmp_dir: config.data_dir.join("tmp"),
+            db,
+            storage,
+            delivery,
+            lifecycle,
+        }
+    }
+
+    /// A video of any app, as it is now.
+    pub async fn video(&self, id: VideoId) -> Result<Option<Video>, super::JobError> {
+        let mut conn = self.db.get().await?;
+        Ok(db::videos::find_any(&mut conn, id).await?)
+    }
+
+    /// A fresh work directory, removed when dropped (on every path).
+    pub async fn work_dir(&self, prefix: &str) -> Result<tempfile::TempDir, super::JobError> {
+        tokio::fs::create_dir_all(&self.tmp_dir).await?;
+        Ok(tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir_in(Path::new(&self.tmp_dir))?)
+    }
+
+    /// Removes a generation of outputs from storage and every origin (best effort).
+    pub async fn remove_generation(&self, prefix: &str) {
+        if let Err(e) = self.storage.remove_all(prefix).await {
+            tracing::warn!(prefix, error = %e, "could not remove a generation");
+        }
+        self.delivery.origins().remove(prefix).await;
+    }
+}

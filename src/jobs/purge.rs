@@ -1,0 +1,25 @@
+//! The `purge` job: remove a replaced generation from storage and every origin once the
+//! viewers holding its playlists are done (`delivery.retain_replaced_secs`).
+
+use serde::{Deserialize, Serialize};
+
+use super::{Job, JobContext, JobError};
+use crate::model::Generation;
+use crate::queue::{Claimed, Payload};
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Purge {
+    /// Checked when read: a relative prefix without `..` (see `Generation`).
+    pub prefix: Generation,
+}
+
+impl Payload for Purge {
+    const KIND: &'static str = "purge";
+}
+
+impl Job for Purge {
+    async fn run(self, ctx: &JobContext, _: &Claimed) -> Result<(), JobError> {
+        ctx.remove_generation(self.prefix.prefix()).await;
+        Ok(())
+    }
+}

@@ -1,0 +1,135 @@
+//! Where things are stored. Keys are built only from ids, never from client input
+//! (a client's `dst` prefix is validated before it becomes a `Generation`).
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::ids::{JobId, VideoId};
+
+/// File name of a generation's HLS master playlist.
+pub const MASTER: &str = "master.m3u8";
+
+/// The uploaded bytes of a source video (shared by instant uploads through `unique_id`).
+pub fn source_dir(owner: VideoId) -> String {
+    format!("sources/{owner}/")
+}
+
+/// The key of a source's stored bytes.
+pub fn source_key(owner: VideoId) -> String {
+    format!("{}source", source_dir(owner))
+}
+
+/// Everything produced from a source: renditions, playlists, snapshots, sprites.
+pub fn output_dir(source: VideoId) -> String {
+    format!("videos/{source}/")
+}
+
+/// Whether `key` lies in one of Reel's own areas (sources, outputs, staged upload bytes),
+/// which clients may never name.
+pub fn is_reserved(key: &str) -> bool {
+    ["sources/", "videos/", "staging/"]
+        .iter()
+        .any(|area| key.starts_with(area))
+}
+
+/// The outputs of one transcode: every file under one prefix, the master playlist at its
+/// top. A retranscode writes a new generation beside the old one, so players holding the
+/// old playlists keep working until it is purged.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Generation(String);
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0:?} is not a generation prefix")]
+pub struct NotAGeneration(String);
+
+impl Generation {
+    /// The generation transcode job `job` writes for `video`: under `dst` (a validated
+    /// prefix ending in `/`) when the client chose one, else under the video's output dir.
+    pub fn new(dst: Option<&str>, video: VideoId, job: JobId) -> Self {
+        match dst {
+            Some(dst) => Self(format!("{dst}{video}/{job}/")),
+            None => Self(format!("{}{job}/", output_dir(video))),
+        }
+    }
+
+    /// The generation whose master playlist is `master_key`.
+    pub fn of_master(master_key: &str) -> Option<Self> {
+        master_key
+            .strip_suffix(MASTER)
+            .and_then(|prefix| Self::try_from(prefix.to_string()).ok())
+    }
+
+    /// The prefix every key of the generation starts with (ends with `/`).
+    pub fn prefix(&self) -> &str {
+        &self.0
+    }
+
+    /// The key of `relative` (a path inside the generation).
+    pub fn key(&self, relative: &str) -> String {
+        format!("{}{relative}", self.0)
+    }
+
+    pub fn master(&self) -> String {
+        self.key(MASTER)
+    }
+
+    pub fn contains(&self, key: &str) -> bool {
+        key.starts_with(&self.0)
+    }
+}
+
+impl TryFrom<String> for Generation {
+    type Error = NotAGeneration;
+
+    /// A relative prefix ending in `/` with no empty, `.` or `..` segment.
+    fn try_from(prefix: String) -> Result<Self, Self::Error> {
+        let ok = prefix.strip_suffix('/').is_some_and(|dirs| {
+            dirs.split('/')
+                .all(|s| !s.is_empty() && s != "." && s != "..")
+        });
+        if ok {
+            Ok(Self(prefix))
+        } else {
+            Err(NotAGeneration(prefix))
+        }
+    }
+}
+
+impl From<Generation> for String {
+    fn from(g: Generation) -> Self {
+        g.0
+    }
+}
+
+impl fmt::Display for Generation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generations_round_trip_through_their_master() {
+        let g = Generation::new(None, VideoId(7), JobId(42));
+        assert_eq!(g.prefix(), "videos/7/42/");
+        assert_eq!(g.master(), "videos/7/42/master.m3u8");
+        assert_eq!(Generation::of_master(&g.master()), Some(g.clone()));
+        assert!(g.contains("videos/7/42/HD/index.m3u8"));
+        assert!(!g.contains("videos/7/4/HD/index.m3u8"));
+        let dst = Generation::new(Some("exports/a/"), VideoId(7), JobId(42));
+        assert_eq!(dst.master(), "exports/a/7/42/master.m3u8");
+    }
+
+    #[test]
+    fn only_plain_relative_prefixes() {
+        for bad in ["", "/", "a", "/a/", "a//", "../a/", "a/../b/", "./a/"] {
+            assert!(Generation::try_from(bad.to_string()).is_err(), "{bad:?}");
+        }
+        assert_eq!(Generation::of_master("videos/1/2/index.m3u8"), None);
+    }
+}

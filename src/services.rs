@@ -1,0 +1,211 @@
+//! `Reel`: the connected services one process runs with, built once from the config and
+//! handed to the adapters (`api`) and the job runner.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::apps::AppService;
+use crate::auth::Authenticator;
+use crate::config::{Config, StagingKind};
+use crate::db::{self, DbPool, DbSetupError};
+use crate::delivery::{self, Delivery, Origins};
+use crate::error::InfraError;
+use crate::events::EventBus;
+use crate::jobs::{JobContext, Lane, Runner};
+use crate::kv::{Kv, KvSetupError};
+use crate::limits::Limits;
+use crate::queue::JobSignal;
+use crate::storage::{Storage, StorageSetupError};
+use crate::upload::UploadService;
+use crate::upload::session::SessionStore;
+use crate::upload::staging::Staging;
+use crate::video::{Lifecycle, VideoService};
+use crate::webhook::WebhookService;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Db(#[from] DbSetupError),
+    #[error(transparent)]
+    Kv(#[from] KvSetupError),
+    #[error(transparent)]
+    Storage(#[from] StorageSetupError),
+}
+
+#[derive(Clone)]
+pub struct Reel {
+    pub config: Arc<Config>,
+    pub db: DbPool,
+    pub kv: Kv,
+    pub storage: Storage,
+    pub events: EventBus,
+    pub auth: Authenticator,
+    pub apps: AppService,
+    pub videos: VideoService,
+    pub uploads: UploadService,
+    pub delivery: Delivery,
+    pub webhooks: WebhookService,
+    pub limits: Limits,
+    jobs: JobContext,
+    signal: JobSignal,
+}
+
+impl Reel {
+    /// Connects everything; creates the database and runs migrations first when `migrate`.
+    pub async fn start(config: Config, migrate: bool) -> Result<Self, StartupError> {
+        let connect_timeout = Duration::from_millis(config.database.connect_timeout_ms);
+        if migrate {
+            db::ensure_database(&config.database_url, connect_timeout).await?;
+            let applied = db::migrate(&config.database_url).await?;
+            if !applied.is_empty() {
+                tracing::info!(?applied, "applied migrations");
+            }
+        }
+        let db = db::connect(&config.database_url, &config.database).await?;
+        let kv = Kv::connect(&config.redis_url, &config.redis_prefix).await?;
+        let storage = Storage::open(&config.storage, &config.data_dir)?;
+        let events = EventBus::start(kv.clone(), db.clone()).await;
+        let origins = Origins::build(
+            &config.delivery,
+            &config.storage,
+            &storage,
+            &config.data_dir,
+        )?;
+        let key = media_key(&db, &config.delivery.key).await?;
+        let delivery = Delivery::new(&config.delivery, origins, key, &config.public_base());
+        let staging = match config.upload.staging {
+            StagingKind::Fs => Staging::Fs {
+                dir: config
+                    .upload
+                    .staging_dir
+                    .clone()
+                    .unwrap_or_else(|| config.data_dir.join("staging")),
+            },
+            StagingKind::Storage => Staging::Store {
+                op: storage.op().clone(),
+            },
+        };
+        let signal = JobSignal::new(kv.clone());
+        let lifecycle = Lifecycle::new(db.clone(), events.clone(), signal.clone());
+        let limits = Limits::new(kv.clone(), config.rate_limit_rps, config.limits.clone());
+        let uploads = UploadService::new(
+            db.clone(),
+            SessionStore::new(kv.clone()),
+            staging,
+            storage.clone(),
+            lifecycle.clone(),
+            limits.clone(),
+            config.upload.clone(),
+        );
+        let jobs = JobContext::new(
+            &config,
+            db.clone(),
+            storage.clone(),
+            delivery.clone(),
+            lifecycle.clone(),
+        );
+        let config = Arc::new(config);
+        Ok(Self {
+            uploads,
+            auth: Authenticator::new(db.clone(), kv.clone(), config.auth.clone()),
+            apps: AppService::new(db.clone()),
+            videos: VideoService::new(
+                db.clone(),
+                storage.clone(),
+                delivery.clone(),
+                lifecycle,
+                config.clone(),
+            ),
+            delivery,
+            webhooks: WebhookService::new(db.clone()),
+            limits,
+            jobs,
+            signal,
+            config,
+            db,
+            kv,
+            storage,
+            events,
+        })
+    }
+
+    /// A job runner over this process's services, knowing every kind.
+    pub fn runner(&self) -> Runner {
+        Runner::new(
+            self.jobs.clone(),
+            crate::jobs::registry(),
+            self.signal.clone(),
+        )
+    }
+
+    /// The lanes a node runs: `workers` media jobs at once (none when 0) and the
+    /// configured number of webhook deliveries.
+    pub fn lanes(&self, workers: usize) -> [(Lane, usize); 2] {
+        [
+            (Lane::Media, workers),
+            (Lane::Deliveries, self.config.webhooks.concurrency.max(1)),
+        ]
+    }
+
+    /// Starts this process's background work: the job runner on `lanes(workers)`.
+    pub fn spawn_background(&self, workers: usize) -> Background {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let tasks = vec![self.runner().spawn(&self.lanes(workers), stopped)];
+        Background { stop, tasks }
+    }
+
+    /// Whether Postgres and Redis answer (`/healthz`).
+    pub async fn health(&self) -> (Result<(), String>, Result<(), String>) {
+        tokio::join!(db::ping(&self.db), self.kv.ping())
+    }
+
+    /// Gauges of what every node shares (the queue, uploads in progress), read at scrape
+    /// time rather than counted per node.
+    pub async fn refresh_gauges(&self) -> Result<(), InfraError> {
+        use crate::metrics::{JOBS, UPLOADS_ACTIVE};
+        let mut conn = self.db.get().await?;
+        let kinds = crate::jobs::registry().names();
+        for (kind, state, n) in db::jobs::counts(&mut conn, &kinds).await? {
+            metrics::gauge!(JOBS, "kind" => kind, "state" => state).set(n as f64);
+        }
+        let uploading = db::scans::count_uploading(&mut conn).await?;
+        metrics::gauge!(UPLOADS_ACTIVE).set(uploading as f64);
+        Ok(())
+    }
+}
+
+/// The key of `/media/` tokens: from the config, else the one stored in Postgres (made
+/// by the first node that starts), so every node signs and verifies alike.
+async fn media_key(db: &DbPool, configured: &str) -> Result<Vec<u8>, DbSetupError> {
+    if !configured.is_empty() {
+        return Ok(configured.as_bytes().to_vec());
+    }
+    let query = |e: &dyn std::fmt::Display| DbSetupError::Query(e.to_string());
+    let mut conn = db.get().await.map_err(|e| query(&e))?;
+    let stored = db::settings::get_or_insert(&mut conn, "media_key", &delivery::fresh_media_key())
+        .await
+        .map_err(|e| query(&e))?;
+    Ok(stored.into_bytes())
+}
+
+/// A process's background work (the job runner), stopped together.
+pub struct Background {
+    stop: tokio::sync::watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Background {
+    /// Turns true when the background is stopped (for servers that end with it).
+    pub fn stopped(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.stop.subscribe()
+    }
+
+    /// Stops everything and waits: running jobs are given back to the queue for another
+    /// worker.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
