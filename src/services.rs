@@ -11,7 +11,7 @@ use crate::db::{self, DbPool, DbSetupError};
 use crate::delivery::{self, Delivery, Origins};
 use crate::error::InfraError;
 use crate::events::EventBus;
-use crate::jobs::{JobContext, Lane, Runner};
+use crate::jobs::{JobContext, Lane, Registry, Runner};
 use crate::kv::{Kv, KvSetupError};
 use crate::limits::Limits;
 use crate::queue::JobSignal;
@@ -131,11 +131,12 @@ impl Reel {
 
     /// A job runner over this process's services, knowing every kind.
     pub fn runner(&self) -> Runner {
-        Runner::new(
-            self.jobs.clone(),
-            crate::jobs::registry(),
-            self.signal.clone(),
-        )
+        self.runner_with(crate::jobs::registry())
+    }
+
+    /// A job runner over this process's services, knowing the kinds of `registry`.
+    pub fn runner_with(&self, registry: Registry) -> Runner {
+        Runner::new(self.jobs.clone(), registry, self.signal.clone())
     }
 
     /// The lanes a node runs: `workers` media jobs at once (none when 0) and the

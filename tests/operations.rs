@@ -229,9 +229,16 @@ fn media_plan_needs_neither_postgres_nor_redis() {
         .map(|a| a.as_str().unwrap())
         .collect();
     assert!(args.contains(&file.to_str().unwrap()), "{args:?}");
-    assert!(args.contains(&"-filter_complex"), "one pass over every rung");
+    assert!(
+        args.contains(&"-filter_complex"),
+        "one pass over every rung"
+    );
     let per_rung = plan(&["--per-rung"]);
-    assert_eq!(per_rung.as_array().unwrap().len(), 2, "480p source: LD and SD");
+    assert_eq!(
+        per_rung.as_array().unwrap().len(),
+        2,
+        "480p source: LD and SD"
+    );
 }
 
 #[test]

@@ -124,15 +124,15 @@ async fn start(ctx: &JobContext, id: VideoId) -> Result<Video, JobError> {
         ..VideoChange::default()
     };
     let to = VideoStatus::Transcoding;
-    let started =
-        ctx.lifecycle
-            .commit(|conn, changes| {
-                async move {
+    let started = ctx
+        .lifecycle
+        .commit(|conn, changes| {
+            async move {
                     Ok::<_, JobError>(lifecycle::transition(conn, changes, id, to, change).await?)
                 }
                 .scope_boxed()
-            })
-            .await?;
+        })
+        .await?;
     match started {
         Some(v) => Ok(v),
         None => ctx
