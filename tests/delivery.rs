@@ -351,7 +351,7 @@ async fn a_second_origin_on_s3_receives_every_file_before_playable() {
         dir.path(),
     )
     .unwrap();
-    let local = app.data_dir.path().join("storage").join(generation);
+    let local = app.storage_path(generation);
     let mut files = Vec::new();
     walk(&local, &mut files);
     assert!(files.len() > 10, "{files:?}");

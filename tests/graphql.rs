@@ -79,9 +79,7 @@ async fn pagination_returns_every_video_exactly_once() {
         let page = app.graphql(&alpha, query, json!({ "after": after })).await;
         let videos = &page["data"]["videos"];
         for edge in videos["edges"].as_array().unwrap() {
-            seen.push(VideoId(
-                edge["node"]["id"].as_str().unwrap().parse().unwrap(),
-            ));
+            seen.push(common::media::video_id_json(&edge["node"]["id"]));
         }
         if videos["pageInfo"]["hasNextPage"] == false {
             break;

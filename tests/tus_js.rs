@@ -5,7 +5,6 @@ mod common;
 
 use common::TestApp;
 use common::tus::{bytes, md5_hex};
-use reel::model::VideoId;
 use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -43,7 +42,7 @@ async fn tus_js_client_resumes_after_an_interruption() {
         "resumed, not restarted: {report}"
     );
 
-    let vid = VideoId(report["videoId"].as_str().unwrap().parse().unwrap());
+    let vid = common::media::video_id_json(&report["videoId"]);
     let video = app.video(creds.app_id, vid).await;
     assert_eq!(video.hash.as_deref(), Some(md5_hex(&data).as_str()));
     assert_eq!(app.stored_md5(&video.storage_uri).await, md5_hex(&data));

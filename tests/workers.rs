@@ -30,13 +30,7 @@ async fn uploaded(app: &TestApp, token: &str, file: &std::path::Path) -> VideoId
         )
         .await;
     let resp = tus.patch(&url, 0, data).await;
-    VideoId(
-        resp.headers()["reel-video-id"]
-            .to_str()
-            .unwrap()
-            .parse()
-            .unwrap(),
-    )
+    common::media::video_id_header(&resp)
 }
 
 async fn transcode(app: &TestApp, creds: &Credentials, id: VideoId, priority: i32) {

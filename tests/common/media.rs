@@ -46,13 +46,31 @@ pub async fn upload(app: &TestApp, token: &str, file: &Path) -> VideoId {
     let url = tus.create_url(data.len(), &[("filename", &name)]).await;
     let resp = tus.patch(&url, 0, data).await;
     assert_eq!(resp.status(), 204);
-    VideoId(
-        resp.headers()["reel-video-id"]
-            .to_str()
-            .unwrap()
-            .parse()
-            .unwrap(),
-    )
+    video_id_header(&resp)
+}
+
+/// The video a finished tus upload made (`Reel-Video-Id`).
+pub fn video_id_header(resp: &reqwest::Response) -> VideoId {
+    let id = resp.headers()["reel-video-id"].to_str().unwrap();
+    VideoId(id.parse().unwrap())
+}
+
+/// A video id as GraphQL gives it (a string).
+pub fn video_id_json(id: &serde_json::Value) -> VideoId {
+    let id = id.as_str().unwrap_or_else(|| panic!("{id} is not an id"));
+    VideoId(id.parse().unwrap())
+}
+
+/// Where the pipeline leaves a video until someone acts: it played or it failed.
+pub const SETTLED: [VideoStatus; 3] = [
+    VideoStatus::Playable,
+    VideoStatus::TranscodeFailed,
+    VideoStatus::UploadFailed,
+];
+
+/// Waits until the pipeline is done with the video (`SETTLED`, 60 s at most).
+pub async fn settle(app: &TestApp, owner: AppId, id: VideoId) -> Video {
+    wait_for(app, owner, id, &SETTLED).await
 }
 
 /// Waits until the video reaches one of `states` (60 s at most).

@@ -195,6 +195,14 @@ impl TestAppBuilder {
         self
     }
 
+    /// Starts the server with an app `alpha` and a browser token of it (1 h).
+    pub async fn signed_in(self) -> (TestApp, Credentials, String) {
+        let app = self.start().await;
+        let creds = app.create_app("alpha").await;
+        let token = app.token(&creds, 3600).await;
+        (app, creds, token)
+    }
+
     pub async fn start(self) -> TestApp {
         // Server logs show up in the output of a failing test.
         let _ = tracing_subscriber::fmt()
@@ -292,6 +300,11 @@ impl TestApp {
         Self::builder().start().await
     }
 
+    /// Where `key` of the fs storage is on disk.
+    pub fn storage_path(&self, key: &str) -> std::path::PathBuf {
+        self.data_dir.path().join("storage").join(key)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
@@ -364,6 +377,24 @@ impl TestApp {
             .await
             .unwrap()
             .expect("video exists")
+    }
+
+    /// The newest source video of `app`.
+    pub async fn newest_video(&self, app: AppId) -> reel::video::Video {
+        let page = self.reel.videos.list(app, None, None, 1).await.unwrap();
+        page.videos.into_iter().next().expect("the app has a video")
+    }
+
+    /// `deleteVideo` through GraphQL; true when it was deleted.
+    pub async fn delete_video(&self, creds: &Credentials, id: VideoId) -> bool {
+        let out = self
+            .graphql(
+                creds,
+                "mutation($id: ID!) { deleteVideo(id: $id) }",
+                json!({ "id": id.to_string() }),
+            )
+            .await;
+        out["data"]["deleteVideo"] == true
     }
 
     /// MD5 of a stored object.
