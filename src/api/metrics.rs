@@ -8,6 +8,7 @@ use poem::{Endpoint, IntoResponse, Middleware, Request, Response, handler};
 
 use crate::Reel;
 use crate::metrics::{HTTP_DURATION, HTTP_REQUESTS, handle};
+use crate::model::routes;
 
 /// Counts requests; wraps the whole route table.
 pub struct Measure;
@@ -95,12 +96,15 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// The route label of a request path: the fixed routes as they are, ids left out, so
 /// label values stay few.
 fn route_label(path: &str) -> &'static str {
-    const FIXED: [&str; 16] = [
-        "/graphql",
-        "/graphql/ws",
-        "/graphiql",
-        "/healthz",
-        "/metrics",
+    const FIXED: [&str; 5] = [
+        routes::GRAPHQL,
+        routes::GRAPHQL_WS,
+        routes::GRAPHIQL,
+        routes::HEALTH,
+        routes::METRICS,
+    ];
+    // The seed API's operations, as their `#[oai(path)]` attributes in `api/rest` spell them.
+    const REST: [&str; 11] = [
         "/video/upload/init",
         "/video/upload/upload",
         "/video/upload/resume",
@@ -113,21 +117,23 @@ fn route_label(path: &str) -> &'static str {
         "/video/playurl",
         "/video/openapi.json",
     ];
-    if let Some(f) = FIXED.iter().find(|f| **f == path) {
-        return f;
+    if let Some(route) = FIXED.iter().chain(&REST).find(|r| **r == path) {
+        return route;
     }
-    for (prefix, label) in [
-        ("/files", "/files"),
-        ("/media/", "/media"),
-        ("/playground", "/playground"),
-        ("/video/docs", "/video/docs"),
-        ("/video/", "/video/other"),
-    ] {
-        if path.starts_with(prefix) {
-            return label;
+    let under = |prefix: &str| {
+        path.strip_prefix(prefix)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    };
+    for prefix in [routes::TUS, routes::MEDIA, routes::PLAYGROUND] {
+        if under(prefix) {
+            return prefix;
         }
     }
-    "other"
+    match path.strip_prefix(routes::REST) {
+        Some(rest) if rest.starts_with("/docs") => "/video/docs",
+        Some(rest) if rest.starts_with('/') => "/video/other",
+        _ => "other",
+    }
 }
 
 #[cfg(test)]

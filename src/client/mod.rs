@@ -2,14 +2,17 @@
 //! resumable tus uploads, and following a video's status live.
 
 mod commands;
+mod tus;
 mod upload;
 mod watch;
 
 pub use commands::{Output, delete, play, status, videos};
-pub use upload::{UploadOptions, upload};
+pub use upload::{UploadOptions, Uploaded, upload};
 
 use std::time::Duration;
 
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::auth::signature::{UNSIGNED_PAYLOAD, body_hash, canonical_string, sign};
@@ -33,6 +36,14 @@ impl ClientError {
         Self::Network {
             url: url.to_string(),
             reason: e.to_string(),
+        }
+    }
+
+    /// An answer that is JSON but not the shape the client expects.
+    fn unexpected(status: u16, e: serde_json::Error) -> Self {
+        Self::Server {
+            status,
+            message: format!("unexpected answer: {e}"),
         }
     }
 }
@@ -141,8 +152,13 @@ impl Client {
             .header("X-Reel-Signature", sign(&self.secret, &canonical)))
     }
 
-    /// A GraphQL operation; API errors become `ClientError::Api` with their code.
-    pub async fn graphql(&self, query: &str, variables: Value) -> Result<Value, ClientError> {
+    /// A GraphQL operation whose `data` is read as `T`; API errors become
+    /// `ClientError::Api` with their code.
+    pub async fn graphql<T: DeserializeOwned>(
+        &self,
+        query: &str,
+        variables: Value,
+    ) -> Result<T, ClientError> {
         let url = format!("{}/graphql", self.base);
         let body =
             serde_json::to_vec(&serde_json::json!({ "query": query, "variables": variables }))
@@ -163,14 +179,10 @@ impl Client {
             status,
             message: String::from_utf8_lossy(&bytes).chars().take(300).collect(),
         })?;
-        if let Some(err) = value["errors"].as_array().and_then(|e| e.first()) {
-            return Err(ClientError::Api {
-                code: err["extensions"]["code"]
-                    .as_str()
-                    .unwrap_or("ERROR")
-                    .to_string(),
-                message: err["message"].as_str().unwrap_or("").to_string(),
-            });
+        let answer =
+            GraphqlAnswer::deserialize(&value).map_err(|e| ClientError::unexpected(status, e))?;
+        if let Some(err) = answer.errors.into_iter().flatten().next() {
+            return Err(err.into());
         }
         if status >= 400 {
             return Err(ClientError::Server {
@@ -178,21 +190,65 @@ impl Client {
                 message: value.to_string(),
             });
         }
-        Ok(value["data"].clone())
+        T::deserialize(answer.data).map_err(|e| ClientError::unexpected(status, e))
     }
 
     /// A short-lived browser token (for the WebSocket subscription).
     async fn token(&self) -> Result<String, ClientError> {
-        let data = self
+        /// `createToken` is null only next to an error, which `graphql` already returned.
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Data {
+            create_token: Option<Token>,
+        }
+        #[derive(Deserialize)]
+        struct Token {
+            token: String,
+        }
+        let data: Data = self
             .graphql(
                 "mutation { createToken(ttlSeconds: 3600) { token } }",
                 Value::Null,
             )
             .await?;
-        data["createToken"]["token"]
-            .as_str()
-            .map(str::to_string)
+        data.create_token
+            .map(|t| t.token)
             .ok_or_else(|| ClientError::Config("the server returned no token".into()))
+    }
+}
+
+/// The envelope of a GraphQL answer; `data` is read by the caller's own type once
+/// `errors` is known to be empty.
+#[derive(Deserialize)]
+struct GraphqlAnswer {
+    #[serde(default)]
+    data: Value,
+    errors: Option<Vec<GraphqlError>>,
+}
+
+/// One entry of a GraphQL `errors` list, over HTTP or in a WebSocket `next` message.
+#[derive(Deserialize)]
+struct GraphqlError {
+    #[serde(default)]
+    message: String,
+    extensions: Option<ErrorExtensions>,
+}
+
+/// Reel puts its error code (docs/api.md) in `extensions.code`.
+#[derive(Deserialize)]
+struct ErrorExtensions {
+    code: Option<String>,
+}
+
+impl From<GraphqlError> for ClientError {
+    fn from(err: GraphqlError) -> Self {
+        Self::Api {
+            code: err
+                .extensions
+                .and_then(|x| x.code)
+                .unwrap_or_else(|| "ERROR".into()),
+            message: err.message,
+        }
     }
 }
 

@@ -2,16 +2,13 @@
 //! remembered (by server, path, size and mtime), so running the command again asks the
 //! server where it stopped and sends only the rest.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use serde::Serialize;
 
+use super::tus::{RETRIES, Resumes, create, offset_of, patch, retryable};
 use super::{Client, ClientError, Output, watch};
 
 /// Bytes per PATCH: what a Ctrl-C can cost at most is re-sending the chunk in flight.
@@ -25,42 +22,20 @@ pub struct UploadOptions {
     pub limit_rate: Option<u64>,
 }
 
-/// Remembered upload URLs, in `$XDG_STATE_HOME/reel/uploads.json`.
-struct Resumes {
-    path: Option<PathBuf>,
-    map: BTreeMap<String, String>,
-}
-
-impl Resumes {
-    fn load() -> Self {
-        let path = std::env::var_os("XDG_STATE_HOME")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".local/state")))
-            .map(|d| d.join("reel/uploads.json"));
-        let map = path
-            .as_ref()
-            .and_then(|p| std::fs::read(p).ok())
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
-        Self { path, map }
-    }
-
-    fn save(&self) {
-        if let Some(path) = &self.path {
-            if let Some(dir) = path.parent() {
-                let _ = std::fs::create_dir_all(dir);
-            }
-            let tmp = path.with_extension("json.tmp");
-            if std::fs::write(
-                &tmp,
-                serde_json::to_vec_pretty(&self.map).unwrap_or_default(),
-            )
-            .is_ok()
-            {
-                let _ = std::fs::rename(tmp, path);
-            }
-        }
-    }
+/// What `reel upload` prints for one file; with `--json`, these keys.
+#[derive(Debug, Serialize)]
+pub struct Uploaded {
+    pub file: String,
+    pub vid: String,
+    pub size: u64,
+    pub bytes_sent: u64,
+    pub resumed_at: u64,
+    /// With `--wait` (and transcoding): `status` and `error` of the end state.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub settled: Option<watch::Settled>,
+    /// With `--wait`, once PLAYABLE: the play URL, null if the server gave none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub play_url: Option<Option<String>>,
 }
 
 fn bar(size: u64, name: &str, out: &Output) -> ProgressBar {
@@ -79,41 +54,39 @@ fn bar(size: u64, name: &str, out: &Output) -> ProgressBar {
     bar
 }
 
-/// Uploads every file in turn; returns one JSON result per file.
+/// Uploads every file in turn; returns what was printed for each.
 pub async fn upload(
     client: &Client,
     files: &[PathBuf],
     opts: &UploadOptions,
     out: &Output,
-) -> Result<Vec<Value>, ClientError> {
+) -> Result<Vec<Uploaded>, ClientError> {
     let mut results = Vec::new();
     for file in files {
         let mut result = upload_one(client, file, opts, out).await?;
         if opts.wait && opts.transcode {
-            let vid = result["vid"].as_str().unwrap_or_default().to_string();
-            let video = watch::follow(client, &vid, out).await?;
-            result["status"] = video["status"].clone();
-            result["error"] = video["error"].clone();
-            if video["status"] == "PLAYABLE" {
-                let play = super::commands::play_url(client, &vid, None).await?;
-                result["play_url"] = play["url"].clone();
+            let settled = watch::follow(client, &result.vid, out).await?;
+            if settled.status == "PLAYABLE" {
+                let play = super::commands::play_url(client, &result.vid, None).await?;
+                result.play_url = Some(play.map(|p| p.url));
             }
+            result.settled = Some(settled);
         }
         out.line(&result, || {
             let mut s = format!(
                 "{}: vid {} ({} bytes sent{})",
                 file.display(),
-                result["vid"].as_str().unwrap_or("?"),
-                result["bytes_sent"],
-                match result["resumed_at"].as_u64() {
-                    Some(0) | None => String::new(),
-                    Some(at) => format!(", resumed at byte {at}"),
+                result.vid,
+                result.bytes_sent,
+                match result.resumed_at {
+                    0 => String::new(),
+                    at => format!(", resumed at byte {at}"),
                 }
             );
-            if let Some(err) = result["error"].as_str() {
+            if let Some(err) = result.settled.as_ref().and_then(|v| v.error.as_ref()) {
                 s.push_str(&format!("\nerror: {err}"));
             }
-            if let Some(url) = result["play_url"].as_str() {
+            if let Some(url) = result.play_url.as_ref().and_then(Option::as_ref) {
                 s.push_str(&format!("\nplay: {url}"));
             }
             s
@@ -128,7 +101,7 @@ async fn upload_one(
     file: &Path,
     opts: &UploadOptions,
     out: &Output,
-) -> Result<Value, ClientError> {
+) -> Result<Uploaded, ClientError> {
     let abs = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
     let meta = std::fs::metadata(&abs)
         .map_err(|e| ClientError::File(format!("{}: {e}", file.display())))?;
@@ -222,166 +195,54 @@ async fn upload_one(
         status: 0,
         message: "the upload completed but the server named no video".into(),
     })?;
-    Ok(json!({
-        "file": file.display().to_string(),
-        "vid": vid,
-        "size": size,
-        "bytes_sent": offset - start,
-        "resumed_at": start,
-    }))
+    Ok(Uploaded {
+        file: file.display().to_string(),
+        vid,
+        size,
+        bytes_sent: offset - start,
+        resumed_at: start,
+        settled: None,
+        play_url: None,
+    })
 }
 
-/// The server's offset of an unfinished upload (and the vid once complete); `None`
-/// when the server no longer knows it (expired or deleted).
-async fn offset_of(
-    client: &Client,
-    url: &str,
-) -> Result<Option<(u64, Option<String>)>, ClientError> {
-    let resp = client
-        .signed(reqwest::Method::HEAD, url, Some(b""))?
-        .header("Tus-Resumable", "1.0.0")
-        .send()
-        .await
-        .map_err(|e| ClientError::network(url, e))?;
-    match resp.status().as_u16() {
-        200 | 204 => {
-            let header = |n: &str| {
-                resp.headers()
-                    .get(n)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string)
-            };
-            let offset = header("upload-offset")
-                .and_then(|o| o.parse().ok())
-                .unwrap_or(0);
-            Ok(Some((offset, header("reel-video-id"))))
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn uploaded() -> Uploaded {
+        Uploaded {
+            file: "a.mp4".into(),
+            vid: "v1".into(),
+            size: 10,
+            bytes_sent: 6,
+            resumed_at: 4,
+            settled: None,
+            play_url: None,
         }
-        404 | 410 => Ok(None),
-        status => Err(ClientError::Server {
-            status,
-            message: format!("HEAD {url}"),
-        }),
     }
-}
 
-async fn create(
-    client: &Client,
-    name: &str,
-    size: u64,
-    opts: &UploadOptions,
-) -> Result<String, ClientError> {
-    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
-    let mut meta = vec![
-        format!("filename {}", b64(name)),
-        format!(
-            "autoTranscode {}",
-            b64(if opts.transcode { "true" } else { "false" })
-        ),
-    ];
-    if let Some(p) = opts.priority {
-        meta.push(format!("priority {}", b64(&p.to_string())));
+    #[test]
+    fn json_keys_are_those_of_the_cli() {
+        let plain = uploaded();
+        assert_eq!(
+            serde_json::to_value(&plain).unwrap(),
+            json!({ "file": "a.mp4", "vid": "v1", "size": 10, "bytes_sent": 6, "resumed_at": 4 })
+        );
+        let waited = Uploaded {
+            settled: Some(watch::Settled {
+                status: "PLAYABLE".into(),
+                error: None,
+            }),
+            play_url: Some(Some("http://cdn/m.m3u8".into())),
+            ..uploaded()
+        };
+        assert_eq!(
+            serde_json::to_value(&waited).unwrap(),
+            json!({ "file": "a.mp4", "vid": "v1", "size": 10, "bytes_sent": 6, "resumed_at": 4,
+                    "status": "PLAYABLE", "error": null, "play_url": "http://cdn/m.m3u8" })
+        );
     }
-    let url = format!("{}/files/", client.base());
-    let resp = client
-        .signed(reqwest::Method::POST, &url, Some(b""))?
-        .header("Tus-Resumable", "1.0.0")
-        .header("Upload-Length", size.to_string())
-        .header("Upload-Metadata", meta.join(","))
-        .send()
-        .await
-        .map_err(|e| ClientError::network(&url, e))?;
-    let status = resp.status().as_u16();
-    if status != 201 {
-        let message = resp.text().await.unwrap_or_default();
-        return Err(ClientError::Server { status, message });
-    }
-    let location = resp
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| ClientError::Server {
-            status,
-            message: "no Location".into(),
-        })?;
-    Ok(url::Url::parse(&url)
-        .and_then(|base| base.join(location))
-        .map(|u| u.to_string())
-        .unwrap_or_else(|_| location.to_string()))
-}
-
-/// PATCHes in a row that may fail before the upload gives up.
-const RETRIES: u32 = 5;
-
-fn retryable(e: &ClientError) -> bool {
-    match e {
-        ClientError::Network { .. } => true,
-        ClientError::Server { status, .. } => matches!(status, 409 | 423 | 429 | 500..=599),
-        _ => false,
-    }
-}
-
-/// Sends `len` bytes from `offset`; returns the new offset and the vid when complete.
-#[allow(clippy::too_many_arguments)]
-async fn patch(
-    client: &Client,
-    url: &str,
-    path: &Path,
-    offset: u64,
-    len: u64,
-    progress: &ProgressBar,
-    limit_rate: Option<u64>,
-    started: Instant,
-    sent_before: u64,
-) -> Result<(u64, Option<String>), ClientError> {
-    let mut file = tokio::fs::File::open(path)
-        .await
-        .map_err(|e| ClientError::File(e.to_string()))?;
-    file.seek(std::io::SeekFrom::Start(offset))
-        .await
-        .map_err(|e| ClientError::File(e.to_string()))?;
-    let reader = file.take(len);
-    let progress2 = progress.clone();
-    let mut sent = sent_before;
-    let body = tokio_util::io::ReaderStream::with_capacity(reader, 256 << 10).then(move |chunk| {
-        let progress = progress2.clone();
-        if let Ok(c) = &chunk {
-            sent += c.len() as u64;
-            progress.inc(c.len() as u64);
-        }
-        let wait = limit_rate.map(|rate| {
-            let due = Duration::from_secs_f64(sent as f64 / rate.max(1) as f64);
-            due.saturating_sub(started.elapsed())
-        });
-        async move {
-            if let Some(w) = wait.filter(|w| !w.is_zero()) {
-                tokio::time::sleep(w).await;
-            }
-            chunk
-        }
-    });
-    let resp = client
-        .signed(reqwest::Method::PATCH, url, None)?
-        .header("Tus-Resumable", "1.0.0")
-        .header("Upload-Offset", offset.to_string())
-        .header("Content-Type", "application/offset+octet-stream")
-        .header("Content-Length", len.to_string())
-        .body(reqwest::Body::wrap_stream(body))
-        .send()
-        .await
-        .map_err(|e| ClientError::network(url, e))?;
-    let status = resp.status().as_u16();
-    if status != 204 {
-        let message = resp.text().await.unwrap_or_default();
-        return Err(ClientError::Server { status, message });
-    }
-    let header = |n: &str| {
-        resp.headers()
-            .get(n)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    let next = header("upload-offset")
-        .and_then(|o| o.parse().ok())
-        .unwrap_or(offset + len);
-    Ok((next, header("reel-video-id")))
 }

@@ -5,11 +5,12 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use super::{Client, ClientError, Output};
+use super::{Client, ClientError, GraphqlError, Output};
 
 const FINAL: [&str; 3] = ["PLAYABLE", "TRANSCODE_FAILED", "UPLOAD_FAILED"];
 
@@ -26,8 +27,70 @@ fn bar(out: &Output) -> ProgressBar {
     bar
 }
 
-/// Waits for a final state; returns `{status, error}`.
-pub async fn follow(client: &Client, vid: &str, out: &Output) -> Result<Value, ClientError> {
+/// How a followed video ended; `reel upload --wait --json` prints both fields (`error`
+/// as null when there is none).
+#[derive(Debug, Serialize)]
+pub struct Settled {
+    pub status: String,
+    pub error: Option<String>,
+}
+
+/// A video's state, from the subscription's `videoStatus` or from polling `video`.
+#[derive(Deserialize)]
+struct StatusEvent {
+    status: String,
+    progress: i32,
+    error: Option<String>,
+    /// Only the subscription asks for it.
+    #[serde(default)]
+    deleted: bool,
+}
+
+impl StatusEvent {
+    /// The fields polling asks for.
+    const POLLED: &str = "status progress error";
+
+    /// The end state, if this is one.
+    fn settled(self) -> Option<Settled> {
+        if !FINAL.contains(&self.status.as_str()) {
+            return None;
+        }
+        Some(Settled {
+            status: self.status,
+            error: self.error,
+        })
+    }
+}
+
+/// The graphql-transport-ws messages the client acts on; the others (`connection_ack`,
+/// `ping`, ...) are skipped.
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ServerMessage {
+    Next {
+        payload: NextPayload,
+    },
+    Error,
+    Complete,
+    #[serde(other)]
+    Other,
+}
+
+/// One result of the subscription: `data`, or the errors that ended it.
+#[derive(Deserialize)]
+struct NextPayload {
+    data: Option<NextData>,
+    errors: Option<Vec<GraphqlError>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NextData {
+    video_status: StatusEvent,
+}
+
+/// Waits for a final state.
+pub async fn follow(client: &Client, vid: &str, out: &Output) -> Result<Settled, ClientError> {
     let progress = bar(out);
     let result = match subscribe(client, vid, &progress, out).await {
         Ok(v) => Ok(v),
@@ -40,9 +103,10 @@ pub async fn follow(client: &Client, vid: &str, out: &Output) -> Result<Value, C
     result
 }
 
-fn show(progress: &ProgressBar, out: &Output, status: &str, pct: u64, last: &mut String) {
+fn show(progress: &ProgressBar, out: &Output, event: &StatusEvent, last: &mut String) {
+    let status = event.status.as_str();
     progress.set_message(status.to_string());
-    progress.set_position(pct);
+    progress.set_position(u64::try_from(event.progress).unwrap_or(0));
     if !out.tty && !out.json && last != status {
         println!("status: {status}");
     }
@@ -54,7 +118,7 @@ async fn subscribe(
     vid: &str,
     progress: &ProgressBar,
     out: &Output,
-) -> Result<Value, ClientError> {
+) -> Result<Settled, ClientError> {
     let token = client.token().await?;
     let ws_url = format!("{}/graphql/ws", client.base().replacen("http", "ws", 1));
     let fail = |e: String| ClientError::Network {
@@ -86,37 +150,30 @@ async fn subscribe(
         let Message::Text(text) = msg.map_err(|e| fail(e.to_string()))? else {
             continue;
         };
-        let v: Value = serde_json::from_str(&text).unwrap_or_default();
-        match v["type"].as_str() {
-            Some("next") => {
-                if let Some(err) = v["payload"]["errors"].as_array().and_then(|e| e.first()) {
-                    return Err(ClientError::Api {
-                        code: err["extensions"]["code"].as_str().unwrap_or("ERROR").into(),
-                        message: err["message"].as_str().unwrap_or("").into(),
-                    });
+        let message: ServerMessage = serde_json::from_str(&text)
+            .map_err(|e| fail(format!("unexpected message {text}: {e}")))?;
+        match message {
+            ServerMessage::Next { payload } => {
+                if let Some(err) = payload.errors.into_iter().flatten().next() {
+                    return Err(err.into());
                 }
-                let e = &v["payload"]["data"]["videoStatus"];
-                let status = e["status"].as_str().unwrap_or("");
-                show(
-                    progress,
-                    out,
-                    status,
-                    e["progress"].as_u64().unwrap_or(0),
-                    &mut last,
-                );
-                if e["deleted"] == true {
+                let Some(NextData { video_status: e }) = payload.data else {
+                    return Err(fail(format!("a result without data: {text}")));
+                };
+                show(progress, out, &e, &mut last);
+                if e.deleted {
                     return Err(ClientError::Api {
                         code: "NOT_FOUND".into(),
                         message: "the video was deleted".into(),
                     });
                 }
-                if FINAL.contains(&status) {
+                if let Some(settled) = e.settled() {
                     let _ = ws.close(None).await;
-                    return Ok(json!({ "status": status, "error": e["error"] }));
+                    return Ok(settled);
                 }
             }
-            Some("error") | Some("complete") => return Err(fail(text.to_string())),
-            _ => {}
+            ServerMessage::Error | ServerMessage::Complete => return Err(fail(text.to_string())),
+            ServerMessage::Other => {}
         }
     }
     Err(fail("the server closed the connection".into()))
@@ -127,21 +184,57 @@ async fn poll(
     vid: &str,
     progress: &ProgressBar,
     out: &Output,
-) -> Result<Value, ClientError> {
+) -> Result<Settled, ClientError> {
     let mut last = String::new();
     loop {
-        let v = super::commands::video(client, vid, "status progress error").await?;
-        let status = v["status"].as_str().unwrap_or("").to_string();
-        show(
-            progress,
-            out,
-            &status,
-            v["progress"].as_u64().unwrap_or(0),
-            &mut last,
-        );
-        if FINAL.contains(&status.as_str()) {
-            return Ok(json!({ "status": status, "error": v["error"] }));
+        let e: StatusEvent = super::commands::video(client, vid, StatusEvent::POLLED).await?;
+        show(progress, out, &e, &mut last);
+        if let Some(settled) = e.settled() {
+            return Ok(settled);
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_graphql_ws_messages() {
+        let next = r#"{"id":"1","type":"next","payload":{"data":{"videoStatus":
+            {"status":"PLAYABLE","progress":100,"error":null,"deleted":false}}}}"#;
+        let ServerMessage::Next { payload } = serde_json::from_str(next).unwrap() else {
+            panic!("not next");
+        };
+        let settled = payload.data.unwrap().video_status.settled().unwrap();
+        assert_eq!((settled.status.as_str(), settled.error), ("PLAYABLE", None));
+
+        let failed = r#"{"id":"1","type":"next","payload":{"data":null,
+            "errors":[{"message":"video not found","extensions":{"code":"NOT_FOUND"}}]}}"#;
+        let ServerMessage::Next { payload } = serde_json::from_str(failed).unwrap() else {
+            panic!("not next");
+        };
+        let err: ClientError = payload.errors.unwrap().remove(0).into();
+        assert_eq!(err.to_string(), "NOT_FOUND: video not found");
+
+        for (text, want) in [
+            (r#"{"type":"connection_ack"}"#, "other"),
+            (r#"{"type":"ping","payload":{}}"#, "other"),
+            (r#"{"id":"1","type":"complete"}"#, "complete"),
+            (
+                r#"{"id":"1","type":"error","payload":[{"message":"x"}]}"#,
+                "error",
+            ),
+        ] {
+            let got = match serde_json::from_str(text).unwrap() {
+                ServerMessage::Next { .. } => "next",
+                ServerMessage::Error => "error",
+                ServerMessage::Complete => "complete",
+                ServerMessage::Other => "other",
+            };
+            assert_eq!(got, want, "{text}");
+        }
+        assert!(serde_json::from_str::<ServerMessage>("not json").is_err());
     }
 }

@@ -12,7 +12,7 @@ use super::{JobContext, JobError};
 use crate::db::{self, models::NewSnapshot, models::NewVideo, models::Video, videos::VideoChange};
 use crate::media::Plan;
 use crate::media::sprite::thumbnails_vtt;
-use crate::model::{Generation, MediaInfo, VideoStatus};
+use crate::model::{Generation, MediaInfo, VideoStatus, layout};
 use crate::queue::{Claimed, NewJob};
 use crate::storage::Storage;
 use crate::video::lifecycle;
@@ -62,7 +62,7 @@ impl Outputs {
         walk(out, out, &mut found)?;
         let key = |rel: &Path| generation.key(&rel.to_string_lossy());
         let missing = |what: &str| JobError::Transient(format!("ffmpeg wrote no {what}"));
-        if !out.join("master.m3u8").exists() {
+        if !out.join(layout::MASTER).exists() {
             return Err(missing("master playlist"));
         }
         if !out.join("sprite.jpg").exists() {
@@ -103,7 +103,7 @@ impl Outputs {
             })
             .collect();
         Ok(Self {
-            master_key: key(Path::new("master.m3u8")),
+            master_key: generation.master(),
             sprite_key: key(Path::new("sprite.jpg")),
             vtt_key: key(Path::new("thumbnails.vtt")),
             files: found

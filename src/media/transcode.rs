@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use super::plan::Plan;
+use crate::model::layout;
 
 /// Segment length of the HLS output, seconds.
 pub const SEGMENT_SECS: u32 = 4;
@@ -132,7 +133,7 @@ impl Plan {
             format!("expr:gte(t,n_forced*{SEGMENT_SECS})"),
         ]);
         args.extend(hls_settings());
-        args.extend(["-master_pl_name", "master.m3u8", "-hls_segment_filename"].map(String::from));
+        args.extend(["-master_pl_name", layout::MASTER, "-hls_segment_filename"].map(String::from));
         args.push(o("%v/seg_%05d.ts"));
         args.extend(["-var_stream_map".into(), stream_map.join(" ")]);
         args.push(o("%v/index.m3u8"));

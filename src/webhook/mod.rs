@@ -5,6 +5,7 @@
 pub mod outbox;
 mod service;
 
+pub use crate::db::webhooks::{AttemptRow, DeliveryRow, WebhookRow};
 pub use service::WebhookService;
 
 use chrono::{DateTime, Utc};

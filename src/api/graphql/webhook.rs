@@ -4,8 +4,8 @@ use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::errors::{caller, coded, gql, reel};
-use crate::db::webhooks::{AttemptRow, DeliveryRow, WebhookRow};
 use crate::error::ErrorCode;
+use crate::webhook::{AttemptRow, DeliveryRow, WebhookRow};
 
 fn webhook_id(id: &ID) -> Result<i64> {
     id.parse::<i64>().ok().filter(|v| *v > 0).ok_or_else(|| {
