@@ -17,6 +17,8 @@ pub enum ErrorCode {
     /// tus checksum extension: 460.
     ChecksumMismatch,
     Locked,
+    /// A request body that did not arrive in time.
+    RequestTimeout,
     RateLimited,
     Unavailable,
     /// A play URL asked of a video without published renditions.
@@ -38,6 +40,7 @@ impl ErrorCode {
             Self::OffsetMismatch => "OFFSET_MISMATCH",
             Self::ChecksumMismatch => "CHECKSUM_MISMATCH",
             Self::Locked => "LOCKED",
+            Self::RequestTimeout => "TIMEOUT",
             Self::RateLimited => "RATE_LIMITED",
             Self::Unavailable => "UNAVAILABLE",
             Self::NotPlayable => "NOT_PLAYABLE",
@@ -54,6 +57,7 @@ impl ErrorCode {
             Self::BadRequest => 400,
             Self::Conflict | Self::OffsetMismatch | Self::NotPlayable => 409,
             Self::PayloadTooLarge => 413,
+            Self::RequestTimeout => 408,
             Self::Gone => 410,
             Self::UploadFailed => 422,
             Self::Locked => 423,

@@ -321,13 +321,13 @@ async fn worker(config: Config, metrics_listen: Option<String>) -> anyhow::Resul
             eprintln!("reel worker metrics on http://{local}/metrics");
             let mut stopped = background.stopped();
             let endpoint = api::worker_routes(reel.clone());
-            Some(tokio::spawn(api::serve_endpoint(
-                acceptor,
-                endpoint,
-                async move {
+            let server_config = reel.config.server.clone();
+            Some(tokio::spawn(async move {
+                let stop = async move {
                     let _ = stopped.wait_for(|s| *s).await;
-                },
-            )))
+                };
+                api::serve_endpoint(acceptor, endpoint, &server_config, stop).await
+            }))
         }
         None => None,
     };

@@ -5,62 +5,10 @@ mod common;
 use std::time::Duration;
 
 use common::TestApp;
-use futures_util::{SinkExt, StreamExt};
+use common::ws::{connect, next, send, signed_in};
 use reel::model::VideoStatus;
-use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
+use serde_json::json;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn connect(app: &TestApp, protocol: &str) -> Ws {
-    let mut req = format!("ws://{}/graphql/ws", app.addr)
-        .into_client_request()
-        .unwrap();
-    req.headers_mut()
-        .insert("Sec-WebSocket-Protocol", protocol.parse().unwrap());
-    let (ws, resp) = tokio_tungstenite::connect_async(req).await.unwrap();
-    assert_eq!(resp.headers()["sec-websocket-protocol"], protocol);
-    ws
-}
-
-async fn send(ws: &mut Ws, msg: Value) {
-    ws.send(Message::Text(msg.to_string().into()))
-        .await
-        .unwrap();
-}
-
-/// The next JSON message, skipping keep-alives.
-async fn next(ws: &mut Ws) -> Value {
-    loop {
-        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
-            .await
-            .expect("a message within 10 s")
-            .expect("socket open")
-            .unwrap();
-        match msg {
-            Message::Text(text) => {
-                let v: Value = serde_json::from_str(&text).unwrap();
-                if v["type"] != "ka" && v["type"] != "ping" {
-                    return v;
-                }
-            }
-            Message::Close(frame) => {
-                return json!({ "type": "closed", "frame": format!("{frame:?}") });
-            }
-            _ => {}
-        }
-    }
-}
-
-/// A graphql-transport-ws connection, acknowledged, signed in with a bearer token.
-async fn signed_in(app: &TestApp, token: &str) -> Ws {
-    let mut ws = connect(app, "graphql-transport-ws").await;
-    send(&mut ws, json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } })).await;
-    assert_eq!(next(&mut ws).await["type"], "connection_ack");
-    ws
-}
 
 const STATUS: &str =
     "subscription($id: ID!) { videoStatus(id: $id) { videoId status progress deleted } }";

@@ -1,17 +1,24 @@
-//! The auth layer in front of every route: gathers the signature fields or bearer token
-//! from the request and asks `auth::Authenticator` who is calling.
+//! The auth layer in front of every route. It decides on the headers alone (signature
+//! fields or bearer token, app, clock) before reading any body, so a caller without valid
+//! credentials costs no more than its headers; then reads the body within
+//! `server.max_body_bytes` and `server.body_timeout_secs` (upload data is streamed
+//! instead, and may pause at most `server.upload_idle_timeout_secs`), checks the
+//! signature over it, and counts the request against the app's rate limit.
+
+use std::time::Duration;
 
 use poem::error::ReadBodyError;
-use poem::http::header;
+use poem::http::{Method, header};
 use poem::web::RealIp;
-use poem::{Endpoint, FromRequest, IntoResponse, Middleware, Request, Response, Result};
+use poem::{Body, Endpoint, FromRequest, IntoResponse, Middleware, Request, Response, Result};
+use serde_json::json;
 
+use super::body::{BodyError, idle_timeout};
+use super::coded_response;
 use crate::Reel;
 use crate::auth::{AuthError, Caller, SignedRequest, signature};
-
-use super::coded_response;
-use crate::error::Coded;
-use serde_json::json;
+use crate::error::{Coded, ErrorCode};
+use crate::model::routes;
 
 const HEADER_FIELDS: [(&str, &str); 3] = [
     ("x-reel-app-key", "app_key"),
@@ -90,6 +97,24 @@ impl<E> AuthenticateEndpoint<E> {
     }
 }
 
+/// Why a request was refused before its endpoint ran.
+#[derive(Debug, thiserror::Error)]
+enum Refusal {
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    Body(#[from] BodyError),
+}
+
+impl Coded for Refusal {
+    fn code(&self) -> ErrorCode {
+        match self {
+            Self::Auth(e) => e.code(),
+            Self::Body(e) => e.code(),
+        }
+    }
+}
+
 impl<E: Endpoint> Endpoint for AuthenticateEndpoint<E> {
     type Output = Response;
 
@@ -109,11 +134,9 @@ impl<E: Endpoint> Endpoint for AuthenticateEndpoint<E> {
             Ok(None) if !self.required => {}
             Ok(None) => return Ok(self.refuse(&AuthError::Missing)),
             Err(e) => {
-                let ip = RealIp::from_request_without_body(&req)
-                    .await
-                    .ok()
-                    .and_then(|ip| ip.0);
-                tracing::info!(reason = %e, ?ip, path = %req.uri().path(), "authentication refused");
+                if let Refusal::Auth(reason) = &e {
+                    log_refusal(&req, reason).await;
+                }
                 return Ok(self.refuse(&e));
             }
         }
@@ -121,15 +144,110 @@ impl<E: Endpoint> Endpoint for AuthenticateEndpoint<E> {
     }
 }
 
-/// `Ok(None)` when the request carries no credentials at all.
-async fn authenticate(reel: &Reel, req: &mut Request) -> Result<Option<Caller>, AuthError> {
-    if let Some(token) = bearer_token(req) {
-        return reel.auth.verify_token(token).await.map(Some);
+/// Logs a refusal, at most `REFUSALS_PER_SECOND` a second: a flood of bad credentials
+/// must not turn into a flood of log lines (the rest are counted).
+async fn log_refusal(req: &Request, reason: &AuthError) {
+    const REFUSALS_PER_SECOND: u64 = 10;
+    static WINDOW: std::sync::Mutex<(i64, u64)> = std::sync::Mutex::new((0, 0));
+    let logged = {
+        let second = chrono::Utc::now().timestamp();
+        let mut window = WINDOW.lock().unwrap_or_else(|e| e.into_inner());
+        if window.0 != second {
+            if let Some(skipped) = window.1.checked_sub(REFUSALS_PER_SECOND).filter(|n| *n > 0) {
+                tracing::info!(skipped, "authentication refusals not logged");
+            }
+            *window = (second, 0);
+        }
+        window.1 += 1;
+        window.1 <= REFUSALS_PER_SECOND
+    };
+    if logged {
+        let ip = RealIp::from_request_without_body(req)
+            .await
+            .ok()
+            .and_then(|ip| ip.0);
+        tracing::info!(reason = %reason, ?ip, path = %req.uri().path(), "authentication refused");
     }
-    let Some(signed) = signed_request(reel, req).await? else {
+}
+
+/// `Ok(None)` when the request carries no credentials at all. The body is read (or
+/// wrapped, for upload data) only once the headers' credentials hold.
+async fn authenticate(reel: &Reel, req: &mut Request) -> Result<Option<Caller>, Refusal> {
+    let upload_data = is_upload_data(req);
+    if let Some(token) = bearer_token(req) {
+        let caller = reel.auth.verify_token(token).await?;
+        take_body(reel, req, upload_data).await?;
+        return Ok(Some(caller));
+    }
+    let Some(mut signed) = signed_request(req)? else {
         return Ok(None);
     };
-    reel.auth.verify_signature(&signed).await.map(Some)
+    let app = reel.auth.check_signed(&signed).await?;
+    signed.body_hash = match take_body(reel, req, upload_data).await? {
+        Some(body) => signature::body_hash(&body),
+        None => signature::UNSIGNED_PAYLOAD.to_string(),
+    };
+    Ok(Some(reel.auth.verify_signed(app, &signed).await?))
+}
+
+/// Whether the request carries upload data: a tus creation or PATCH, or a seed-API part,
+/// with an upload content type. Its body is streamed to storage, never read whole nor
+/// hashed for a signature (`UNSIGNED-PAYLOAD`).
+fn is_upload_data(req: &Request) -> bool {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    if !signature::is_upload_content_type(content_type) {
+        return false;
+    }
+    let path = req.original_uri().path();
+    let tus = path
+        .strip_prefix(routes::TUS)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+    let part = path
+        .strip_prefix(routes::REST)
+        .is_some_and(|rest| rest == "/upload/upload");
+    match *req.method() {
+        Method::POST | Method::PATCH if tus => true,
+        Method::PUT | Method::POST if part => true,
+        _ => false,
+    }
+}
+
+/// Reads a body whole, within the size and time limits, and puts it back; upload data is
+/// left as a stream that fails when it stalls. Returns what was read.
+async fn take_body(
+    reel: &Reel,
+    req: &mut Request,
+    upload_data: bool,
+) -> Result<Option<bytes::Bytes>, BodyError> {
+    let limits = &reel.config.server;
+    if upload_data {
+        let idle = Duration::from_secs(limits.upload_idle_timeout_secs.max(1));
+        let stream = idle_timeout(req.take_body().into_bytes_stream(), idle);
+        req.set_body(Body::from_bytes_stream(stream));
+        return Ok(None);
+    }
+    let limit = limits.max_body_bytes;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(BodyError::TooLarge(limit));
+    }
+    let deadline = Duration::from_secs(limits.body_timeout_secs.max(1));
+    let read = req.take_body().into_bytes_limit(limit);
+    let body = match tokio::time::timeout(deadline, read).await {
+        Err(_) => return Err(BodyError::TooSlow(deadline)),
+        Ok(Err(ReadBodyError::PayloadTooLarge)) => return Err(BodyError::TooLarge(limit)),
+        Ok(Err(e)) => return Err(BodyError::Unreadable(e.to_string())),
+        Ok(Ok(body)) => body,
+    };
+    req.set_body(body.clone());
+    Ok(Some(body))
 }
 
 pub fn bearer_token(req: &Request) -> Option<&str> {
@@ -138,11 +256,9 @@ pub fn bearer_token(req: &Request) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// The signature fields of `req`, reading (and putting back) the body to hash it.
-async fn signed_request(
-    reel: &Reel,
-    req: &mut Request,
-) -> Result<Option<SignedRequest>, AuthError> {
+/// The signature fields of `req`, from its query and headers (its body hash is filled
+/// in once the credentials hold); `None` when it has none.
+fn signed_request(req: &Request) -> Result<Option<SignedRequest>, AuthError> {
     let query = req.original_uri().query().unwrap_or("");
     let mut params: Vec<(String, String)> = Vec::new();
     let mut signature = None;
@@ -171,32 +287,11 @@ async fn signed_request(
     if signature.is_none() && !has_app_key {
         return Ok(None);
     }
-
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
-    let body_hash = if signature::is_upload_content_type(content_type) {
-        signature::UNSIGNED_PAYLOAD.to_string()
-    } else {
-        let limit = reel.auth.config().max_signed_body_bytes;
-        let body = req
-            .take_body()
-            .into_bytes_limit(limit)
-            .await
-            .map_err(|e| match e {
-                ReadBodyError::PayloadTooLarge => AuthError::BodyTooLarge(limit),
-                other => AuthError::UnreadableBody(other.to_string()),
-            })?;
-        let hash = signature::body_hash(&body);
-        req.set_body(body);
-        hash
-    };
     Ok(Some(SignedRequest {
         method: req.method().as_str().to_string(),
         path: req.original_uri().path().to_string(),
         params,
         signature: signature.unwrap_or_default(),
-        body_hash,
+        body_hash: String::new(),
     }))
 }

@@ -1,25 +1,26 @@
 //! HTTP adapters: route table, the auth layer every route shares, and the server loop.
 
 pub mod auth;
+mod body;
 pub mod graphql;
 mod health;
 mod metrics;
 mod origin;
 mod playground;
 mod rest;
+mod server;
 pub mod tus;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use poem::endpoint::make_sync;
 use poem::http::{StatusCode, header};
-use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use poem::middleware::Cors;
 use poem::web::Html;
-use poem::{EndpointExt, IntoEndpoint, Response, Route, Server, get};
+use poem::{EndpointExt, IntoEndpoint, Response, Route, get};
 use serde_json::json;
+use tokio::net::TcpListener;
 
 use crate::Reel;
 use crate::error::{Coded, ErrorCode};
@@ -83,35 +84,27 @@ pub fn worker_routes(reel: Reel) -> impl poem::Endpoint<Output = Response> {
         .map_to_response()
 }
 
-/// Binds `addr` (port 0 picks a free port); returns the acceptor and the bound address.
-pub async fn bind(addr: &str) -> std::io::Result<(TcpAcceptor, SocketAddr)> {
-    let acceptor = TcpListener::bind(addr.to_string()).into_acceptor().await?;
-    let local = acceptor
-        .local_addr()
-        .first()
-        .and_then(|a| a.as_socket_addr().copied())
-        .ok_or_else(|| std::io::Error::other("listener has no socket address"))?;
-    Ok((acceptor, local))
-}
+pub use server::bind;
 
-/// Serves until `shutdown` resolves, then lets requests in flight finish (up to 10 s).
+/// Serves the whole HTTP surface until `shutdown` resolves, then lets requests in flight
+/// finish (up to 10 s).
 pub async fn serve(
-    acceptor: TcpAcceptor,
+    listener: TcpListener,
     reel: Reel,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    serve_endpoint(acceptor, routes(reel), shutdown).await
+    let config = reel.config.server.clone();
+    server::serve(listener, routes(reel), &config, shutdown).await
 }
 
 /// `serve` for any route table (the worker's).
 pub async fn serve_endpoint(
-    acceptor: TcpAcceptor,
+    listener: TcpListener,
     endpoint: impl poem::Endpoint<Output = Response> + 'static,
+    config: &crate::config::ServerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(endpoint, shutdown, Some(Duration::from_secs(10)))
-        .await
+    server::serve(listener, endpoint, config, shutdown).await
 }
 
 /// The HTTP status of an error code (`ErrorCode::http_status` is the one mapping).

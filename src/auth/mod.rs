@@ -4,10 +4,14 @@
 pub mod signature;
 mod token;
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
 use chrono::Utc;
 
 use crate::config::AuthConfig;
-use crate::db::{self, DbPool};
+use crate::db::{self, DbPool, models::App};
 use crate::error::{Coded, ErrorCode, InfraError};
 use crate::kv::Kv;
 use crate::model::AppId;
@@ -57,10 +61,6 @@ pub enum AuthError {
     InvalidToken(String),
     #[error("token expired")]
     ExpiredToken,
-    #[error("request body over {0} bytes cannot be signed")]
-    BodyTooLarge(usize),
-    #[error("cannot read the request body: {0}")]
-    UnreadableBody(String),
     #[error(transparent)]
     Infra(#[from] InfraError),
 }
@@ -69,8 +69,6 @@ impl Coded for AuthError {
     fn code(&self) -> ErrorCode {
         match self {
             Self::Infra(e) => e.code(),
-            Self::BodyTooLarge(_) => ErrorCode::PayloadTooLarge,
-            Self::UnreadableBody(_) => ErrorCode::BadRequest,
             _ => ErrorCode::Unauthenticated,
         }
     }
@@ -100,25 +98,37 @@ impl SignedRequest {
     }
 }
 
+/// How long an unknown app key is remembered as unknown: a flood of bogus keys costs one
+/// database lookup per key and window, not one per request.
+const UNKNOWN_KEY_TTL: Duration = Duration::from_secs(10);
+/// Unknown keys remembered at most (the memory a flood of distinct keys can take).
+const UNKNOWN_KEYS_MAX: usize = 10_000;
+
 #[derive(Clone)]
 pub struct Authenticator {
     db: DbPool,
     kv: Kv,
     cfg: AuthConfig,
+    unknown_keys: Arc<Mutex<HashMap<String, Instant>>>,
 }
 
 impl Authenticator {
     pub fn new(db: DbPool, kv: Kv, cfg: AuthConfig) -> Self {
-        Self { db, kv, cfg }
+        Self {
+            db,
+            kv,
+            cfg,
+            unknown_keys: Arc::default(),
+        }
     }
 
     pub fn config(&self) -> &AuthConfig {
         &self.cfg
     }
 
-    /// Checks a signed request: app, clock, signature, then the nonce (so a forged
-    /// request cannot burn someone's nonce).
-    pub async fn verify_signature(&self, req: &SignedRequest) -> Result<Caller, AuthError> {
+    /// Checks what a signed request's headers and query say, before its body is read:
+    /// the fields are there and well formed, the clock is close, the app exists.
+    pub async fn check_signed(&self, req: &SignedRequest) -> Result<App, AuthError> {
         let app_key = req.param("app_key")?;
         let timestamp = req.param("timestamp")?;
         let random = req.param("random")?;
@@ -137,12 +147,18 @@ impl Authenticator {
         if random.is_empty() || random.len() > 128 {
             return Err(AuthError::BadNonce);
         }
-        let app = self.app_by_key(app_key).await?;
+        self.app_by_key(app_key).await
+    }
+
+    /// Checks the signature of a request whose body hash is known, then its nonce (so a
+    /// forged request cannot burn someone's nonce).
+    pub async fn verify_signed(&self, app: App, req: &SignedRequest) -> Result<Caller, AuthError> {
         let canonical =
             signature::canonical_string(&req.method, &req.path, &req.params, &req.body_hash);
         if !signature::verify(&app.app_secret, &canonical, &req.signature) {
             return Err(AuthError::BadSignature);
         }
+        let random = req.param("random")?;
         let nonce_key = self.kv.key(&format!("nonce:{}:{}", app.id, random));
         let mut conn = self.kv.conn();
         let fresh: bool = redis::cmd("SET")
@@ -163,6 +179,12 @@ impl Authenticator {
             app_key: app.app_key,
             method: AuthMethod::Signature,
         })
+    }
+
+    /// Checks a signed request whole: `check_signed`, then `verify_signed`.
+    pub async fn verify_signature(&self, req: &SignedRequest) -> Result<Caller, AuthError> {
+        let app = self.check_signed(req).await?;
+        self.verify_signed(app, req).await
     }
 
     /// Checks a bearer token from `createToken`.
@@ -201,18 +223,44 @@ impl Authenticator {
     }
 
     /// A browser token for `app` (the playground's sign-in link), `ttl_secs` long.
-    pub fn token_for(&self, app: &db::models::App, ttl_secs: i64) -> Result<Token, AuthError> {
+    pub fn token_for(&self, app: &App, ttl_secs: i64) -> Result<Token, AuthError> {
         let now = Utc::now().timestamp();
         let ttl = ttl_secs.clamp(1, self.cfg.max_token_ttl_secs);
         token::issue(&app.app_key, app.id, &app.app_secret, now, now + ttl)
     }
 
-    async fn app_by_key(&self, key: &str) -> Result<db::models::App, AuthError> {
+    async fn app_by_key(&self, key: &str) -> Result<App, AuthError> {
+        if self.known_unknown(key) {
+            return Err(AuthError::UnknownAppKey);
+        }
         let mut conn = self.db.get().await.map_err(InfraError::from)?;
-        db::apps::find_by_key(&mut conn, key)
+        let app = db::apps::find_by_key(&mut conn, key)
             .await
-            .map_err(InfraError::from)?
-            .ok_or(AuthError::UnknownAppKey)
+            .map_err(InfraError::from)?;
+        match app {
+            Some(app) => Ok(app),
+            None => {
+                self.remember_unknown(key);
+                Err(AuthError::UnknownAppKey)
+            }
+        }
+    }
+
+    fn known_unknown(&self, key: &str) -> bool {
+        let keys = self.unknown_keys.lock().unwrap_or_else(|e| e.into_inner());
+        keys.get(key)
+            .is_some_and(|at| at.elapsed() < UNKNOWN_KEY_TTL)
+    }
+
+    fn remember_unknown(&self, key: &str) {
+        let mut keys = self.unknown_keys.lock().unwrap_or_else(|e| e.into_inner());
+        if keys.len() >= UNKNOWN_KEYS_MAX {
+            keys.retain(|_, at| at.elapsed() < UNKNOWN_KEY_TTL);
+            if keys.len() >= UNKNOWN_KEYS_MAX {
+                keys.clear();
+            }
+        }
+        keys.insert(key.to_string(), Instant::now());
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod delivery;
 pub mod limits;
+pub mod server;
 pub mod webhooks;
 
 use std::collections::BTreeMap;
@@ -16,6 +17,7 @@ use crate::model::Definition;
 
 pub use delivery::DeliveryConfig;
 pub use limits::LimitsConfig;
+pub use server::ServerConfig;
 pub use webhooks::WebhookConfig;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -36,6 +38,7 @@ pub struct Config {
     /// `text` or `json` (`REEL_LOG_FORMAT`).
     pub log_format: LogFormat,
     pub database: DatabaseConfig,
+    pub server: ServerConfig,
     pub auth: AuthConfig,
     pub graphql: GraphqlConfig,
     pub storage: StorageConfig,
@@ -174,8 +177,6 @@ pub struct AuthConfig {
     pub default_token_ttl_secs: i64,
     /// Upper bound of `createToken(ttlSeconds)`.
     pub max_token_ttl_secs: i64,
-    /// Largest request body that is hashed for a signature (upload data is never hashed).
-    pub max_signed_body_bytes: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -250,6 +251,7 @@ impl Default for Config {
             redis_prefix: "reel:".into(),
             log_format: LogFormat::Text,
             database: DatabaseConfig::default(),
+            server: ServerConfig::default(),
             auth: AuthConfig::default(),
             graphql: GraphqlConfig::default(),
             storage: StorageConfig::default(),
@@ -285,7 +287,6 @@ impl Default for AuthConfig {
             nonce_ttl_secs: 600,
             default_token_ttl_secs: 3600,
             max_token_ttl_secs: 7 * 24 * 3600,
-            max_signed_body_bytes: 4 << 20,
         }
     }
 }

@@ -6,8 +6,10 @@
 pub mod edge;
 pub mod media;
 pub mod node;
+pub mod raw;
 pub mod signing;
 pub mod tus;
+pub mod ws;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};

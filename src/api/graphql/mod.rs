@@ -5,20 +5,21 @@ pub(crate) mod errors;
 mod mutation;
 mod playback;
 mod query;
+mod socket;
 mod subscription;
 mod types;
 mod upload;
 mod webhook;
 
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
-use async_graphql::{Data, Schema, SchemaBuilder};
-use async_graphql_poem::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use async_graphql::{Schema, SchemaBuilder};
+use async_graphql_poem::{GraphQLProtocol, GraphQLRequest, GraphQLResponse};
 use poem::web::Data as Ext;
 use poem::web::websocket::WebSocket;
 use poem::{IntoResponse, handler};
 
 use crate::Reel;
-use crate::auth::{AuthError, Caller};
+use crate::auth::Caller;
 use crate::model::routes;
 
 pub use subscription::Subscription;
@@ -85,41 +86,10 @@ pub async fn websocket(
     protocol: GraphQLProtocol,
     websocket: WebSocket,
 ) -> impl IntoResponse {
-    let schema = schema.clone();
-    let auth = reel.auth.clone();
+    let (schema, reel) = (schema.clone(), reel.clone());
     let upgraded_as = caller.map(|c| c.0.clone());
     websocket
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |stream| {
-            GraphQLWebSocket::new(stream, schema, protocol)
-                .on_connection_init(move |payload| async move {
-                    let caller = match upgraded_as {
-                        Some(caller) => caller,
-                        None => {
-                            let token = init_token(&payload).ok_or(AuthError::Missing);
-                            let caller = match token {
-                                Ok(token) => auth.verify_token(&token).await,
-                                Err(e) => Err(e),
-                            };
-                            caller.map_err(|e| async_graphql::Error::new(e.to_string()))?
-                        }
-                    };
-                    let mut data = Data::default();
-                    data.insert(caller);
-                    Ok(data)
-                })
-                .serve()
-        })
-}
-
-/// The bearer token of a `connection_init` payload: `{"Authorization": "Bearer …"}` or `{"token": "…"}`.
-fn init_token(payload: &serde_json::Value) -> Option<String> {
-    let field = |name: &str| payload.get(name).and_then(|v| v.as_str());
-    if let Some(value) = field("Authorization").or_else(|| field("authorization")) {
-        let (scheme, token) = value.split_once(' ')?;
-        return scheme
-            .eq_ignore_ascii_case("bearer")
-            .then(|| token.trim().to_string());
-    }
-    field("token").map(str::to_string)
+        .config(socket::config(&reel))
+        .on_upgrade(move |stream| socket::serve(stream, schema, protocol.0, reel, upgraded_as))
 }

@@ -35,6 +35,9 @@ pub enum ErrorReply {
     /// Unknown upload or video (or another app's).
     #[oai(status = 404)]
     NotFound(Json<ErrorBody>),
+    /// The request body did not arrive in time.
+    #[oai(status = 408)]
+    Timeout(Json<ErrorBody>),
     /// The request conflicts with the current state (offset, part bytes, status).
     #[oai(status = 409)]
     Conflict(Json<ErrorBody>),
@@ -74,6 +77,7 @@ impl ErrorReply {
             401 => Self::Unauthorized(body),
             403 => Self::Forbidden(body),
             404 => Self::NotFound(body),
+            408 => Self::Timeout(body),
             409 => Self::Conflict(body),
             410 => Self::Gone(body),
             413 => Self::TooLarge(body),
