@@ -42,8 +42,8 @@ async fn transcode_uri_takes_files_from_storage_only() {
     assert_eq!(done.status, VideoStatus::Playable, "{:?}", done.error);
     let playlist = done.playlist_uri.clone().unwrap();
     assert!(
-        playlist.starts_with(&format!("exports/site/{vid}/")),
-        "{playlist}"
+        playlist.starts_with(&format!("apps/{}/exports/site/{vid}/", creds.app_id)),
+        "the app's own area: {playlist}"
     );
     assert!(app.storage_path(&playlist).exists());
 

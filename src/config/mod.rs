@@ -91,6 +91,10 @@ pub struct MediaConfig {
     pub definitions: Vec<Definition>,
     /// A transcode may take 2 minutes plus this many times the video's duration.
     pub timeout_factor: u32,
+    /// The import area: storage keys under this prefix are `transcodeUri` sources every
+    /// app may name as they are (an operator's drop box; never a `dst`). Every other key
+    /// a client names is inside its app's own area. Empty: no import area.
+    pub import_prefix: String,
     /// Hosts `transcodeUri` may fetch `https://` sources from (empty: none).
     pub fetch_allow_hosts: Vec<String>,
     /// Let fetches reach private, loopback and link-local addresses (closed networks only).
@@ -110,6 +114,7 @@ impl Default for MediaConfig {
             max_processes: 4,
             definitions: Definition::ALL.to_vec(),
             timeout_factor: 10,
+            import_prefix: "imports/".into(),
             fetch_allow_hosts: Vec::new(),
             fetch_allow_private: false,
             fetch_ca_file: None,
@@ -361,6 +366,14 @@ impl Config {
         }
         if self.database.pool_size == 0 {
             return Err(ConfigError("database.pool_size must be at least 1".into()));
+        }
+        let import = &self.media.import_prefix;
+        if !import.is_empty()
+            && (!import.ends_with('/') || crate::model::layout::is_reserved(import))
+        {
+            return Err(ConfigError(format!(
+                "media.import_prefix = {import:?} must end with / and lie outside Reel's own areas"
+            )));
         }
         self.delivery.validate().map_err(ConfigError)?;
         Ok(())

@@ -57,6 +57,8 @@ pub struct Video {
     pub thumbnails_uri: Option<String>,
     /// Sources: the master playlist every origin holds (what play URLs point at).
     pub published_uri: Option<String>,
+    /// Sources made by `transcodeUri` with a `dst`: where every transcode of it writes.
+    pub output_prefix: Option<String>,
 }
 
 impl Video {
@@ -91,6 +93,7 @@ pub struct NewVideo {
     pub image_count: i32,
     pub task_priority: i32,
     pub passthrough: Option<String>,
+    pub output_prefix: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -125,6 +128,7 @@ impl NewVideo {
             image_count: 10,
             task_priority: 0,
             passthrough: None,
+            output_prefix: None,
         }
     }
 }

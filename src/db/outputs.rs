@@ -6,7 +6,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::models::{NewSnapshot, Snapshot, Video};
 use super::schema::{video_snapshots, videos};
-use crate::model::{AppId, VideoId, layout};
+use crate::model::VideoId;
 
 /// Renditions of a source, smallest first.
 pub async fn renditions(conn: &mut AsyncPgConnection, parent: VideoId) -> QueryResult<Vec<Video>> {
@@ -79,36 +79,4 @@ pub async fn set_published(
         .execute(conn)
         .await?;
     Ok(())
-}
-
-/// Whether `key` is a stored file of another app's video: its source, or anything under
-/// one of its output generations.
-pub async fn owned_by_other_app(
-    conn: &mut AsyncPgConnection,
-    app: AppId,
-    key: &str,
-) -> QueryResult<bool> {
-    #[derive(QueryableByName)]
-    struct Found {
-        #[diesel(sql_type = diesel::sql_types::Bool)]
-        found: bool,
-    }
-    // A generation is its master playlist's key without the file name.
-    let row: Found = diesel::sql_query(
-        "SELECT EXISTS (
-             SELECT 1 FROM videos
-             WHERE app_id <> $1
-               AND (storage_uri = $2
-                    OR (playlist_uri LIKE '%' || $3
-                        AND starts_with($2, left(playlist_uri, length(playlist_uri) - length($3))))
-                    OR (published_uri LIKE '%' || $3
-                        AND starts_with($2, left(published_uri, length(published_uri) - length($3)))))
-         ) AS found",
-    )
-    .bind::<diesel::sql_types::BigInt, _>(app)
-    .bind::<diesel::sql_types::Text, _>(key)
-    .bind::<diesel::sql_types::Text, _>(layout::MASTER)
-    .get_result(conn)
-    .await?;
-    Ok(row.found)
 }

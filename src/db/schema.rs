@@ -39,6 +39,7 @@ diesel::table! {
         sprite_uri -> Nullable<Text>,
         thumbnails_uri -> Nullable<Text>,
         published_uri -> Nullable<Text>,
+        output_prefix -> Nullable<Text>,
     }
 }
 

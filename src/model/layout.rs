@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::ids::{JobId, VideoId};
+use super::ids::{AppId, JobId, VideoId};
 
 /// File name of a generation's HLS master playlist.
 pub const MASTER: &str = "master.m3u8";
@@ -25,12 +25,20 @@ pub fn output_dir(source: VideoId) -> String {
     format!("videos/{source}/")
 }
 
-/// Whether `key` lies in one of Reel's own areas (sources, outputs, staged upload bytes),
-/// which clients may never name.
+/// Where an app's own `transcodeUri` keys live: every key it names (but the import
+/// area's) is read and written under this prefix, so no app can name another's files.
+pub fn app_area(app: AppId) -> String {
+    format!("apps/{app}/")
+}
+
+/// Whether `key` (or prefix) lies in, or is, one of Reel's own areas (sources, outputs,
+/// staged upload bytes, the apps' areas), which clients may never name directly.
 pub fn is_reserved(key: &str) -> bool {
-    ["sources/", "videos/", "staging/"]
-        .iter()
-        .any(|area| key.starts_with(area))
+    let key = key.trim_start_matches('/');
+    ["sources", "videos", "staging", "apps"].iter().any(|area| {
+        key.strip_prefix(area)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    })
 }
 
 /// The outputs of one transcode: every file under one prefix, the master playlist at its
@@ -123,6 +131,23 @@ mod tests {
         assert!(!g.contains("videos/7/4/HD/index.m3u8"));
         let dst = Generation::new(Some("exports/a/"), VideoId(7), JobId(42));
         assert_eq!(dst.master(), "exports/a/7/42/master.m3u8");
+    }
+
+    #[test]
+    fn reserved_areas_however_written() {
+        for key in [
+            "sources",
+            "sources/",
+            "staging/x",
+            "videos",
+            "apps/1/x",
+            "/staging/",
+        ] {
+            assert!(is_reserved(key), "{key}");
+        }
+        for key in ["imports/a.mp4", "sourcesx/a", "exports/videos/a"] {
+            assert!(!is_reserved(key), "{key}");
+        }
     }
 
     #[test]

@@ -58,22 +58,21 @@ impl VideoService {
         dst: Option<&str>,
         priority: Option<i32>,
     ) -> Result<Video, VideoError> {
-        let dst = dst
-            .map(|d| uri::storage_prefix(d, &self.config.storage))
-            .transpose()?;
-        let key = match uri::source(src, &self.config.storage)? {
+        let namespace = uri::Namespace {
+            storage: &self.config.storage,
+            import_prefix: &self.config.media.import_prefix,
+            app,
+        };
+        let dst = dst.map(|d| namespace.destination(d)).transpose()?;
+        let key = match namespace.source(src)? {
             uri::Source::Stored(key) => key,
             uri::Source::Remote(url) => return self.import(app, &url, dst, priority).await,
         };
-        // Outputs another app had written to its `dst` are its own: looked at as missing.
-        let mut conn = self.db.get().await?;
-        if db::outputs::owned_by_other_app(&mut conn, app, &key).await? {
-            return Err(VideoError::BadRequest(format!("{src} does not exist")));
-        }
-        drop(conn);
+        // One answer for whatever is not a file this app may read, so probing tells
+        // nothing about which keys exist.
         let size = match self.storage.op().stat(&key).await {
             Ok(meta) if meta.is_file() => meta.content_length(),
-            Ok(_) => return Err(VideoError::BadRequest(format!("{src} is not a file"))),
+            Ok(_) => return Err(VideoError::BadRequest(format!("{src} does not exist"))),
             Err(e) if e.kind() == opendal::ErrorKind::NotFound => {
                 return Err(VideoError::BadRequest(format!("{src} does not exist")));
             }
@@ -82,6 +81,7 @@ impl VideoService {
         let name = key.rsplit('/').next().unwrap_or(&key).to_string();
         let mut new = NewVideo::source(app, VideoStatus::Uploading, name);
         new.task_priority = priority.unwrap_or(0);
+        new.output_prefix = dst.clone();
         let stored = Stored {
             key,
             size: size as i64,
@@ -122,6 +122,7 @@ impl VideoService {
             .unwrap_or_else(|| "download".into());
         let mut new = NewVideo::source(app, VideoStatus::Uploading, name);
         new.task_priority = priority.unwrap_or(0);
+        new.output_prefix = dst.clone();
         let import = Import {
             url: url.to_string(),
             dst,
@@ -195,9 +196,10 @@ impl VideoService {
                             "a transcode of this video is already queued".into(),
                         ));
                     }
+                    // Outputs go where the client first asked (`transcodeUri`'s `dst`).
                     let request = TranscodeRequest {
                         priority,
-                        dst: None,
+                        dst: video.output_prefix.clone(),
                     };
                     lifecycle::queue_transcode(conn, changes, &video, request, None)
                         .await?

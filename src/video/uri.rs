@@ -1,9 +1,11 @@
 //! Storage URIs given by clients (`transcodeUri`): parsed strictly, never trusted as
 //! paths. `fs://key`, `s3://bucket/key`, `oss://bucket/key` name keys of the configured
-//! storage; keys may not be absolute, hold `..`, backslashes or control characters.
+//! storage; keys may not be absolute, hold `..`, backslashes or control characters. An
+//! app's keys live in its own area (`apps/{app}/`), so it cannot name another app's
+//! files; only sources in the operator's import area are read where they are.
 
 use crate::config::{StorageConfig, StorageKind};
-use crate::model::layout;
+use crate::model::{AppId, layout};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum UriError {
@@ -28,11 +30,35 @@ pub enum Source {
     Remote(String),
 }
 
-pub fn source(uri: &str, storage: &StorageConfig) -> Result<Source, UriError> {
-    if uri.starts_with("https://") {
-        return Ok(Source::Remote(uri.to_string()));
+/// How one app's storage URIs become storage keys.
+pub struct Namespace<'a> {
+    pub storage: &'a StorageConfig,
+    /// `media.import_prefix` (empty: none).
+    pub import_prefix: &'a str,
+    pub app: AppId,
+}
+
+impl Namespace<'_> {
+    /// A source: in the import area as named, anywhere else inside the app's area.
+    pub fn source(&self, uri: &str) -> Result<Source, UriError> {
+        if uri.starts_with("https://") {
+            return Ok(Source::Remote(uri.to_string()));
+        }
+        let key = storage_key(uri, self.storage)?;
+        if !self.import_prefix.is_empty() && key.starts_with(self.import_prefix) {
+            return Ok(Source::Stored(key));
+        }
+        Ok(Source::Stored(format!(
+            "{}{key}",
+            layout::app_area(self.app)
+        )))
     }
-    storage_key(uri, storage).map(Source::Stored)
+
+    /// A destination prefix for outputs (`dst`), inside the app's area, ending with `/`.
+    pub fn destination(&self, uri: &str) -> Result<String, UriError> {
+        let key = storage_key(uri.trim_end_matches('/'), self.storage)?;
+        Ok(format!("{}{key}/", layout::app_area(self.app)))
+    }
 }
 
 /// A key inside the configured storage.
@@ -78,18 +104,12 @@ fn validate_key(key: &str) -> Result<(), UriError> {
     {
         return Err(bad());
     }
-    // Reel's own areas are not client sources or targets: uploaded sources and outputs
-    // belong to their app (`retranscode` re-reads one's own), staging to uploads.
+    // Reel's own areas are never named, even inside an app's area: a key that looks
+    // like one is a mistake or a probe.
     if layout::is_reserved(key) {
         return Err(bad());
     }
     Ok(())
-}
-
-/// A destination prefix for outputs (`dst`), ending with `/`.
-pub fn storage_prefix(uri: &str, storage: &StorageConfig) -> Result<String, UriError> {
-    let key = storage_key(uri.trim_end_matches('/'), storage)?;
-    Ok(format!("{key}/"))
 }
 
 #[cfg(test)]
@@ -117,9 +137,28 @@ mod tests {
             storage_key("s3://media/in/a.mp4", &s3()).unwrap(),
             "in/a.mp4"
         );
+        let storage = fs();
+        let ns = Namespace {
+            storage: &storage,
+            import_prefix: "imports/",
+            app: AppId(7),
+        };
         assert_eq!(
-            storage_prefix("fs://exports/x/", &fs()).unwrap(),
-            "exports/x/"
+            ns.destination("fs://exports/x/").unwrap(),
+            "apps/7/exports/x/"
+        );
+        assert_eq!(
+            ns.source("fs://exports/x/a.ts").unwrap(),
+            Source::Stored("apps/7/exports/x/a.ts".into())
+        );
+        assert_eq!(
+            ns.source("fs://imports/a.mp4").unwrap(),
+            Source::Stored("imports/a.mp4".into())
+        );
+        assert_eq!(
+            ns.destination("fs://imports/x").unwrap(),
+            "apps/7/imports/x/",
+            "the import area is never written"
         );
     }
 
@@ -134,6 +173,9 @@ mod tests {
             "fs://a\u{0}b",
             "fs://",
             "fs://staging/x",
+            "fs://staging/",
+            "fs://sources",
+            "fs://apps/1/x",
         ] {
             assert!(
                 matches!(storage_key(bad, &fs()), Err(UriError::BadKey(_))),
@@ -160,6 +202,14 @@ mod tests {
             storage_key("/etc/passwd", &fs()),
             Err(UriError::NotAUri(_))
         ));
-        assert!(storage_prefix("fs://videos/1", &fs()).is_err());
+        let storage = fs();
+        let ns = Namespace {
+            storage: &storage,
+            import_prefix: "imports/",
+            app: AppId(7),
+        };
+        for dst in ["fs://videos/1", "fs://staging/", "fs://sources/"] {
+            assert!(ns.destination(dst).is_err(), "{dst}");
+        }
     }
 }
