@@ -7,7 +7,7 @@ use scoped_futures::ScopedFutureExt;
 
 use super::UploadError;
 use super::service::{UploadService, with_renewal};
-use super::session::{Concat, FileInfo, SessionState, Transfer, UploadSession};
+use super::session::{FileInfo, SessionState, Transfer, UploadSession};
 use crate::db::{self, models::NewVideo, videos::VideoChange};
 use crate::model::{AppId, UploadId, VideoId, VideoStatus, layout};
 use crate::storage::io::RunningMd5;
@@ -102,18 +102,28 @@ impl UploadService {
             size: total as i64,
             md5,
         };
-        self.lifecycle
+        let recorded = self
+            .lifecycle
             .commit(|conn, changes| {
                 async move {
-                    lifecycle::uploaded(conn, changes, video, stored, after)
-                        .await?
-                        .ok_or_else(|| {
-                            UploadError::Conflict("the video is no longer uploading".into())
-                        })
+                    Ok::<_, UploadError>(
+                        lifecycle::uploaded(conn, changes, video, stored, after).await?,
+                    )
                 }
                 .scope_boxed()
             })
             .await?;
+        if recorded.is_none() {
+            // Deleted while its last bytes arrived: keep nothing of it.
+            self.storage
+                .remove_all(&layout::source_dir(video))
+                .await
+                .map_err(crate::error::InfraError::from)?;
+            return self
+                .fail(session, "the video was deleted".into())
+                .await
+                .map(Some);
+        }
         metrics::counter!(crate::metrics::UPLOADS_COMPLETED).increment(1);
         session.state = SessionState::Done {
             video_id: Some(video),
@@ -210,60 +220,5 @@ impl UploadService {
                 .scope_boxed()
             })
             .await
-    }
-
-    /// tus `Upload-Concat: final`: joins finished partial uploads into a new upload and completes it.
-    pub(super) async fn concat_final(
-        &self,
-        app: AppId,
-        file: FileInfo,
-        parts: Vec<UploadId>,
-    ) -> Result<UploadSession, UploadError> {
-        if parts.is_empty() {
-            return Err(UploadError::BadRequest(
-                "Upload-Concat: final names no partial uploads".into(),
-            ));
-        }
-        let mut partials = Vec::with_capacity(parts.len());
-        for id in &parts {
-            let partial = self.get(app, id).await.map_err(|_| {
-                UploadError::BadRequest(format!("partial upload {id} does not exist"))
-            })?;
-            let finished = matches!(partial.state, SessionState::Done { video_id: None });
-            if partial.concat != Concat::Partial || !finished {
-                return Err(UploadError::BadRequest(format!(
-                    "upload {id} is not a finished partial upload"
-                )));
-            }
-            partials.push(partial);
-        }
-        let total: u64 = partials.iter().map(|p| p.offset).sum();
-        if total > self.config.max_size {
-            return Err(UploadError::TooLarge(self.config.max_size));
-        }
-        let video = self.create_video(app, &file, Some(total)).await?;
-        let concat = Concat::Final { parts };
-        let mut session = self.new_session(
-            app,
-            Some(video.id),
-            Transfer::Stream,
-            Some(total),
-            file,
-            concat,
-        );
-        // Computed over the joined bytes at completion.
-        session.md5_state = None;
-        for partial in &partials {
-            session.offset += self
-                .staging
-                .append_copy(&partial.id, &session.id, session.offset)
-                .await?;
-        }
-        self.sessions.put(&session).await?;
-        let session = self.complete(session).await?;
-        for partial in &partials {
-            self.staging.remove(&partial.id).await?;
-        }
-        Ok(session)
     }
 }

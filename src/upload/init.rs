@@ -65,12 +65,14 @@ impl UploadService {
             return Ok(InitOutcome::Instant { video, upload });
         }
         if let Concat::Final { parts } = &req.concat {
-            let session = self.concat_final(req.app, file, parts.clone()).await?;
+            let owner = (req.app, req.app_key.as_str());
+            let session = self.concat_final(owner, file, parts.clone()).await?;
             return Ok(InitOutcome::Upload(self.view_of(session).await?));
         }
         let partial = matches!(req.concat, Concat::Partial);
         let mut session = self.new_session(req.app, None, transfer, req.size, file, req.concat);
-        self.reserve(&session, &req.app_key).await?;
+        session.app_key = req.app_key.clone();
+        self.reserve(&session).await?;
         if !partial {
             match self.create_video(req.app, &session.file, req.size).await {
                 Ok(video) => session.video_id = Some(video.id),
@@ -115,6 +117,7 @@ impl UploadService {
         UploadSession {
             id: UploadId::generate(),
             app_id: app,
+            app_key: String::new(),
             video_id,
             transfer,
             size,

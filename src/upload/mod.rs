@@ -3,6 +3,7 @@
 //! hands staged bytes to the video lifecycle.
 
 mod complete;
+mod concat;
 pub mod digest;
 mod init;
 mod quota;

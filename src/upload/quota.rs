@@ -24,14 +24,19 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', uploads, '-inf', ARGV[1])) do
   redis.call('ZREM', uploads, id)
   redis.call('HDEL', sizes, id)
 end
+-- An upload already counted (its length just became known) takes no second place.
+local counted = redis.call('ZSCORE', uploads, ARGV[2])
 local max_uploads = tonumber(ARGV[5])
-if max_uploads > 0 and redis.call('ZCARD', uploads) >= max_uploads then
+if not counted and max_uploads > 0 and redis.call('ZCARD', uploads) >= max_uploads then
   return {1, '0'}
 end
 local size, max_bytes = tonumber(ARGV[4]), tonumber(ARGV[6])
 if max_bytes > 0 then
   local used = tonumber(ARGV[7])
-  for _, v in ipairs(redis.call('HVALS', sizes)) do used = used + tonumber(v) end
+  local entries = redis.call('HGETALL', sizes)
+  for i = 1, #entries, 2 do
+    if entries[i] ~= ARGV[2] then used = used + tonumber(entries[i + 1]) end
+  end
   if used + size > max_bytes then return {2, string.format('%d', used)} end
 end
 redis.call('ZADD', uploads, ARGV[3], ARGV[2])
@@ -42,14 +47,11 @@ return {0, '0'}
 });
 
 impl UploadService {
-    /// Takes a place for `session` under its app's limits, or says which one refuses.
+    /// Takes a place for `session` under its app's limits, or says which one refuses;
+    /// called again when a deferred length becomes known, it checks the bytes again.
     /// (`SessionStore::put` keeps the same entries; finishing an upload frees them.)
-    pub(super) async fn reserve(
-        &self,
-        session: &UploadSession,
-        app_key: &str,
-    ) -> Result<(), UploadError> {
-        let limits = self.limits.for_key(app_key);
+    pub(super) async fn reserve(&self, session: &UploadSession) -> Result<(), UploadError> {
+        let limits = self.limits.for_key(&session.app_key);
         if limits.max_concurrent_uploads == 0 && limits.max_storage_bytes == 0 {
             return Ok(());
         }

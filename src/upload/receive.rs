@@ -47,7 +47,12 @@ impl UploadService {
                     None if length < session.offset || length > self.config.max_size => {
                         return Err(UploadError::TooLarge(self.config.max_size));
                     }
-                    _ => session.size = Some(length),
+                    None => {
+                        // The length is known at last: the storage quota sees it now.
+                        session.size = Some(length);
+                        self.reserve(&session).await?;
+                    }
+                    Some(_) => {}
                 }
             }
             let limit = session.size.unwrap_or(self.config.max_size) - offset;

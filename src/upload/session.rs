@@ -66,6 +66,10 @@ pub enum SessionState {
 pub struct UploadSession {
     pub id: UploadId,
     pub app_id: AppId,
+    /// The app's key, which names its limit overrides (sessions from before it was kept
+    /// have none: the default limits apply).
+    #[serde(default)]
+    pub app_key: String,
     /// The `UPLOADING` video this upload fills (none for tus partial uploads).
     pub video_id: Option<VideoId>,
     pub transfer: Transfer,
