@@ -285,12 +285,21 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Signs the browser in to a local `playground` app with a short-lived token.
+/// Signs the browser in to a local `playground` app, when the playground is served, with
+/// a short-lived token that may do what the playground does (no `MANAGE`).
 async fn print_playground_link(reel: &Reel) {
     let cfg = &reel.config.playground;
+    if !cfg.dir.join("index.html").is_file() {
+        eprintln!(
+            "playground: not built ({} missing); run `npm ci --prefix playground && npm run build --prefix playground`",
+            cfg.dir.display()
+        );
+        return;
+    }
     let link = async {
         let app = reel.apps.ensure("playground").await.ok()?;
-        reel.auth.token_for(&app, cfg.token_ttl_secs).ok()
+        let scopes = reel::auth::Scopes::DEFAULT;
+        reel.auth.token_for(&app, cfg.token_ttl_secs, scopes).ok()
     }
     .await;
     match link {
@@ -301,12 +310,6 @@ async fn print_playground_link(reel: &Reel) {
             token.expires_at.format("%Y-%m-%d %H:%M UTC")
         ),
         None => tracing::warn!("could not create the playground app"),
-    }
-    if !cfg.dir.join("index.html").is_file() {
-        eprintln!(
-            "playground: not built ({} missing); run `npm ci --prefix playground && npm run build --prefix playground`",
-            cfg.dir.display()
-        );
     }
 }
 

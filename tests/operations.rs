@@ -150,7 +150,7 @@ fn schema_file_is_in_sync() {
     for name in [
         "videoStatus(id: ID!): VideoEvent!",
         "videoEvents: VideoEvent!",
-        "createToken(ttlSeconds: Int): Token!",
+        "createToken(ttlSeconds: Int, scopes: [TokenScope!]): Token!",
         "deleteVideo(id: ID!): Boolean!",
         "TRANSCODE_QUEUED",
     ] {

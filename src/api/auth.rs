@@ -16,7 +16,7 @@ use serde_json::json;
 use super::body::{BodyError, idle_timeout};
 use super::coded_response;
 use crate::Reel;
-use crate::auth::{AuthError, Caller, SignedRequest, signature};
+use crate::auth::{AuthError, Caller, Scope, SignedRequest, signature};
 use crate::error::{Coded, ErrorCode};
 use crate::model::routes;
 
@@ -32,6 +32,7 @@ pub struct Authenticate {
     reel: Reel,
     required: bool,
     graphql: bool,
+    scope: Option<Scope>,
 }
 
 impl Authenticate {
@@ -41,6 +42,7 @@ impl Authenticate {
             reel,
             required: true,
             graphql: false,
+            scope: None,
         }
     }
 
@@ -51,12 +53,19 @@ impl Authenticate {
             reel,
             required: false,
             graphql: false,
+            scope: None,
         }
     }
 
     /// Refusals also carry a GraphQL `errors` list, so GraphQL clients surface them.
     pub fn for_graphql(mut self) -> Self {
         self.graphql = true;
+        self
+    }
+
+    /// Every route behind it needs `scope` (tokens without it get 403).
+    pub fn needs(mut self, scope: Scope) -> Self {
+        self.scope = Some(scope);
         self
     }
 }
@@ -70,6 +79,7 @@ impl<E: Endpoint> Middleware<E> for Authenticate {
             reel: self.reel.clone(),
             required: self.required,
             graphql: self.graphql,
+            scope: self.scope,
         }
     }
 }
@@ -79,6 +89,7 @@ pub struct AuthenticateEndpoint<E> {
     reel: Reel,
     required: bool,
     graphql: bool,
+    scope: Option<Scope>,
 }
 
 impl<E> AuthenticateEndpoint<E> {
@@ -121,6 +132,9 @@ impl<E: Endpoint> Endpoint for AuthenticateEndpoint<E> {
     async fn call(&self, mut req: Request) -> Result<Response> {
         match authenticate(&self.reel, &mut req).await {
             Ok(Some(caller)) => {
+                if let Some(Err(e)) = self.scope.map(|s| caller.may(s)) {
+                    return Ok(self.refuse(&e));
+                }
                 if let Err(e) = self
                     .reel
                     .limits

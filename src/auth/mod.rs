@@ -1,6 +1,7 @@
 //! Who is calling: API signatures (server to server) and JWT bearer tokens (browsers),
 //! both resolved to the one app the request acts for (docs/api.md, "Authentication").
 
+mod scopes;
 pub mod signature;
 mod token;
 
@@ -16,6 +17,7 @@ use crate::error::{Coded, ErrorCode, InfraError};
 use crate::kv::Kv;
 use crate::model::AppId;
 
+pub use scopes::{Scope, Scopes};
 pub use token::Token;
 
 /// The authenticated app a request acts for.
@@ -24,6 +26,19 @@ pub struct Caller {
     pub app_id: AppId,
     pub app_key: String,
     pub method: AuthMethod,
+    /// What it may do: everything when signed, its token's scopes otherwise.
+    pub scopes: Scopes,
+}
+
+impl Caller {
+    /// The caller, if it may do what `scope` allows.
+    pub fn may(&self, scope: Scope) -> Result<&Self, AuthError> {
+        if self.scopes.contains(scope) {
+            Ok(self)
+        } else {
+            Err(AuthError::Forbidden(scope))
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +76,8 @@ pub enum AuthError {
     InvalidToken(String),
     #[error("token expired")]
     ExpiredToken,
+    #[error("this needs the {0} scope, which the token lacks")]
+    Forbidden(Scope),
     #[error(transparent)]
     Infra(#[from] InfraError),
 }
@@ -69,6 +86,7 @@ impl Coded for AuthError {
     fn code(&self) -> ErrorCode {
         match self {
             Self::Infra(e) => e.code(),
+            Self::Forbidden(_) => ErrorCode::Forbidden,
             _ => ErrorCode::Unauthenticated,
         }
     }
@@ -178,6 +196,7 @@ impl Authenticator {
             app_id: app.id,
             app_key: app.app_key,
             method: AuthMethod::Signature,
+            scopes: Scopes::ALL,
         })
     }
 
@@ -201,15 +220,23 @@ impl Authenticator {
             method: AuthMethod::Token {
                 expires_at: claims.exp,
             },
+            scopes: claims.scopes,
         })
     }
 
-    /// Issues a token for `caller`'s app. A token-authenticated caller cannot outlive its own token.
+    /// Issues a token for `caller`'s app with `scopes` (every scope but `MANAGE` when
+    /// none are named). A token-authenticated caller cannot give more than it has, nor
+    /// a token outliving its own.
     pub async fn issue_token(
         &self,
         caller: &Caller,
         ttl_secs: Option<i64>,
+        scopes: Option<Scopes>,
     ) -> Result<Token, AuthError> {
+        let scopes = scopes.unwrap_or(Scopes::DEFAULT);
+        if let Some(missing) = scopes.iter().find(|s| !caller.scopes.contains(*s)) {
+            return Err(AuthError::Forbidden(missing));
+        }
         let ttl = ttl_secs
             .unwrap_or(self.cfg.default_token_ttl_secs)
             .clamp(1, self.cfg.max_token_ttl_secs);
@@ -219,14 +246,14 @@ impl Authenticator {
             expires_at = expires_at.min(limit);
         }
         let app = self.app_by_key(&caller.app_key).await?;
-        token::issue(&app.app_key, app.id, &app.app_secret, now, expires_at)
+        token::issue(&app, scopes, now, expires_at)
     }
 
     /// A browser token for `app` (the playground's sign-in link), `ttl_secs` long.
-    pub fn token_for(&self, app: &App, ttl_secs: i64) -> Result<Token, AuthError> {
+    pub fn token_for(&self, app: &App, ttl_secs: i64, scopes: Scopes) -> Result<Token, AuthError> {
         let now = Utc::now().timestamp();
         let ttl = ttl_secs.clamp(1, self.cfg.max_token_ttl_secs);
-        token::issue(&app.app_key, app.id, &app.app_secret, now, now + ttl)
+        token::issue(app, scopes, now, now + ttl)
     }
 
     async fn app_by_key(&self, key: &str) -> Result<App, AuthError> {

@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use super::AuthError;
+use super::{AuthError, Scopes};
+use crate::db::models::App;
 use crate::model::AppId;
 
 const ISSUER: &str = "reel";
@@ -19,6 +20,9 @@ pub(super) struct Claims {
     pub iss: String,
     pub iat: i64,
     pub exp: i64,
+    /// What the token allows (tokens from before scopes allow the default set).
+    #[serde(default)]
+    pub scopes: Scopes,
 }
 
 /// A token handed to a browser.
@@ -28,21 +32,16 @@ pub struct Token {
     pub expires_at: DateTime<Utc>,
 }
 
-pub(super) fn issue(
-    app_key: &str,
-    app: AppId,
-    secret: &str,
-    now: i64,
-    exp: i64,
-) -> Result<Token, AuthError> {
+pub(super) fn issue(app: &App, scopes: Scopes, now: i64, exp: i64) -> Result<Token, AuthError> {
     let claims = Claims {
-        sub: app_key.to_string(),
-        app: app.0,
+        sub: app.app_key.clone(),
+        app: app.id.0,
         iss: ISSUER.into(),
         iat: now,
         exp,
+        scopes,
     };
-    let key = EncodingKey::from_secret(secret.as_bytes())
+    let key = EncodingKey::from_secret(app.app_secret.as_bytes())
         .map_err(|e| AuthError::InvalidToken(e.to_string()))?;
     let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key)
         .map_err(|e| AuthError::InvalidToken(e.to_string()))?;

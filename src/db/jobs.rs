@@ -41,47 +41,52 @@ pub async fn insert(
     job: &NewJobRow,
     after: &[JobId],
 ) -> QueryResult<JobId> {
-    let waiting: Vec<JobId> = if after.is_empty() {
-        Vec::new()
-    } else {
-        jobs::table
-            .filter(jobs::id.eq_any(after))
-            .filter(jobs::state.ne_all(["done", "failed"]))
-            .for_share()
-            .select(jobs::id)
-            .load(conn)
-            .await?
-    };
-    let state = if waiting.is_empty() {
-        "queued"
-    } else {
-        "waiting"
-    };
-    let id: JobId = diesel::insert_into(jobs::table)
-        .values((
-            job,
-            jobs::state.eq(state),
-            jobs::waiting_for.eq(waiting.len() as i32),
-        ))
-        .returning(jobs::id)
-        .get_result(conn)
-        .await?;
-    if !waiting.is_empty() {
-        let edges: Vec<_> = waiting
-            .iter()
-            .map(|&on| {
-                (
-                    job_dependencies::job_id.eq(id),
-                    job_dependencies::depends_on.eq(on),
-                )
-            })
-            .collect();
-        diesel::insert_into(job_dependencies::table)
-            .values(edges)
-            .execute(conn)
+    // A transaction of its own (a savepoint inside the caller's), so the prerequisites
+    // stay locked until the dependency rows exist.
+    conn.transaction(async |conn| {
+        let waiting: Vec<JobId> = if after.is_empty() {
+            Vec::new()
+        } else {
+            jobs::table
+                .filter(jobs::id.eq_any(after))
+                .filter(jobs::state.ne_all(["done", "failed"]))
+                .for_share()
+                .select(jobs::id)
+                .load(conn)
+                .await?
+        };
+        let state = if waiting.is_empty() {
+            "queued"
+        } else {
+            "waiting"
+        };
+        let id: JobId = diesel::insert_into(jobs::table)
+            .values((
+                job,
+                jobs::state.eq(state),
+                jobs::waiting_for.eq(waiting.len() as i32),
+            ))
+            .returning(jobs::id)
+            .get_result(conn)
             .await?;
-    }
-    Ok(id)
+        if !waiting.is_empty() {
+            let edges: Vec<_> = waiting
+                .iter()
+                .map(|&on| {
+                    (
+                        job_dependencies::job_id.eq(id),
+                        job_dependencies::depends_on.eq(on),
+                    )
+                })
+                .collect();
+            diesel::insert_into(job_dependencies::table)
+                .values(edges)
+                .execute(conn)
+                .await?;
+        }
+        Ok(id)
+    })
+    .await
 }
 
 /// Takes the most urgent ready job of `kinds` (highest priority, then oldest), or one

@@ -2,6 +2,7 @@
 
 use async_graphql::Enum;
 
+use crate::auth::Scope;
 use crate::model::{Definition, VideoStatus};
 
 /// Where a video is in its life.
@@ -29,4 +30,18 @@ pub enum GqlDefinition {
     FHD,
     QHD,
     UHD,
+}
+
+/// What a browser token may do (`createToken(scopes:)`).
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "TokenScope", remote = "Scope")]
+pub enum GqlTokenScope {
+    /// Read videos, uploads and events.
+    Read,
+    /// Upload, transcode, retranscode and delete videos.
+    Upload,
+    /// Get signed play and media URLs.
+    Play,
+    /// Manage webhooks, call `transcodeUri`, and give tokens that may.
+    Manage,
 }

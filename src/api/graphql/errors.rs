@@ -3,7 +3,7 @@
 use async_graphql::{Context, Error, ErrorExtensions, ID};
 
 use crate::Reel;
-use crate::auth::Caller;
+use crate::auth::{Caller, Scope};
 use crate::error::{Coded, ErrorCode};
 use crate::model::VideoId;
 
@@ -49,6 +49,11 @@ pub fn error_entry<E: Coded>(e: &E) -> serde_json::Value {
 pub fn caller<'a>(ctx: &Context<'a>) -> Result<&'a Caller, Error> {
     ctx.data::<Caller>()
         .map_err(|_| coded(ErrorCode::Unauthenticated, "authentication required"))
+}
+
+/// The caller, when it may do what `scope` allows (`FORBIDDEN` otherwise).
+pub fn allowed<'a>(ctx: &Context<'a>, scope: Scope) -> Result<&'a Caller, Error> {
+    caller(ctx)?.may(scope).map_err(gql)
 }
 
 pub fn reel<'a>(ctx: &Context<'a>) -> &'a Reel {

@@ -2,8 +2,10 @@
 
 use async_graphql::{Context, ID, Object, Result};
 
-use super::errors::{caller, gql, reel, video_id};
+use super::enums::GqlTokenScope;
+use super::errors::{allowed, caller, gql, reel, video_id};
 use super::types::{TokenObject, VideoObject};
+use crate::auth::{Scope, Scopes};
 
 #[derive(Default)]
 pub struct VideoMutation;
@@ -12,7 +14,7 @@ pub struct VideoMutation;
 impl VideoMutation {
     /// Deletes a video of the caller's app with its renditions, snapshots and stored bytes.
     async fn delete_video(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-        let caller = caller(ctx)?;
+        let caller = allowed(ctx, Scope::Upload)?;
         let id = video_id(&id)?;
         reel(ctx)
             .videos
@@ -30,7 +32,7 @@ impl VideoMutation {
         id: ID,
         priority: Option<i32>,
     ) -> Result<VideoObject> {
-        let caller = caller(ctx)?;
+        let caller = allowed(ctx, Scope::Upload)?;
         let id = video_id(&id)?;
         let video = reel(ctx)
             .videos
@@ -50,7 +52,7 @@ impl VideoMutation {
         dst: Option<String>,
         priority: Option<i32>,
     ) -> Result<VideoObject> {
-        let caller = caller(ctx)?;
+        let caller = allowed(ctx, Scope::Manage)?;
         let video = reel(ctx)
             .videos
             .transcode_uri(caller.app_id, &src, dst.as_deref(), priority)
@@ -61,7 +63,7 @@ impl VideoMutation {
 
     /// Transcodes again; the current renditions keep playing until the new ones replace them.
     async fn retranscode(&self, ctx: &Context<'_>, id: ID) -> Result<VideoObject> {
-        let caller = caller(ctx)?;
+        let caller = allowed(ctx, Scope::Upload)?;
         let id = video_id(&id)?;
         let video = reel(ctx)
             .videos
@@ -71,17 +73,20 @@ impl VideoMutation {
         Ok(VideoObject(video))
     }
 
-    /// A JWT for browsers, scoped to the caller's app. Defaults to the configured TTL;
-    /// a token-authenticated caller gets no token outliving its own.
+    /// A JWT for browsers, scoped to the caller's app and to `scopes` (every scope but
+    /// `MANAGE` when none are named). Defaults to the configured TTL; a token-authenticated
+    /// caller gets no token outliving its own, nor one with scopes it lacks.
     async fn create_token(
         &self,
         ctx: &Context<'_>,
         ttl_seconds: Option<i32>,
+        scopes: Option<Vec<GqlTokenScope>>,
     ) -> Result<TokenObject> {
         let caller = caller(ctx)?;
+        let scopes = scopes.map(|s| Scopes::of(s.into_iter().map(Scope::from)));
         let token = reel(ctx)
             .auth
-            .issue_token(caller, ttl_seconds.map(i64::from))
+            .issue_token(caller, ttl_seconds.map(i64::from), scopes)
             .await
             .map_err(gql)?;
         Ok(TokenObject {

@@ -6,8 +6,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::enums::GqlVideoStatus;
-use super::errors::{caller, coded, gql, reel, video_id};
+use super::errors::{allowed, coded, gql, reel, video_id};
 use super::types::VideoObject;
+use crate::auth::Scope;
 use crate::error::ErrorCode;
 use crate::model::VideoId;
 
@@ -41,7 +42,7 @@ pub type VideoConnection = Connection<VideoCursor, VideoObject>;
 impl VideoQuery {
     /// A video of the caller's app (source or rendition); null when it does not exist.
     async fn video(&self, ctx: &Context<'_>, id: ID) -> Result<Option<VideoObject>> {
-        let caller = caller(ctx)?;
+        let caller = allowed(ctx, Scope::Read)?;
         let id = video_id(&id)?;
         let video = reel(ctx).videos.get(caller.app_id, id).await.map_err(gql)?;
         Ok(video.map(VideoObject))
@@ -57,7 +58,7 @@ impl VideoQuery {
         after: Option<String>,
         status: Option<GqlVideoStatus>,
     ) -> Result<VideoConnection> {
-        let caller = caller(ctx)?;
+        let caller = allowed(ctx, Scope::Read)?;
         let reel = reel(ctx);
         let max = reel.config.graphql.max_page_size;
         let first = i64::from(first.unwrap_or(20));

@@ -5,8 +5,9 @@ use futures_util::Stream;
 use futures_util::stream::{self, StreamExt};
 use tokio::sync::broadcast;
 
-use super::errors::{caller, coded, gql, reel, video_id};
+use super::errors::{allowed, coded, gql, reel, video_id};
 use super::types::VideoEventObject;
+use crate::auth::Scope;
 use crate::error::ErrorCode;
 use crate::events::VideoEvent;
 use crate::model::AppId;
@@ -42,7 +43,7 @@ impl Subscription {
         ctx: &Context<'_>,
         id: ID,
     ) -> Result<impl Stream<Item = VideoEventObject> + use<>> {
-        let caller = caller(ctx)?;
+        let caller = allowed(ctx, Scope::Read)?;
         let id = video_id(&id)?;
         let reel = reel(ctx);
         // Subscribe before reading, so no change between the read and the stream is lost.
@@ -77,7 +78,7 @@ impl Subscription {
         &self,
         ctx: &Context<'_>,
     ) -> Result<impl Stream<Item = VideoEventObject> + use<>> {
-        let caller = caller(ctx)?;
+        let caller = allowed(ctx, Scope::Read)?;
         let rx = reel(ctx).events.subscribe();
         Ok(app_events(rx, caller.app_id).map(VideoEventObject::from))
     }

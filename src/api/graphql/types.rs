@@ -4,8 +4,9 @@ use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::enums::{GqlDefinition, GqlVideoStatus};
-use super::errors::{gql, reel};
+use super::errors::{allowed, gql, reel};
 use super::playback::PlayUrlObject;
+use crate::auth::Scope;
 use crate::events::VideoEvent;
 use crate::model::{AudioStream, MediaInfo, VideoStream};
 use crate::video::{Snapshot, Video};
@@ -100,7 +101,9 @@ impl VideoObject {
         let renditions = reel(ctx).videos.renditions(&self.0).await.map_err(gql)?;
         Ok(renditions.into_iter().map(VideoObject).collect())
     }
+    /// Snapshot images with signed URLs (needs `PLAY`).
     async fn snapshots(&self, ctx: &Context<'_>) -> Result<Vec<SnapshotObject>> {
+        allowed(ctx, Scope::Play)?;
         let reel = reel(ctx);
         let snapshots = reel.videos.snapshots(&self.0).await.map_err(gql)?;
         Ok(snapshots
@@ -108,15 +111,17 @@ impl VideoObject {
             .map(|s| SnapshotObject::new(s, &reel.videos))
             .collect())
     }
-    /// The scrubbing-preview sprite sheet (signed URL).
-    async fn sprite(&self, ctx: &Context<'_>) -> Option<String> {
-        let key = self.0.sprite_uri.as_deref()?;
-        Some(reel(ctx).videos.media_url(key))
+    /// The scrubbing-preview sprite sheet (signed URL; needs `PLAY`).
+    async fn sprite(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        allowed(ctx, Scope::Play)?;
+        let key = self.0.sprite_uri.as_deref();
+        Ok(key.map(|key| reel(ctx).videos.media_url(key)))
     }
-    /// WebVTT track mapping times to regions of the sprite (signed URL).
-    async fn thumbnails(&self, ctx: &Context<'_>) -> Option<String> {
-        let key = self.0.thumbnails_uri.as_deref()?;
-        Some(reel(ctx).videos.media_url(key))
+    /// WebVTT track mapping times to regions of the sprite (signed URL; needs `PLAY`).
+    async fn thumbnails(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        allowed(ctx, Scope::Play)?;
+        let key = self.0.thumbnails_uri.as_deref();
+        Ok(key.map(|key| reel(ctx).videos.media_url(key)))
     }
     /// Signed play URLs through `cdn` (default: chosen by the server's policy, stable for
     /// `viewer`). Null, with an error saying why, until renditions are published.
@@ -130,6 +135,7 @@ impl VideoObject {
             String,
         >,
     ) -> Result<Option<PlayUrlObject>> {
+        allowed(ctx, Scope::Play)?;
         let play = reel(ctx)
             .videos
             .play_url(
@@ -142,8 +148,9 @@ impl VideoObject {
             .map_err(gql)?;
         Ok(Some(play.into()))
     }
-    /// The snapshot at `imageIndex`.
+    /// The snapshot at `imageIndex` (needs `PLAY`).
     async fn cover(&self, ctx: &Context<'_>) -> Result<Option<SnapshotObject>> {
+        allowed(ctx, Scope::Play)?;
         let reel = reel(ctx);
         let snapshots = reel.videos.snapshots(&self.0).await.map_err(gql)?;
         Ok(snapshots

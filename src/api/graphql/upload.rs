@@ -3,8 +3,9 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use super::errors::{caller, coded, gql, reel};
+use super::errors::{allowed, coded, gql, reel};
 use super::types::VideoObject;
+use crate::auth::Scope;
 use crate::error::{Coded, ErrorCode};
 use crate::model::{UploadId, routes};
 use crate::upload::{
@@ -114,7 +115,7 @@ impl UploadObject {
 impl UploadQuery {
     /// An upload of the caller's app; null when unknown.
     async fn upload(&self, ctx: &Context<'_>, id: ID) -> Result<Option<UploadObject>> {
-        let caller = caller(ctx)?;
+        let caller = allowed(ctx, Scope::Read)?;
         let Some(id) = UploadId::parse(&id) else {
             return Ok(None);
         };
@@ -135,7 +136,7 @@ impl UploadMutation {
         ctx: &Context<'_>,
         input: InitUploadInput,
     ) -> Result<InitUploadResult> {
-        let caller = caller(ctx)?;
+        let caller = allowed(ctx, Scope::Upload)?;
         let reel = reel(ctx);
         let size = u64::try_from(input.file_size)
             .map_err(|_| coded(ErrorCode::BadRequest, "fileSize must not be negative"))?;

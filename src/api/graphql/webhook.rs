@@ -3,7 +3,8 @@
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use super::errors::{caller, coded, gql, reel};
+use super::errors::{allowed, coded, gql, reel};
+use crate::auth::Scope;
 use crate::error::ErrorCode;
 use crate::webhook::{AttemptRow, DeliveryRow, WebhookRow};
 
@@ -16,26 +17,31 @@ fn webhook_id(id: &ID) -> Result<i64> {
     })
 }
 
-pub struct WebhookObject(WebhookRow);
+/// An endpoint; its secret shows only in the answer that created it.
+pub struct WebhookObject {
+    row: WebhookRow,
+    secret_shown: bool,
+}
 
 #[Object(name = "Webhook")]
 impl WebhookObject {
     async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+        ID(self.row.id.to_string())
     }
     async fn url(&self) -> &str {
-        &self.0.url
+        &self.row.url
     }
     /// Event names it receives; empty means every event.
     async fn events(&self) -> &[String] {
-        &self.0.events
+        &self.row.events
     }
     /// Verifies `Reel-Signature`: `t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`.
-    async fn secret(&self) -> &str {
-        &self.0.secret
+    /// Shown once, by `createWebhook`; null afterwards (keep it when you create one).
+    async fn secret(&self) -> Option<&str> {
+        self.secret_shown.then_some(self.row.secret.as_str())
     }
     async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+        self.row.created_at
     }
     /// The newest deliveries first.
     async fn deliveries(
@@ -43,10 +49,10 @@ impl WebhookObject {
         ctx: &Context<'_>,
         #[graphql(default = 20)] first: i32,
     ) -> Result<Vec<DeliveryObject>> {
-        let caller = caller(ctx)?;
+        let caller = allowed(ctx, Scope::Manage)?;
         let rows = reel(ctx)
             .webhooks
-            .deliveries(caller.app_id, self.0.id, i64::from(first.clamp(1, 100)))
+            .deliveries(caller.app_id, self.row.id, i64::from(first.clamp(1, 100)))
             .await
             .map_err(gql)?;
         Ok(rows.into_iter().map(DeliveryObject).collect())
@@ -118,9 +124,13 @@ pub struct WebhookQuery;
 impl WebhookQuery {
     /// The caller's webhook endpoints.
     async fn webhooks(&self, ctx: &Context<'_>) -> Result<Vec<WebhookObject>> {
-        let caller = caller(ctx)?;
+        let caller = allowed(ctx, Scope::Manage)?;
         let rows = reel(ctx).webhooks.list(caller.app_id).await.map_err(gql)?;
-        Ok(rows.into_iter().map(WebhookObject).collect())
+        let listed = |row| WebhookObject {
+            row,
+            secret_shown: false,
+        };
+        Ok(rows.into_iter().map(listed).collect())
     }
 }
 
@@ -138,17 +148,20 @@ impl WebhookMutation {
         url: String,
         #[graphql(default)] events: Vec<String>,
     ) -> Result<WebhookObject> {
-        let caller = caller(ctx)?;
+        let caller = allowed(ctx, Scope::Manage)?;
         let row = reel(ctx)
             .webhooks
             .create(caller.app_id, &url, &events)
             .await
             .map_err(gql)?;
-        Ok(WebhookObject(row))
+        Ok(WebhookObject {
+            row,
+            secret_shown: true,
+        })
     }
 
     async fn delete_webhook(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-        let caller = caller(ctx)?;
+        let caller = allowed(ctx, Scope::Manage)?;
         reel(ctx)
             .webhooks
             .delete(caller.app_id, webhook_id(&id)?)

@@ -11,6 +11,7 @@ use poem_openapi::{ApiResponse, Object, OpenApiService};
 
 use super::auth::Authenticate;
 use crate::Reel;
+use crate::auth::{Caller, Scope};
 use crate::error::{Coded, ErrorCode};
 
 /// The body of every error.
@@ -105,6 +106,14 @@ impl ErrorReply {
 }
 
 pub type Reply<T> = Result<Json<T>, ErrorReply>;
+
+/// Refuses a caller whose token lacks `scope` (`FORBIDDEN`).
+fn may(caller: &Caller, scope: Scope) -> Result<(), ErrorReply> {
+    caller
+        .may(scope)
+        .map(|_| ())
+        .map_err(ErrorReply::from_coded)
+}
 
 const OK: &str = "OK";
 

@@ -6,9 +6,10 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
 use super::video::find;
-use super::{ErrorReply, OK, Reply};
+use super::{ErrorReply, OK, Reply, may};
 use crate::Reel;
 use crate::auth::Caller;
+use crate::auth::Scope;
 
 pub struct PlayApi;
 
@@ -55,6 +56,7 @@ impl PlayApi {
         expires: Query<Option<i64>>,
         viewer: Query<Option<String>>,
     ) -> Reply<PlayUrlReply> {
+        may(&caller, Scope::Play)?;
         let video = find(&reel, &caller, &vid).await?;
         let play = reel
             .videos

@@ -8,9 +8,10 @@ use poem_openapi::param::{Header, Query};
 use poem_openapi::payload::{Binary, Json};
 use poem_openapi::{Object, OpenApi};
 
-use super::{ErrorReply, OK, Reply};
+use super::{ErrorReply, OK, Reply, may};
 use crate::Reel;
 use crate::auth::Caller;
+use crate::auth::Scope;
 use crate::error::ErrorCode;
 use crate::model::UploadId;
 use crate::upload::{
@@ -164,6 +165,7 @@ impl UploadApi {
         /// Client string echoed in events.
         passthrough: Query<Option<String>>,
     ) -> Reply<InitReply> {
+        may(&caller, Scope::Upload)?;
         let name = decode_name(&file_name)?;
         let transfer = match psize.0 {
             Some(part_size) => TransferRequest::Parts { part_size },
@@ -239,6 +241,7 @@ impl UploadApi {
         #[oai(name = "Content-Length")] content_length: Header<Option<u64>>,
         body: Binary<Body>,
     ) -> Reply<UploadReply> {
+        may(&caller, Scope::Upload)?;
         let id = upload_id(&upid)?;
         let body = body.0.into_bytes_stream();
         if let Some(part) = pseq.0 {
@@ -288,6 +291,7 @@ impl UploadApi {
         caller: Data<&Caller>,
         upid: Query<String>,
     ) -> Reply<ResumeReply> {
+        may(&caller, Scope::Upload)?;
         let id = upload_id(&upid)?;
         let upload = reel
             .uploads

@@ -5,9 +5,10 @@ use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
-use super::{ErrorReply, OK, Reply};
+use super::{ErrorReply, OK, Reply, may};
 use crate::Reel;
 use crate::auth::Caller;
+use crate::auth::Scope;
 use crate::error::ErrorCode;
 use crate::model::VideoId;
 use crate::video::{Video, VideoError};
@@ -107,6 +108,7 @@ impl VideoApi {
         caller: Data<&Caller>,
         vid: Query<String>,
     ) -> Reply<StatusReply> {
+        may(&caller, Scope::Read)?;
         let video = find(&reel, &caller, &vid).await?;
         Ok(Json(StatusReply {
             code: OK.into(),
@@ -126,6 +128,7 @@ impl VideoApi {
         caller: Data<&Caller>,
         vid: Query<String>,
     ) -> Reply<DoneReply> {
+        may(&caller, Scope::Upload)?;
         reel.videos
             .delete(caller.app_id, self::vid(&vid)?)
             .await
@@ -151,11 +154,13 @@ impl VideoApi {
     ) -> Reply<StatusReply> {
         let video = match (vid.0, src.0) {
             (Some(vid), None) => {
+                may(&caller, Scope::Upload)?;
                 reel.videos
                     .transcode(caller.app_id, self::vid(&vid)?, priority.0)
                     .await
             }
             (None, Some(src)) => {
+                may(&caller, Scope::Manage)?;
                 reel.videos
                     .transcode_uri(caller.app_id, &src, dst.0.as_deref(), priority.0)
                     .await
@@ -179,6 +184,7 @@ impl VideoApi {
         caller: Data<&Caller>,
         vid: Query<String>,
     ) -> Reply<StatusReply> {
+        may(&caller, Scope::Upload)?;
         let video = reel
             .videos
             .transcode(caller.app_id, self::vid(&vid)?, None)
@@ -206,6 +212,7 @@ impl VideoApi {
         caller: Data<&Caller>,
         vid: Query<String>,
     ) -> Reply<SnapshotReply> {
+        may(&caller, Scope::Play)?;
         let video = find(&reel, &caller, &vid).await?;
         let snapshots = reel
             .videos
@@ -244,6 +251,7 @@ impl VideoApi {
         caller: Data<&Caller>,
         vid: Query<String>,
     ) -> Reply<MediaInfoReply> {
+        may(&caller, Scope::Read)?;
         let video = find(&reel, &caller, &vid).await?;
         Ok(Json(MediaInfoReply {
             code: OK.into(),

@@ -11,7 +11,7 @@ use poem::{Body, EndpointExt, Request, Response, Route, handler};
 use self::headers::{ConcatHeader, file_info, parse_concat, parse_u64};
 use super::auth::Authenticate;
 use crate::Reel;
-use crate::auth::Caller;
+use crate::auth::{Caller, Scope};
 use crate::error::Coded;
 use crate::model::{UploadId, routes};
 use crate::upload::digest::{CHECKSUM_ALGORITHMS, ChunkChecksum};
@@ -40,7 +40,7 @@ pub const EXPOSED_HEADERS: [&str; 12] = [
 ];
 
 pub fn routes(reel: Reel) -> Route {
-    let auth = || Authenticate::required(reel.clone());
+    let auth = || Authenticate::required(reel.clone()).needs(Scope::Upload);
     Route::new()
         .at("/", poem::options(options).post(create.with(auth())))
         .at(
