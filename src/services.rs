@@ -114,6 +114,7 @@ impl Reel {
                 storage.clone(),
                 delivery.clone(),
                 lifecycle,
+                limits.clone(),
                 config.clone(),
             ),
             delivery,

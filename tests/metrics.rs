@@ -138,6 +138,7 @@ async fn a_standalone_worker_serves_its_own_metrics() {
     let mut child = tokio::process::Command::new(common::node::REEL)
         .args(["worker", "--metrics-listen", "127.0.0.1:0"])
         .envs(cluster.env())
+        .env("REEL_METRICS__TOKEN", "worker-secret")
         .env("RUST_LOG", "warn")
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
@@ -154,7 +155,17 @@ async fn a_standalone_worker_serves_its_own_metrics() {
             break url.to_string();
         }
     };
-    let body = reqwest::get(&url).await.unwrap();
+    assert_eq!(
+        reqwest::get(&url).await.unwrap().status(),
+        401,
+        "no token, no metrics"
+    );
+    let body = reqwest::Client::new()
+        .get(&url)
+        .bearer_auth("worker-secret")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(body.status(), 200);
     let text = body.text().await.unwrap();
     assert!(text.contains("reel_uploads_active 0"), "{text}");

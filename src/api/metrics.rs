@@ -61,25 +61,23 @@ impl<E: Endpoint> Endpoint for MeasureEndpoint<E> {
     }
 }
 
-/// The metrics, for a scraper holding `metrics.token` (or from loopback when none is set).
+/// The metrics, for a scraper holding `metrics.token`, or anyone when the operator set
+/// `metrics.open` (a loopback caller may be a local proxy serving the world).
 #[handler]
 pub async fn scrape(req: &Request) -> Response {
     let Some(reel) = req.data::<Reel>() else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
-    let token = &reel.config.metrics.token;
-    let allowed = if token.is_empty() {
-        req.remote_addr()
-            .as_socket_addr()
-            .is_some_and(|a| a.ip().is_loopback())
-    } else {
-        super::auth::bearer_token(req)
-            .is_some_and(|given| constant_time_eq(given.as_bytes(), token.as_bytes()))
-    };
+    let config = &reel.config.metrics;
+    let token = &config.token;
+    let allowed = config.open
+        || (!token.is_empty()
+            && super::auth::bearer_token(req)
+                .is_some_and(|given| constant_time_eq(given.as_bytes(), token.as_bytes())));
     if !allowed {
         return Response::builder()
             .status(StatusCode::UNAUTHORIZED)
-            .body("metrics need `Authorization: Bearer <metrics.token>` (or a loopback client when no token is set)\n");
+            .body("metrics need `Authorization: Bearer <metrics.token>` (set metrics.token, or metrics.open on a trusted network)\n");
     }
     if let Err(e) = reel.refresh_gauges().await {
         tracing::warn!(error = %e, "queue and upload gauges unavailable");

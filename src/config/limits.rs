@@ -16,6 +16,9 @@ pub struct LimitsConfig {
     /// Bytes an app may store: its sources and renditions, plus the declared size of
     /// its open uploads.
     pub max_storage_bytes: u64,
+    /// Job priorities an app may ask for lie in `-max_priority..=max_priority` (the queue
+    /// is shared by every app).
+    pub max_priority: u32,
     /// Overrides for single apps, by `app_key`.
     pub apps: BTreeMap<String, AppLimitsOverride>,
 }
@@ -26,6 +29,7 @@ impl Default for LimitsConfig {
             burst: 0,
             max_concurrent_uploads: 500,
             max_storage_bytes: 0,
+            max_priority: 100,
             apps: BTreeMap::new(),
         }
     }
@@ -38,4 +42,5 @@ pub struct AppLimitsOverride {
     pub burst: Option<u32>,
     pub max_concurrent_uploads: Option<u32>,
     pub max_storage_bytes: Option<u64>,
+    pub max_priority: Option<u32>,
 }

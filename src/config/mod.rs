@@ -126,8 +126,11 @@ impl Default for MediaConfig {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct MetricsConfig {
-    /// Scrapers send `Authorization: Bearer <token>`; empty: loopback clients only.
+    /// Scrapers send `Authorization: Bearer <token>`.
     pub token: String,
+    /// Serve `/metrics` to anyone, without a token (a network the operator trusts).
+    /// Neither set: `/metrics` answers 401.
+    pub open: bool,
 }
 
 /// The web app at `/playground/`.

@@ -23,6 +23,7 @@ pub struct AppLimits {
     pub burst: u32,
     pub max_concurrent_uploads: u32,
     pub max_storage_bytes: u64,
+    pub max_priority: u32,
 }
 
 impl AppLimits {
@@ -42,6 +43,9 @@ impl AppLimits {
             max_storage_bytes: o
                 .and_then(|o| o.max_storage_bytes)
                 .unwrap_or(config.max_storage_bytes),
+            max_priority: o
+                .and_then(|o| o.max_priority)
+                .unwrap_or(config.max_priority),
         }
     }
 }
@@ -58,6 +62,8 @@ pub enum LimitError {
         "storage quota: this app stores {used} of its {max} bytes and the upload needs {needed}; delete videos or ask for a larger quota"
     )]
     Storage { used: u64, needed: u64, max: u64 },
+    #[error("priority {given} is outside -{max}..={max}")]
+    Priority { given: i32, max: u32 },
     #[error(transparent)]
     Infra(#[from] InfraError),
 }
@@ -66,6 +72,7 @@ impl Coded for LimitError {
     fn code(&self) -> ErrorCode {
         match self {
             Self::Infra(e) => e.code(),
+            Self::Priority { .. } => ErrorCode::BadRequest,
             _ => ErrorCode::RateLimited,
         }
     }
@@ -74,8 +81,8 @@ impl Coded for LimitError {
         match self {
             Self::Requests { retry_after, .. } => Some(*retry_after),
             Self::Uploads { .. } => Some(UPLOADS_RETRY_AFTER),
-            // Waiting does not free storage.
-            Self::Storage { .. } | Self::Infra(_) => None,
+            // Waiting does not free storage, nor make a priority fit.
+            Self::Storage { .. } | Self::Priority { .. } | Self::Infra(_) => None,
         }
     }
 }
@@ -87,7 +94,7 @@ impl LimitError {
             Self::Requests { .. } => Some("requests"),
             Self::Uploads { .. } => Some("uploads"),
             Self::Storage { .. } => Some("storage"),
-            Self::Infra(_) => None,
+            Self::Priority { .. } | Self::Infra(_) => None,
         }
     }
 
@@ -120,6 +127,19 @@ impl Limits {
     /// The limits of the app with this key.
     pub fn for_key(&self, app_key: &str) -> AppLimits {
         AppLimits::new(self.rps, &self.config, self.config.apps.get(app_key))
+    }
+
+    /// `requested` when it is a priority the app may ask for.
+    pub fn priority(
+        &self,
+        app_key: &str,
+        requested: Option<i32>,
+    ) -> Result<Option<i32>, LimitError> {
+        let max = self.for_key(app_key).max_priority;
+        match requested {
+            Some(given) if given.unsigned_abs() > max => Err(LimitError::Priority { given, max }),
+            _ => Ok(requested),
+        }
     }
 
     /// Counts one request of `app` against its rate. Redis being unreachable lets the
@@ -170,6 +190,7 @@ mod tests {
                 burst: 100,
                 max_concurrent_uploads: 500,
                 max_storage_bytes: 10,
+                max_priority: 100,
             }
         );
         let big = AppLimits::new(50, &config, config.apps.get("ak_big"));

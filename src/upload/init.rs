@@ -18,6 +18,8 @@ impl UploadService {
     /// Starts an upload, or finishes it at once when the app already stores these bytes.
     pub async fn init(&self, req: NewUpload) -> Result<InitOutcome, UploadError> {
         validate_file_name(&req.file.name)?;
+        self.limits
+            .priority(&req.app_key, Some(req.file.priority))?;
         let mut file = req.file;
         if let Some(md5) = &file.md5 {
             if !is_md5_hex(md5) {

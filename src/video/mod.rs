@@ -24,6 +24,8 @@ pub enum VideoError {
     #[error(transparent)]
     Delivery(#[from] crate::delivery::DeliveryError),
     #[error(transparent)]
+    Limited(#[from] crate::limits::LimitError),
+    #[error(transparent)]
     Infra(#[from] InfraError),
 }
 
@@ -58,6 +60,7 @@ impl Coded for VideoError {
             Self::BadRequest(_) => ErrorCode::BadRequest,
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::Delivery(e) => e.code(),
+            Self::Limited(e) => e.code(),
             Self::Infra(e) => e.code(),
         }
     }

@@ -12,6 +12,7 @@ use super::{Snapshot, Video, VideoError, uri};
 use crate::config::Config;
 use crate::db::{self, DbPool, models::NewVideo};
 use crate::delivery::{Delivery, PlayUrl};
+use crate::limits::Limits;
 use crate::model::{AppId, VideoId, VideoStatus, layout};
 use crate::queue::NewJob;
 use crate::storage::Storage;
@@ -28,6 +29,7 @@ pub struct VideoService {
     storage: Storage,
     delivery: Delivery,
     lifecycle: Lifecycle,
+    limits: Limits,
     config: Arc<Config>,
 }
 
@@ -37,6 +39,7 @@ impl VideoService {
         storage: Storage,
         delivery: Delivery,
         lifecycle: Lifecycle,
+        limits: Limits,
         config: Arc<Config>,
     ) -> Self {
         Self {
@@ -44,20 +47,22 @@ impl VideoService {
             storage,
             delivery,
             lifecycle,
+            limits,
             config,
         }
     }
 
     /// A new video of `app` from a file already in storage (`src`, a storage URI),
     /// queued for transcoding as if it had been uploaded; `dst` (a storage URI prefix)
-    /// chooses where the outputs go.
+    /// chooses where the outputs go. `app_key` names the app's limits.
     pub async fn transcode_uri(
         &self,
-        app: AppId,
+        (app, app_key): (AppId, &str),
         src: &str,
         dst: Option<&str>,
         priority: Option<i32>,
     ) -> Result<Video, VideoError> {
+        let priority = self.limits.priority(app_key, priority)?;
         let namespace = uri::Namespace {
             storage: &self.config.storage,
             import_prefix: &self.config.media.import_prefix,
@@ -170,10 +175,11 @@ impl VideoService {
     /// replace them). Anything else, or a job of the video still pending, is a `Conflict`.
     pub async fn transcode(
         &self,
-        app: AppId,
+        (app, app_key): (AppId, &str),
         id: VideoId,
         priority: Option<i32>,
     ) -> Result<Video, VideoError> {
+        let priority = self.limits.priority(app_key, priority)?;
         self.lifecycle
             .commit(|conn, changes| {
                 async move {

@@ -36,7 +36,7 @@ impl VideoMutation {
         let id = video_id(&id)?;
         let video = reel(ctx)
             .videos
-            .transcode(caller.app_id, id, priority)
+            .transcode((caller.app_id, &caller.app_key), id, priority)
             .await
             .map_err(gql)?;
         Ok(VideoObject(video))
@@ -55,7 +55,12 @@ impl VideoMutation {
         let caller = allowed(ctx, Scope::Manage)?;
         let video = reel(ctx)
             .videos
-            .transcode_uri(caller.app_id, &src, dst.as_deref(), priority)
+            .transcode_uri(
+                (caller.app_id, &caller.app_key),
+                &src,
+                dst.as_deref(),
+                priority,
+            )
             .await
             .map_err(gql)?;
         Ok(VideoObject(video))
@@ -67,7 +72,7 @@ impl VideoMutation {
         let id = video_id(&id)?;
         let video = reel(ctx)
             .videos
-            .transcode(caller.app_id, id, None)
+            .transcode((caller.app_id, &caller.app_key), id, None)
             .await
             .map_err(gql)?;
         Ok(VideoObject(video))

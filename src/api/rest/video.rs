@@ -156,13 +156,22 @@ impl VideoApi {
             (Some(vid), None) => {
                 may(&caller, Scope::Upload)?;
                 reel.videos
-                    .transcode(caller.app_id, self::vid(&vid)?, priority.0)
+                    .transcode(
+                        (caller.app_id, &caller.app_key),
+                        self::vid(&vid)?,
+                        priority.0,
+                    )
                     .await
             }
             (None, Some(src)) => {
                 may(&caller, Scope::Manage)?;
                 reel.videos
-                    .transcode_uri(caller.app_id, &src, dst.0.as_deref(), priority.0)
+                    .transcode_uri(
+                        (caller.app_id, &caller.app_key),
+                        &src,
+                        dst.0.as_deref(),
+                        priority.0,
+                    )
                     .await
             }
             _ => {
@@ -187,7 +196,7 @@ impl VideoApi {
         may(&caller, Scope::Upload)?;
         let video = reel
             .videos
-            .transcode(caller.app_id, self::vid(&vid)?, None)
+            .transcode((caller.app_id, &caller.app_key), self::vid(&vid)?, None)
             .await
             .map_err(ErrorReply::from_coded)?;
         Ok(Json(status_reply(video)))
