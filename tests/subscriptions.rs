@@ -153,7 +153,7 @@ async fn an_event_from_another_node_reaches_the_subscriber() {
 
     other
         .videos
-        .transcode(alpha.app_id, video, Some(1))
+        .transcode((alpha.app_id, &alpha.key), video, Some(1))
         .await
         .unwrap();
     let event = next(&mut ws).await;
