@@ -1,5 +1,6 @@
 // Builds the playground into dist/: index.html, app.js, app.css (relative paths,
-// served by Reel at /playground/). `node build.mjs --watch` rebuilds on change.
+// served by Reel at /playground/), and GraphiQL into dist/graphiql/ (served at
+// /graphiql, no CDN). `node build.mjs --watch` rebuilds on change.
 import * as esbuild from 'esbuild';
 import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -15,6 +16,7 @@ const copyHtml = {
     build.onEnd(async (result) => {
       if (result.errors.length === 0) {
         await copyFile(join(root, 'src/index.html'), join(out, 'index.html'));
+        await copyFile(join(root, 'src/graphiql/index.html'), join(out, 'graphiql/index.html'));
         if (watch) console.log(`[${new Date().toLocaleTimeString()}] built dist/`);
       }
     });
@@ -24,7 +26,7 @@ const copyHtml = {
 const options = {
   absWorkingDir: root,
   // main.js imports style.css, so esbuild writes app.css next to app.js.
-  entryPoints: { app: 'src/main.js' },
+  entryPoints: { app: 'src/main.js', 'graphiql/graphiql': 'src/graphiql/main.js' },
   outdir: out,
   bundle: true,
   format: 'esm',
@@ -38,7 +40,7 @@ const options = {
 };
 
 await rm(out, { recursive: true, force: true });
-await mkdir(out, { recursive: true });
+await mkdir(join(out, 'graphiql'), { recursive: true });
 if (watch) {
   const ctx = await esbuild.context(options);
   await ctx.watch();

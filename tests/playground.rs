@@ -63,3 +63,33 @@ async fn a_browser_uploads_watches_and_plays_a_clip() {
         assert!(shots.join(shot).is_file(), "{shot} saved");
     }
 }
+
+/// GraphiQL is served from the playground's build: it renders and runs a query with
+/// nothing fetched from another host (these machines have no internet).
+#[tokio::test(flavor = "multi_thread")]
+async fn graphiql_works_without_the_internet() {
+    let dist = repo().join("playground/dist");
+    assert!(
+        dist.join("graphiql/index.html").is_file(),
+        "build the playground first (scripts/test does it)"
+    );
+    let app = TestApp::builder()
+        .config(move |c| c.playground.dir = dist)
+        .start()
+        .await;
+    let creds = app.create_app("alpha").await;
+    let token = app.token(&creds, 600).await;
+    let out = tokio::process::Command::new("node")
+        .arg(repo().join("tests/browser/graphiql.mjs"))
+        .arg(&app.base)
+        .arg(&token)
+        .output()
+        .await
+        .expect("node is installed (scripts/setup)");
+    let log = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success() && log.contains("PASS"), "{log}");
+}

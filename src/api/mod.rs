@@ -14,10 +14,8 @@ pub mod tus;
 use std::future::Future;
 use std::time::Duration;
 
-use poem::endpoint::make_sync;
 use poem::http::{StatusCode, header};
 use poem::middleware::Cors;
-use poem::web::Html;
 use poem::{EndpointExt, IntoEndpoint, Response, Route, get};
 use serde_json::json;
 use tokio::net::TcpListener;
@@ -33,7 +31,6 @@ pub fn routes(reel: Reel) -> impl poem::Endpoint<Output = Response> {
     // Installed before the first request so nothing recorded is lost.
     crate::metrics::handle();
     let schema = graphql::build(reel.clone());
-    let graphiql = graphql::graphiql_page();
     Route::new()
         .at(
             routes::GRAPHQL,
@@ -46,8 +43,11 @@ pub fn routes(reel: Reel) -> impl poem::Endpoint<Output = Response> {
             routes::GRAPHQL_WS,
             get(graphql::websocket).with(Authenticate::optional(reel.clone()).for_graphql()),
         )
-        // A static page holding no data; its requests to /graphql are authenticated.
-        .at(routes::GRAPHIQL, make_sync(move |_| Html(graphiql.clone())))
+        // Static pages holding no data; their requests to /graphql are authenticated.
+        .nest(
+            routes::GRAPHIQL,
+            playground::graphiql(&reel.config.playground),
+        )
         .at(routes::HEALTH, get(health::healthz))
         // Token (or loopback) protected; see `metrics.token`.
         .at(routes::METRICS, get(metrics::scrape))

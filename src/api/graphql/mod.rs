@@ -11,7 +11,7 @@ mod types;
 mod upload;
 mod webhook;
 
-use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::{Schema, SchemaBuilder};
 use async_graphql_poem::{GraphQLProtocol, GraphQLRequest, GraphQLResponse};
 use poem::web::Data as Ext;
@@ -20,7 +20,6 @@ use poem::{IntoResponse, handler};
 
 use crate::Reel;
 use crate::auth::Caller;
-use crate::model::routes;
 
 pub use subscription::Subscription;
 
@@ -59,14 +58,6 @@ pub fn build(reel: Reel) -> ReelSchema {
 /// The SDL that `reel schema` prints and `schema.graphql` holds.
 pub fn sdl() -> String {
     builder().finish().sdl()
-}
-
-pub fn graphiql_page() -> String {
-    GraphiQLSource::build()
-        .endpoint(routes::GRAPHQL)
-        .subscription_endpoint(routes::GRAPHQL_WS)
-        .title("Reel GraphiQL")
-        .finish()
 }
 
 #[handler]
