@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod model;
 pub mod outbound;
 pub mod queue;
+pub mod sealing;
 pub mod services;
 pub mod storage;
 pub mod telemetry;

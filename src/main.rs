@@ -9,7 +9,10 @@ use clap::{Parser, Subcommand};
 
 use reel::config::Config;
 use reel::media::Media;
-use reel::{Reel, api, apps::AppService, client, db, telemetry};
+use reel::{Reel, api, client, db, telemetry};
+
+mod cli;
+use cli::app::AppCommand;
 
 #[derive(Parser)]
 #[command(
@@ -112,22 +115,6 @@ enum MediaCommand {
     },
 }
 
-#[derive(Subcommand)]
-enum AppCommand {
-    /// Create an app and print its app_key and app_secret.
-    Create {
-        name: String,
-        /// Print {"app_key": …, "app_secret": …} as JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// List apps (keys only; secrets are never listed).
-    List {
-        #[arg(long)]
-        json: bool,
-    },
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Each upload being received holds two blocking threads (digests, file writes), so
@@ -190,7 +177,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::App(cmd) => app(config, cmd).await,
+        Command::App(cmd) => cli::app::run(config, cmd).await,
         // Needs ffprobe only: no database, Redis or storage.
         Command::Media(MediaCommand::Plan {
             input,
@@ -338,52 +325,6 @@ async fn worker(config: Config, metrics_listen: Option<String>) -> anyhow::Resul
     background.stop().await;
     if let Some(metrics) = metrics {
         let _ = metrics.await;
-    }
-    Ok(())
-}
-
-async fn app(config: Config, cmd: AppCommand) -> anyhow::Result<()> {
-    let timeout = Duration::from_millis(config.database.connect_timeout_ms);
-    db::ensure_database(&config.database_url, timeout).await?;
-    db::migrate(&config.database_url).await?;
-    let pool = db::connect(&config.database_url, &config.database).await?;
-    let apps = AppService::new(pool);
-    match cmd {
-        AppCommand::Create { name, json } => {
-            let app = apps.create(&name).await?;
-            if json {
-                let out = serde_json::json!({
-                    "name": app.name,
-                    "app_key": app.app_key,
-                    "app_secret": app.app_secret,
-                });
-                println!("{out}");
-            } else {
-                println!("created app {:?}", app.name);
-                println!("app_key:    {}", app.app_key);
-                println!("app_secret: {}", app.app_secret);
-                println!("Keep the secret safe: it signs API requests and browser tokens.");
-            }
-        }
-        AppCommand::List { json } => {
-            let list = apps.list().await?;
-            if json {
-                let rows: Vec<_> = list
-                    .iter()
-                    .map(|a| serde_json::json!({"name": a.name, "app_key": a.app_key, "created_at": a.created_at}))
-                    .collect();
-                println!("{}", serde_json::Value::Array(rows));
-            } else {
-                for a in list {
-                    println!(
-                        "{}\t{}\t{}",
-                        a.app_key,
-                        a.name,
-                        a.created_at.format("%Y-%m-%d %H:%M:%S")
-                    );
-                }
-            }
-        }
     }
     Ok(())
 }

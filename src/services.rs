@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::apps::AppService;
+use crate::apps::{AppError, AppService};
 use crate::auth::Authenticator;
 use crate::config::{Config, StagingKind};
 use crate::db::{self, DbPool, DbSetupError};
@@ -15,12 +15,13 @@ use crate::jobs::{JobContext, Lane, Registry, Runner};
 use crate::kv::{Kv, KvSetupError};
 use crate::limits::Limits;
 use crate::queue::JobSignal;
+use crate::sealing::{SealError, SecretBox};
 use crate::storage::{Storage, StorageSetupError};
 use crate::upload::UploadService;
 use crate::upload::session::SessionStore;
 use crate::upload::staging::Staging;
 use crate::video::{Lifecycle, VideoService};
-use crate::webhook::WebhookService;
+use crate::webhook::{ResealError, WebhookService};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -30,6 +31,12 @@ pub enum StartupError {
     Kv(#[from] KvSetupError),
     #[error(transparent)]
     Storage(#[from] StorageSetupError),
+    #[error("secrets at rest: {0}")]
+    Sealing(#[from] SealError),
+    #[error("secrets at rest: {0}")]
+    Apps(#[from] AppError),
+    #[error(transparent)]
+    Webhooks(#[from] ResealError),
 }
 
 #[derive(Clone)]
@@ -64,6 +71,17 @@ impl Reel {
         let db = db::connect(&config.database_url, &config.database).await?;
         let kv = Kv::connect(&config.redis_url, &config.redis_prefix).await?;
         let storage = Storage::open(&config.storage, &config.data_dir)?;
+        let sealing = Arc::new(SecretBox::new(
+            config.auth.master_key.get(),
+            config.auth.previous_master_key.get(),
+        )?);
+        let apps = AppService::new(db.clone(), sealing.clone());
+        let webhooks = WebhookService::new(db.clone(), sealing.clone());
+        // Every stored secret must open before the node serves; sealing what is plain.
+        let resealed = apps.reseal().await? + webhooks.reseal().await?;
+        if resealed > 0 {
+            tracing::info!(resealed, "sealed stored secrets with the master key");
+        }
         let events = EventBus::start(kv.clone(), db.clone()).await;
         let origins = Origins::build(
             &config.delivery,
@@ -71,7 +89,7 @@ impl Reel {
             &storage,
             &config.data_dir,
         )?;
-        let key = media_key(&db, &config.delivery.key).await?;
+        let key = media_key(&db, &config.delivery.key, &sealing).await?;
         let delivery = Delivery::new(&config.delivery, origins, key, &config.public_base());
         let staging = match config.upload.staging {
             StagingKind::Fs => Staging::Fs {
@@ -103,12 +121,13 @@ impl Reel {
             storage.clone(),
             delivery.clone(),
             lifecycle.clone(),
+            sealing,
         );
         let config = Arc::new(config);
         Ok(Self {
             uploads,
-            auth: Authenticator::new(db.clone(), kv.clone(), config.auth.clone()),
-            apps: AppService::new(db.clone()),
+            auth: Authenticator::new(db.clone(), apps.clone(), kv.clone(), config.auth.clone()),
+            apps,
             videos: VideoService::new(
                 db.clone(),
                 storage.clone(),
@@ -118,7 +137,7 @@ impl Reel {
                 config.clone(),
             ),
             delivery,
-            webhooks: WebhookService::new(db.clone()),
+            webhooks,
             limits,
             jobs,
             signal,
@@ -178,16 +197,29 @@ impl Reel {
 
 /// The key of `/media/` tokens: from the config, else the one stored in Postgres (made
 /// by the first node that starts), so every node signs and verifies alike.
-async fn media_key(db: &DbPool, configured: &str) -> Result<Vec<u8>, DbSetupError> {
+async fn media_key(
+    db: &DbPool,
+    configured: &str,
+    sealing: &SecretBox,
+) -> Result<Vec<u8>, StartupError> {
     if !configured.is_empty() {
         return Ok(configured.as_bytes().to_vec());
     }
+    const NAME: &str = "media_key";
     let query = |e: &dyn std::fmt::Display| DbSetupError::Query(e.to_string());
     let mut conn = db.get().await.map_err(|e| query(&e))?;
-    let stored = db::settings::get_or_insert(&mut conn, "media_key", &delivery::fresh_media_key())
+    let fresh = sealing.seal(NAME, &delivery::fresh_media_key());
+    let stored = db::settings::get_or_insert(&mut conn, NAME, &fresh)
         .await
         .map_err(|e| query(&e))?;
-    Ok(stored.into_bytes())
+    let key = sealing.open(NAME, &stored)?;
+    if sealing.stale(&stored) {
+        // Another node may have sealed it first; either form opens to the same key.
+        db::settings::replace(&mut conn, NAME, &stored, &sealing.seal(NAME, &key))
+            .await
+            .map_err(|e| query(&e))?;
+    }
+    Ok(key.into_bytes())
 }
 
 /// A process's background work (the job runner), stopped together.

@@ -269,7 +269,7 @@ async fn stored_bytes_and_open_uploads_count_against_the_storage_quota() {
     let vip = Credentials {
         app_id: vip.id,
         key: vip.app_key,
-        secret: vip.app_secret,
+        secret: vip.stored_secret,
     };
     let vip_token = app.token(&vip, 600).await;
     location(&tus_create(&app, &vip_token, 5 * MIB).await);

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 
+use crate::apps::{AppService, Secrets};
 use crate::config::AuthConfig;
 use crate::db::{self, DbPool, models::App};
 use crate::error::{Coded, ErrorCode, InfraError};
@@ -62,6 +63,8 @@ pub enum AuthError {
     DuplicateParam(&'static str),
     #[error("unknown app_key")]
     UnknownAppKey,
+    #[error("the app's secret cannot be read: {0}")]
+    Sealed(#[from] crate::sealing::SealError),
     #[error("timestamp is not a unix time in seconds")]
     BadTimestamp,
     #[error("timestamp is {skew} s away from the server's clock (limit ±{limit} s)")]
@@ -86,6 +89,7 @@ impl Coded for AuthError {
     fn code(&self) -> ErrorCode {
         match self {
             Self::Infra(e) => e.code(),
+            Self::Sealed(_) => ErrorCode::Internal,
             Self::Forbidden(_) => ErrorCode::Forbidden,
             _ => ErrorCode::Unauthenticated,
         }
@@ -125,15 +129,17 @@ const UNKNOWN_KEYS_MAX: usize = 10_000;
 #[derive(Clone)]
 pub struct Authenticator {
     db: DbPool,
+    apps: AppService,
     kv: Kv,
     cfg: AuthConfig,
     unknown_keys: Arc<Mutex<HashMap<String, Instant>>>,
 }
 
 impl Authenticator {
-    pub fn new(db: DbPool, kv: Kv, cfg: AuthConfig) -> Self {
+    pub fn new(db: DbPool, apps: AppService, kv: Kv, cfg: AuthConfig) -> Self {
         Self {
             db,
+            apps,
             kv,
             cfg,
             unknown_keys: Arc::default(),
@@ -173,7 +179,11 @@ impl Authenticator {
     pub async fn verify_signed(&self, app: App, req: &SignedRequest) -> Result<Caller, AuthError> {
         let canonical =
             signature::canonical_string(&req.method, &req.path, &req.params, &req.body_hash);
-        if !signature::verify(&app.app_secret, &canonical, &req.signature) {
+        let secrets = self.secrets(&app)?;
+        if !secrets
+            .iter()
+            .any(|secret| signature::verify(secret, &canonical, &req.signature))
+        {
             return Err(AuthError::BadSignature);
         }
         let random = req.param("random")?;
@@ -213,7 +223,13 @@ impl Authenticator {
             AuthError::UnknownAppKey => AuthError::InvalidToken("unknown app".into()),
             other => other,
         })?;
-        let claims = token::verify(jwt, &app.app_secret, app.id)?;
+        // The current secret first; during a rotation's grace the previous one too.
+        let secrets = self.secrets(&app)?;
+        let mut verified = token::verify(jwt, &secrets.current, app.id);
+        if let (Err(AuthError::InvalidToken(_)), Some(previous)) = (&verified, &secrets.previous) {
+            verified = token::verify(jwt, previous, app.id);
+        }
+        let claims = verified?;
         Ok(Caller {
             app_id: app.id,
             app_key: app.app_key,
@@ -246,14 +262,18 @@ impl Authenticator {
             expires_at = expires_at.min(limit);
         }
         let app = self.app_by_key(&caller.app_key).await?;
-        token::issue(&app, scopes, now, expires_at)
+        token::issue(&app, &self.secrets(&app)?.current, scopes, now, expires_at)
     }
 
     /// A browser token for `app` (the playground's sign-in link), `ttl_secs` long.
     pub fn token_for(&self, app: &App, ttl_secs: i64, scopes: Scopes) -> Result<Token, AuthError> {
         let now = Utc::now().timestamp();
         let ttl = ttl_secs.clamp(1, self.cfg.max_token_ttl_secs);
-        token::issue(app, scopes, now, now + ttl)
+        token::issue(app, &self.secrets(app)?.current, scopes, now, now + ttl)
+    }
+
+    fn secrets(&self, app: &App) -> Result<Secrets, AuthError> {
+        Ok(self.apps.secrets(app, Utc::now())?)
     }
 
     async fn app_by_key(&self, key: &str) -> Result<App, AuthError> {

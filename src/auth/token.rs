@@ -32,7 +32,13 @@ pub struct Token {
     pub expires_at: DateTime<Utc>,
 }
 
-pub(super) fn issue(app: &App, scopes: Scopes, now: i64, exp: i64) -> Result<Token, AuthError> {
+pub(super) fn issue(
+    app: &App,
+    secret: &str,
+    scopes: Scopes,
+    now: i64,
+    exp: i64,
+) -> Result<Token, AuthError> {
     let claims = Claims {
         sub: app.app_key.clone(),
         app: app.id.0,
@@ -41,7 +47,7 @@ pub(super) fn issue(app: &App, scopes: Scopes, now: i64, exp: i64) -> Result<Tok
         exp,
         scopes,
     };
-    let key = EncodingKey::from_secret(app.app_secret.as_bytes())
+    let key = EncodingKey::from_secret(secret.as_bytes())
         .map_err(|e| AuthError::InvalidToken(e.to_string()))?;
     let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key)
         .map_err(|e| AuthError::InvalidToken(e.to_string()))?;

@@ -1,6 +1,7 @@
 //! Configuration: embedded defaults, then a TOML file, then environment variables.
 //! The names fixed by the API contract (`DATABASE_URL`, `REDIS_URL`, `REEL_LISTEN`, …) map onto top-level keys.
 
+pub mod auth;
 pub mod delivery;
 pub mod limits;
 pub mod server;
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::Definition;
 
+pub use auth::{AuthConfig, SecretString};
 pub use delivery::DeliveryConfig;
 pub use limits::LimitsConfig;
 pub use server::ServerConfig;
@@ -176,19 +178,6 @@ pub struct DatabaseConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
-pub struct AuthConfig {
-    /// Accepted clock difference for signed requests, in seconds.
-    pub timestamp_skew_secs: i64,
-    /// How long a used `random` is remembered (replays refused), in seconds.
-    pub nonce_ttl_secs: u64,
-    /// `createToken` without `ttlSeconds`.
-    pub default_token_ttl_secs: i64,
-    /// Upper bound of `createToken(ttlSeconds)`.
-    pub max_token_ttl_secs: i64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
 pub struct GraphqlConfig {
     pub max_depth: usize,
     pub max_complexity: usize,
@@ -284,17 +273,6 @@ impl Default for DatabaseConfig {
             wait_timeout_ms: 5_000,
             connect_timeout_ms: 5_000,
             statement_timeout_ms: 30_000,
-        }
-    }
-}
-
-impl Default for AuthConfig {
-    fn default() -> Self {
-        Self {
-            timestamp_skew_secs: 300,
-            nonce_ttl_secs: 600,
-            default_token_ttl_secs: 3600,
-            max_token_ttl_secs: 7 * 24 * 3600,
         }
     }
 }

@@ -12,9 +12,14 @@ pub struct App {
     pub id: AppId,
     pub name: String,
     pub app_key: String,
-    pub app_secret: String,
+    /// The secret as stored: sealed when the operator set a master key (crate::sealing).
+    #[diesel(column_name = app_secret)]
+    pub stored_secret: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The secret before the last rotation, valid until `previous_secret_until`.
+    pub previous_secret: Option<String>,
+    pub previous_secret_until: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Insertable)]
@@ -22,6 +27,7 @@ pub struct App {
 pub struct NewApp<'a> {
     pub name: &'a str,
     pub app_key: &'a str,
+    /// As stored (see `App::stored_secret`).
     pub app_secret: &'a str,
 }
 

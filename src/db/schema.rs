@@ -8,6 +8,8 @@ diesel::table! {
         app_secret -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        previous_secret -> Nullable<Text>,
+        previous_secret_until -> Nullable<Timestamptz>,
     }
 }
 

@@ -22,3 +22,17 @@ pub async fn get_or_insert(
         .get_result(conn)
         .await
 }
+
+/// Sets `name` to `new` if it is still `old`; false when it changed.
+pub async fn replace(
+    conn: &mut AsyncPgConnection,
+    name: &str,
+    old: &str,
+    new: &str,
+) -> QueryResult<bool> {
+    let n = diesel::update(settings::table.find(name).filter(settings::value.eq(old)))
+        .set(settings::value.eq(new))
+        .execute(conn)
+        .await?;
+    Ok(n == 1)
+}

@@ -65,6 +65,28 @@ pub async fn insert(
         .await
 }
 
+/// Every endpoint's `(id, app, stored secret)`.
+pub async fn secrets(conn: &mut AsyncPgConnection) -> QueryResult<Vec<(i64, AppId, String)>> {
+    webhooks::table
+        .select((webhooks::id, webhooks::app_id, webhooks::secret))
+        .load(conn)
+        .await
+}
+
+/// Stores a secret in another form if it is still `old`; false when it changed.
+pub async fn replace_secret(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    old: &str,
+    new: &str,
+) -> QueryResult<bool> {
+    let n = diesel::update(webhooks::table.find(id).filter(webhooks::secret.eq(old)))
+        .set(webhooks::secret.eq(new))
+        .execute(conn)
+        .await?;
+    Ok(n == 1)
+}
+
 pub async fn list(conn: &mut AsyncPgConnection, app: AppId) -> QueryResult<Vec<WebhookRow>> {
     webhooks::table
         .filter(webhooks::app_id.eq(app))

@@ -1,12 +1,14 @@
 //! What a job runs with: the services of the process that claimed it.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::config::{Config, JobsConfig, WebhookConfig};
 use crate::db::{self, DbPool, models::Video};
 use crate::delivery::Delivery;
 use crate::media::Media;
 use crate::model::VideoId;
+use crate::sealing::SecretBox;
 use crate::storage::Storage;
 use crate::video::Lifecycle;
 
@@ -23,6 +25,8 @@ pub struct JobContext {
     pub retain_replaced_secs: i64,
     /// Largest source an import may fetch (`upload.max_size`).
     pub max_source_bytes: u64,
+    /// Opens webhook secrets.
+    pub sealing: Arc<SecretBox>,
     /// Work directories of transcodes.
     tmp_dir: PathBuf,
 }
@@ -34,8 +38,10 @@ impl JobContext {
         storage: Storage,
         delivery: Delivery,
         lifecycle: Lifecycle,
+        sealing: Arc<SecretBox>,
     ) -> Self {
         Self {
+            sealing,
             media: Media::new(&config.media),
             jobs: config.jobs.clone(),
             webhooks: config.webhooks.clone(),

@@ -12,7 +12,7 @@ use crate::db::{self, webhooks::DeliveryRow};
 use crate::outbound;
 use crate::queue::Claimed;
 use crate::webhook::outbox::Deliver;
-use crate::webhook::signature;
+use crate::webhook::{secret_owner, signature};
 
 /// What one POST came to.
 struct Outcome {
@@ -43,7 +43,11 @@ impl Job for Deliver {
             return Ok(()); // the endpoint was deleted: nothing to send
         };
         drop(conn);
-        let outcome = post(ctx, &hook.url, &hook.secret, &delivery).await;
+        let secret = ctx
+            .sealing
+            .open(&secret_owner(hook.app_id), &hook.secret)
+            .map_err(|e| JobError::Transient(format!("webhook secret: {e}")))?;
+        let outcome = post(ctx, &hook.url, &secret, &delivery).await;
         let ok = outcome.status.is_some_and(|s| (200..300).contains(&s));
         let age = Utc::now() - delivery.created_at;
         let give_up = age >= chrono::Duration::hours(ctx.webhooks.retry_hours);

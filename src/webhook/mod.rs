@@ -6,7 +6,7 @@ pub mod outbox;
 mod service;
 
 pub use crate::db::webhooks::{AttemptRow, DeliveryRow, WebhookRow};
-pub use service::WebhookService;
+pub use service::{ResealError, WebhookService};
 
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
@@ -27,6 +27,12 @@ pub const EVENTS: [&str; 7] = [
     "video.playable",
     DELETED,
 ];
+
+/// Whose a sealed webhook secret is (crate::sealing): the app's, so a secret copied to
+/// another app's endpoint does not open.
+pub fn secret_owner(app: crate::model::AppId) -> String {
+    format!("webhook:{app}")
+}
 
 /// The event a source's current status announces, if any.
 pub fn event_for(video: &Video) -> Option<&'static str> {

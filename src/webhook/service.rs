@@ -1,8 +1,12 @@
 //! Registering, listing and deleting an app's endpoints, and reading their deliveries.
 
-use super::{EVENTS, WebhookError, check_url};
+use std::sync::Arc;
+
+use super::{EVENTS, WebhookError, check_url, secret_owner};
 use crate::db::{self, DbPool, webhooks::WebhookRow};
+use crate::error::InfraError;
 use crate::model::AppId;
+use crate::sealing::{SealError, SecretBox};
 
 /// Endpoints one app may register.
 const MAX_WEBHOOKS: usize = 20;
@@ -10,14 +14,16 @@ const MAX_WEBHOOKS: usize = 20;
 #[derive(Clone)]
 pub struct WebhookService {
     db: DbPool,
+    sealing: Arc<SecretBox>,
 }
 
 impl WebhookService {
-    pub fn new(db: DbPool) -> Self {
-        Self { db }
+    pub fn new(db: DbPool, sealing: Arc<SecretBox>) -> Self {
+        Self { db, sealing }
     }
 
-    /// Registers an endpoint for `events` (empty: all); the returned secret signs deliveries.
+    /// Registers an endpoint for `events` (empty: all); the returned row holds the secret
+    /// that signs deliveries in plain text, the only time it is shown.
     pub async fn create(
         &self,
         app: AppId,
@@ -41,7 +47,33 @@ impl WebhookService {
         let mut events = events.to_vec();
         events.sort();
         events.dedup();
-        Ok(db::webhooks::insert(&mut conn, app, url.as_str(), &events, &secret).await?)
+        let stored = self.sealing.seal(&secret_owner(app), &secret);
+        let mut row = db::webhooks::insert(&mut conn, app, url.as_str(), &events, &stored).await?;
+        row.secret = secret;
+        Ok(row)
+    }
+
+    /// Seals again the secrets stored in plain text or under the previous master key
+    /// (at start), after checking they open; returns how many were sealed.
+    pub async fn reseal(&self) -> Result<usize, ResealError> {
+        let mut conn = self.db.get().await.map_err(InfraError::from)?;
+        let mut sealed = 0;
+        for (id, app, stored) in db::webhooks::secrets(&mut conn)
+            .await
+            .map_err(InfraError::from)?
+        {
+            let secret = self.sealing.open(&secret_owner(app), &stored)?;
+            if self.sealing.stale(&stored) {
+                let fresh = self.sealing.seal(&secret_owner(app), &secret);
+                if db::webhooks::replace_secret(&mut conn, id, &stored, &fresh)
+                    .await
+                    .map_err(InfraError::from)?
+                {
+                    sealed += 1;
+                }
+            }
+        }
+        Ok(sealed)
     }
 
     pub async fn list(&self, app: AppId) -> Result<Vec<WebhookRow>, WebhookError> {
@@ -75,4 +107,12 @@ impl WebhookService {
         let mut conn = self.db.get().await?;
         Ok(db::webhooks::attempts(&mut conn, delivery).await?)
     }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResealError {
+    #[error("webhook secrets: {0}")]
+    Sealed(#[from] SealError),
+    #[error(transparent)]
+    Infra(#[from] InfraError),
 }

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod edge;
+pub mod hooks;
 pub mod media;
 pub mod node;
 pub mod raw;
@@ -312,11 +313,11 @@ impl TestApp {
     }
 
     pub async fn create_app(&self, name: &str) -> Credentials {
-        let app = self.reel.apps.create(name).await.unwrap();
+        let created = self.reel.apps.create(name).await.unwrap();
         Credentials {
-            app_id: app.id,
-            key: app.app_key,
-            secret: app.app_secret,
+            app_id: created.app.id,
+            key: created.app.app_key,
+            secret: created.secret,
         }
     }
 

@@ -38,11 +38,18 @@ impl Cluster {
         ]
     }
 
+    /// The `reel` command with this cluster's environment.
+    pub fn command(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(REEL);
+        cmd.envs(self.env()).env("RUST_LOG", "warn");
+        cmd
+    }
+
     /// `reel app create NAME --json` against this cluster.
     pub fn create_app(&self, name: &str) -> super::Credentials {
-        let out = std::process::Command::new(REEL)
+        let out = self
+            .command()
             .args(["app", "create", name, "--json"])
-            .envs(self.env())
             .output()
             .unwrap();
         super::assert_success(&out);
