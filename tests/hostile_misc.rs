@@ -1,5 +1,6 @@
-//! Leftovers a hostile client found (issue 14, item 8): job priorities are bounded (the
-//! queue is shared by every app), and `/metrics` is closed unless the operator opens it.
+//! Leftovers a hostile client found (issue 14, item 8 and the robustness list): job
+//! priorities are bounded (the queue is shared by every app), `/metrics` is closed unless
+//! the operator opens it, and `passthrough` is at most 1 KiB.
 
 mod common;
 
@@ -74,4 +75,36 @@ async fn metrics_are_closed_unless_opened() {
         .await;
     let resp = open.http.get(open.url("/metrics")).send().await.unwrap();
     assert_eq!(resp.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn passthrough_is_capped_at_one_kib() {
+    use base64::Engine;
+    let (app, creds, token) = TestApp::builder().signed_in().await;
+    let init = "mutation($p: String!) { initUpload(input: { fileName: \"a.mp4\", fileSize: 10, passthrough: $p }) { instant } }";
+    let out = app
+        .graphql(&creds, init, json!({ "p": "x".repeat(1025) }))
+        .await;
+    assert_eq!(error_code(&out), Some("BAD_REQUEST"), "{out}");
+    let out = app
+        .graphql(&creds, init, json!({ "p": "é".repeat(512) }))
+        .await;
+    assert!(out["errors"].is_null(), "1024 bytes are kept: {out}");
+
+    // The same over tus, where it arrives in Upload-Metadata.
+    let meta = |p: &str| {
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        format!("filename {},passthrough {}", b64("a.mp4"), b64(p))
+    };
+    let create = |p: String| {
+        app.http
+            .post(app.url("/files/"))
+            .bearer_auth(&token)
+            .header("Tus-Resumable", "1.0.0")
+            .header("Upload-Length", "10")
+            .header("Upload-Metadata", meta(&p))
+            .send()
+    };
+    assert_eq!(create("y".repeat(4096)).await.unwrap().status(), 400);
+    assert_eq!(create("order-42".into()).await.unwrap().status(), 201);
 }

@@ -5,7 +5,7 @@ use scoped_futures::ScopedFutureExt;
 
 use super::UploadError;
 use super::digest::is_md5_hex;
-use super::rules::{part_count, validate_file_name};
+use super::rules::{part_count, validate_file_name, validate_passthrough};
 use super::service::{InitOutcome, NewUpload, TransferRequest, UploadService};
 use super::session::{Concat, FileInfo, SessionState, Transfer, UploadSession};
 use crate::config::Md5Timing;
@@ -18,6 +18,7 @@ impl UploadService {
     /// Starts an upload, or finishes it at once when the app already stores these bytes.
     pub async fn init(&self, req: NewUpload) -> Result<InitOutcome, UploadError> {
         validate_file_name(&req.file.name)?;
+        validate_passthrough(req.file.passthrough.as_deref())?;
         self.limits
             .priority(&req.app_key, Some(req.file.priority))?;
         let mut file = req.file;

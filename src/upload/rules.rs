@@ -28,6 +28,20 @@ pub fn validate_file_name(name: &str) -> Result<(), UploadError> {
     Ok(())
 }
 
+/// Largest `passthrough`, in bytes: it is copied into every event and webhook delivery
+/// (hosted services cap such user data at a few hundred bytes to 1 KiB).
+pub const MAX_PASSTHROUGH_BYTES: usize = 1024;
+
+pub fn validate_passthrough(passthrough: Option<&str>) -> Result<(), UploadError> {
+    match passthrough {
+        Some(p) if p.len() > MAX_PASSTHROUGH_BYTES => Err(UploadError::BadRequest(format!(
+            "passthrough is {} bytes; at most {MAX_PASSTHROUGH_BYTES} are kept",
+            p.len()
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Number of parts of a file split in `part_size` pieces, within the seed's limits.
 pub fn part_count(size: u64, part_size: u64) -> Result<u32, UploadError> {
     if !(MIN_PART_SIZE..=MAX_PART_SIZE).contains(&part_size) {
