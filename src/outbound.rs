@@ -3,7 +3,7 @@
 //! the operator allows private networks, the connection is pinned to the addresses that
 //! were checked (no second lookup to rebind), and redirects are not followed.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum ResolveError {
@@ -14,7 +14,10 @@ pub enum ResolveError {
 }
 
 /// Addresses a request may never reach: loopback, private, link-local (cloud metadata),
-/// unspecified, multicast, shared and documentation ranges, IPv6 unique-local.
+/// unspecified, multicast, shared and documentation ranges, IPv6 unique-local, and IPv6
+/// forms that lead to an IPv4 address (mapped, translated, NAT64, 6to4) when that address
+/// is one of these. Teredo and IPv4-compatible addresses are refused outright: tunnels
+/// and a deprecated form no public endpoint needs.
 pub fn is_private(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
@@ -32,15 +35,34 @@ pub fn is_private(ip: IpAddr) -> bool {
                 || a >= 240
         }
         IpAddr::V6(v6) => {
+            let s = v6.segments();
+            let low_v4 = || Ipv4Addr::from(v6.to_bits() as u32);
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_private(IpAddr::V4(v4));
             }
-            let first = v6.segments()[0];
+            // IPv4-translated (::ffff:0:a.b.c.d) and NAT64's well-known prefix (64:ff9b::/96).
+            if s[..6] == [0, 0, 0, 0, 0xffff, 0] || s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                return is_private(IpAddr::V4(low_v4()));
+            }
+            // 6to4 (2002::/16) carries its IPv4 address in bits 16..48.
+            if s[0] == 0x2002 {
+                let v4 =
+                    Ipv4Addr::new((s[1] >> 8) as u8, s[1] as u8, (s[2] >> 8) as u8, s[2] as u8);
+                return is_private(IpAddr::V4(v4));
+            }
+            let ipv4_compatible = s[..6] == [0; 6];
+            let teredo = s[0] == 0x2001 && s[1] == 0;
             v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00 // unique local
-                || (first & 0xffc0) == 0xfe80 // link local
+                || ipv4_compatible
+                || teredo
+                || (s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1) // local-use NAT64 (RFC 8215)
+                || (s[0] == 0x2001 && s[1] == 0xdb8) // documentation
+                || (s[0] == 0x100 && s[1..4] == [0; 3]) // discard-only
+                || (s[0] & 0xfe00) == 0xfc00 // unique local
+                || (s[0] & 0xffc0) == 0xfe80 // link local
+                || (s[0] & 0xffc0) == 0xfec0 // site local (deprecated)
         }
     }
 }
@@ -95,10 +117,28 @@ mod tests {
             "fe80::1",
             "fd00::1",
             "::ffff:127.0.0.1",
+            "::ffff:0:10.0.0.1",
+            "64:ff9b::7f00:1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b:1::808:808",
+            "2002:7f00:1::",
+            "2002:a9fe:a9fe::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "::127.0.0.1",
+            "::8.8.8.8",
+            "2001:db8::1",
+            "fec0::1",
         ] {
             assert!(is_private(ip.parse().unwrap()), "{ip}");
         }
-        for ip in ["93.184.216.34", "8.8.8.8", "2606:4700::1111"] {
+        for ip in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "2606:4700::1111",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
+            "::ffff:8.8.8.8",
+        ] {
             assert!(!is_private(ip.parse().unwrap()), "{ip}");
         }
     }

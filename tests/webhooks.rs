@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::edge::free_port;
-use common::hooks::{CREATE, receiver, upload, verify, wait_seen};
+use common::hooks::{CREATE, receiver, receiver_at, upload, verify, wait_seen};
 use common::node::Cluster;
 use common::{Credentials, TestApp, graphql_at, token_at};
 use serde_json::{Value, json};
@@ -184,4 +184,82 @@ async fn no_event_is_lost_across_a_server_restart() {
     let event: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(event["type"], "video.uploaded");
     assert_eq!(event["data"]["video_id"], vid.as_str());
+}
+
+/// The last attempt's error of each of the app's endpoints, once every one has one.
+async fn attempt_errors(app: &TestApp, creds: &Credentials, hooks: usize) -> Vec<String> {
+    for _ in 0..100 {
+        let out = app
+            .graphql(
+                creds,
+                "{ webhooks { deliveries { attempts { error } } } }",
+                json!({}),
+            )
+            .await;
+        let errors: Vec<String> = out["data"]["webhooks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|w| w["deliveries"][0]["attempts"][0]["error"].as_str())
+            .map(str::to_string)
+            .collect();
+        if errors.len() == hooks {
+            return errors;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("not every endpoint was attempted");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ipv6_forms_of_private_addresses_are_refused_and_ipv6_literals_deliver() {
+    let app = TestApp::builder()
+        .config(|c| c.jobs.poll_ms = 100)
+        .start()
+        .await;
+    let creds = app.create_app("v6").await;
+    let port = free_port();
+    // Loopback and cloud metadata reached through NAT64, 6to4, IPv4-compatible and
+    // IPv4-translated forms, and a Teredo tunnel.
+    let hosts = [
+        "64:ff9b::7f00:1",
+        "64:ff9b::a9fe:a9fe",
+        "2002:7f00:1::1",
+        "::127.0.0.1",
+        "::ffff:0:7f00:1",
+        "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+    ];
+    for host in hosts {
+        let url = format!("http://[{host}]:{port}/hook");
+        let out = app
+            .graphql(&creds, CREATE, json!({ "url": url, "events": [] }))
+            .await;
+        assert!(out["errors"].is_null(), "{out}");
+    }
+    let token = app.token(&creds, 600).await;
+    upload(&app.http, &app.base, &token).await;
+    for error in attempt_errors(&app, &creds, hosts.len()).await {
+        assert!(error.contains("private"), "{error}");
+    }
+
+    // Where the operator allows private networks, an IPv6 literal is delivered to.
+    let app = TestApp::builder()
+        .config(|c| {
+            c.jobs.poll_ms = 100;
+            c.webhooks.allow_private = true;
+        })
+        .start()
+        .await;
+    let creds = app.create_app("v6").await;
+    let seen = receiver_at(&format!("[::1]:{port}"), 0).await;
+    let url = format!("http://[::1]:{port}/hook");
+    let out = app
+        .graphql(&creds, CREATE, json!({ "url": url, "events": [] }))
+        .await;
+    let secret = out["data"]["createWebhook"]["secret"].as_str().unwrap();
+    let token = app.token(&creds, 600).await;
+    upload(&app.http, &app.base, &token).await;
+    wait_seen(&seen, 1, 30).await;
+    let (signature, body) = seen.lock().unwrap()[0].clone();
+    assert!(verify(secret, &signature, &body));
 }

@@ -38,12 +38,17 @@ fn hook(req: &poem::Request, body: Vec<u8>, state: poem::web::Data<&Receiver>) -
 
 /// An HTTP receiver on loopback `port` answering 500 to the first `fail_first` POSTs.
 pub async fn receiver(port: u16, fail_first: usize) -> Seen {
+    receiver_at(&format!("127.0.0.1:{port}"), fail_first).await
+}
+
+/// A receiver listening on `addr` (`[::1]:port` for IPv6).
+pub async fn receiver_at(addr: &str, fail_first: usize) -> Seen {
     let seen: Seen = Arc::default();
     let app = Route::new().at("/hook", post(hook)).data(Receiver {
         seen: seen.clone(),
         fail_first,
     });
-    let listener = poem::listener::TcpListener::bind(format!("127.0.0.1:{port}"));
+    let listener = poem::listener::TcpListener::bind(addr.to_string());
     tokio::spawn(poem::Server::new(listener).run(app));
     tokio::time::sleep(Duration::from_millis(200)).await;
     seen
