@@ -91,8 +91,16 @@ pub struct MediaConfig {
     pub max_processes: usize,
     /// The ladder's rungs (`LD`, `SD`, `HD`, `FHD`, `QHD`, `UHD`); larger than the source are skipped.
     pub definitions: Vec<Definition>,
-    /// A transcode may take 2 minutes plus this many times the video's duration.
+    /// A transcode may take 2 minutes plus this many times the video's duration…
     pub timeout_factor: u32,
+    /// …and never more than this many seconds, whatever the file declares.
+    pub max_transcode_secs: u64,
+    /// Longest source transcoded, in seconds (longer ones fail at once).
+    pub max_duration_secs: u64,
+    /// Largest source frame transcoded, width × height (default 8K, 8192 × 4320).
+    pub max_pixels: u64,
+    /// Highest source frame rate transcoded.
+    pub max_fps: f64,
     /// The import area: storage keys under this prefix are `transcodeUri` sources every
     /// app may name as they are (an operator's drop box; never a `dst`). Every other key
     /// a client names is inside its app's own area. Empty: no import area.
@@ -116,6 +124,10 @@ impl Default for MediaConfig {
             max_processes: 4,
             definitions: Definition::ALL.to_vec(),
             timeout_factor: 10,
+            max_transcode_secs: 24 * 3600,
+            max_duration_secs: 12 * 3600,
+            max_pixels: 8192 * 4320,
+            max_fps: 240.0,
             import_prefix: "imports/".into(),
             fetch_allow_hosts: Vec::new(),
             fetch_allow_private: false,

@@ -82,6 +82,7 @@ impl Media {
                         .unwrap_or("ffprobe failed")
                         .replace(&*source.to_string_lossy(), "the file"),
                 ),
+                ToolError::OutputTooLarge { .. } => MediaError::Unsuitable(e.to_string()),
                 other => MediaError::Tool(other),
             })?;
         probe::parse(&out.stdout).map_err(|e| MediaError::NotMedia(e.to_string()))
@@ -98,8 +99,8 @@ impl Media {
         Ok((info, plan))
     }
 
-    /// Runs `plan` on `source` into `out`, calling `progress` with the percent done.
-    /// It may take 2 minutes plus `timeout_factor` times the video's duration.
+    /// Runs `plan` on `source` into `out`, calling `progress` with the percent done,
+    /// within `Plan::timeout`.
     pub async fn transcode(
         &self,
         plan: &Plan,
@@ -109,8 +110,7 @@ impl Media {
     ) -> Result<(), MediaError> {
         let args = plan.ffmpeg_args(source, out);
         tracing::debug!(command = %format!("ffmpeg {}", args.join(" ")), "transcoding");
-        let timeout = Duration::from_secs(120)
-            + Duration::from_millis(plan.duration_ms as u64) * self.config.timeout_factor;
+        let timeout = plan.timeout(&self.config);
         let duration_ms = plan.duration_ms;
         self.tools
             .run_with_lines(&self.config.ffmpeg, &args, timeout, move |line| {

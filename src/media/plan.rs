@@ -39,17 +39,104 @@ impl Plan {
         let duration_ms = info.duration_ms.filter(|d| *d > 0).ok_or_else(|| {
             MediaError::Unsuitable("the file has no duration (empty or truncated?)".into())
         })?;
+        let fps = info.video.as_ref().and_then(|v| v.fps).unwrap_or(30.0);
+        check_limits(w, h, duration_ms, fps, config)?;
         Ok(Self {
             rungs: ladder(w as u32, h as u32, &config.definitions),
             has_audio: info.audio.is_some(),
             duration_ms,
-            fps: info.video.as_ref().and_then(|v| v.fps).unwrap_or(30.0),
+            fps,
             snapshots,
             threads: config.threads,
         })
     }
 
+    /// How long the transcode may run: 2 minutes plus `timeout_factor` times the
+    /// duration, capped by `max_transcode_secs` (the duration is what the file declares).
+    pub fn timeout(&self, config: &MediaConfig) -> std::time::Duration {
+        let declared = std::time::Duration::from_millis(self.duration_ms.max(0) as u64);
+        let allowed = std::time::Duration::from_secs(120) + declared * config.timeout_factor;
+        allowed.min(std::time::Duration::from_secs(
+            config.max_transcode_secs.max(1),
+        ))
+    }
+
     pub fn seconds(&self) -> f64 {
         (self.duration_ms.max(1) as f64) / 1000.0
+    }
+}
+
+/// The operator's bounds on what a worker spends on one file (docs/configuration.md,
+/// "Media limits"): a crafted file fails here, before any ffmpeg runs.
+fn check_limits(
+    w: i32,
+    h: i32,
+    duration_ms: i64,
+    fps: f64,
+    config: &MediaConfig,
+) -> Result<(), MediaError> {
+    let pixels = i64::from(w) * i64::from(h);
+    if pixels as u64 > config.max_pixels {
+        return Err(MediaError::Unsuitable(format!(
+            "the video is {w}x{h}; this server transcodes at most {} pixels a frame",
+            config.max_pixels
+        )));
+    }
+    if duration_ms as u64 > config.max_duration_secs.saturating_mul(1000) {
+        return Err(MediaError::Unsuitable(format!(
+            "the video lasts {} s; this server transcodes at most {} s",
+            duration_ms / 1000,
+            config.max_duration_secs
+        )));
+    }
+    if !fps.is_finite() || fps > config.max_fps {
+        return Err(MediaError::Unsuitable(format!(
+            "the video has {fps:.0} frames a second; this server transcodes at most {}",
+            config.max_fps
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::VideoStream;
+
+    fn info(w: i32, h: i32, secs: i64, fps: f64) -> MediaInfo {
+        MediaInfo {
+            duration_ms: Some(secs * 1000),
+            video: Some(VideoStream {
+                width: w,
+                height: h,
+                fps: Some(fps),
+                ..VideoStream::default()
+            }),
+            ..MediaInfo::default()
+        }
+    }
+
+    #[test]
+    fn the_timeout_follows_the_duration_up_to_the_cap() {
+        let config = MediaConfig::default();
+        let short = Plan::for_source(&info(640, 360, 60, 25.0), 1, &config).unwrap();
+        assert_eq!(short.timeout(&config).as_secs(), 120 + 600);
+        // Ten hours declared, factor 10: the cap (24 h) bounds it, not 100 h.
+        let long = Plan::for_source(&info(640, 360, 36_000, 25.0), 1, &config).unwrap();
+        assert_eq!(long.timeout(&config).as_secs(), config.max_transcode_secs);
+    }
+
+    #[test]
+    fn limits_refuse_what_a_crafted_header_declares() {
+        let config = MediaConfig::default();
+        for (w, h, secs, fps) in [
+            (16384, 16384, 10, 25.0),
+            (640, 360, 13 * 3600, 25.0),
+            (640, 360, 10, 1000.0),
+            (640, 360, 10, f64::INFINITY),
+        ] {
+            let err = Plan::for_source(&info(w, h, secs, fps), 1, &config).unwrap_err();
+            assert!(err.is_permanent(), "{err}");
+        }
     }
 }

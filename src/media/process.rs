@@ -31,6 +31,10 @@ pub enum ToolError {
         status: String,
         stderr: String,
     },
+    /// More output than `STDOUT_MAX` (a file with megabytes of metadata): the pipe is
+    /// closed at once, which stops the tool, and the file is refused for good.
+    #[error("{program} describes this file in more than {} MiB", STDOUT_MAX >> 20)]
+    OutputTooLarge { program: String },
     #[error("reading {program}'s output: {source}")]
     Io {
         program: String,
@@ -127,7 +131,11 @@ impl Tools {
                 source,
             };
             let status = status.map_err(io)?;
-            let stdout = out.map_err(io)?;
+            let Some(stdout) = out.map_err(io)? else {
+                return Err(ToolError::OutputTooLarge {
+                    program: program.into(),
+                });
+            };
             tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, %status, "tool finished");
             if !status.success() {
                 return Err(ToolError::Failed {
@@ -143,22 +151,27 @@ impl Tools {
     }
 }
 
+/// The tool's stdout, or `None` when it is over `STDOUT_MAX`. Returning drops the pipe,
+/// so a tool still writing gets SIGPIPE and ends instead of blocking until its timeout.
 async fn read_stdout(
     stdout: impl AsyncRead + Unpin,
     on_line: Option<impl FnMut(&str)>,
-) -> std::io::Result<Vec<u8>> {
+) -> std::io::Result<Option<Vec<u8>>> {
     match on_line {
         Some(mut f) => {
             let mut lines = BufReader::new(stdout).lines();
             while let Some(line) = lines.next_line().await? {
                 f(&line);
             }
-            Ok(Vec::new())
+            Ok(Some(Vec::new()))
         }
         None => {
             let mut buf = Vec::new();
-            stdout.take(STDOUT_MAX as u64).read_to_end(&mut buf).await?;
-            Ok(buf)
+            stdout
+                .take(STDOUT_MAX as u64 + 1)
+                .read_to_end(&mut buf)
+                .await?;
+            Ok((buf.len() <= STDOUT_MAX).then_some(buf))
         }
     }
 }
@@ -199,6 +212,23 @@ fn die_with_parent(command: &mut Command) {
 
 #[cfg(not(target_os = "linux"))]
 fn die_with_parent(_: &mut Command) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn endless_output_is_cut_and_the_tool_stopped() {
+        // `yes` writes forever: only a closed pipe ends it before the timeout.
+        let tools = Tools::new(1);
+        let err = tools
+            .run("yes", &[], Duration::from_secs(60))
+            .await
+            .err()
+            .unwrap();
+        assert!(matches!(err, ToolError::OutputTooLarge { .. }), "{err}");
+    }
+}
 
 /// The last characters of a tool's error output, short enough for a status field.
 pub fn trimmed(s: &str) -> String {
