@@ -101,7 +101,9 @@ async fn transcode_uri_takes_files_from_storage_only() {
     assert_eq!(body["status"], "TRANSCODE_QUEUED");
 }
 
-/// An HTTPS server on loopback serving `dir`, with its own CA; returns (child, port, ca path).
+/// An HTTPS server on loopback serving `dir`, with its own CA; returns (child, port, ca
+/// path). Two paths misbehave: `/trickle` sends a byte every half second forever, and
+/// `/endless` streams without a length, forever.
 fn https_server(dir: &std::path::Path) -> (std::process::Child, u16, std::path::PathBuf) {
     let run = |args: &str| {
         let ok = std::process::Command::new("openssl")
@@ -126,10 +128,27 @@ fn https_server(dir: &std::path::Path) -> (std::process::Child, u16, std::path::
         "x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out leaf.pem -days 1 -extfile ext.cnf",
     );
     let script = r#"
-import http.server, ssl, sys
+import http.server, ssl, sys, time
+class Handler(http.server.SimpleHTTPRequestHandler):
+    def do_GET(self):
+        if self.path not in ('/trickle', '/endless'):
+            return super().do_GET()
+        self.send_response(200)
+        self.send_header('Content-Type', 'video/mp4')
+        self.end_headers()
+        try:
+            while True:
+                if self.path == '/trickle':
+                    self.wfile.write(b'x')
+                    self.wfile.flush()
+                    time.sleep(0.5)
+                else:
+                    self.wfile.write(b'x' * 65536)
+        except OSError:
+            pass
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain('leaf.pem', 'leaf.key')
-srv = http.server.HTTPServer(('127.0.0.1', 0), http.server.SimpleHTTPRequestHandler)
+srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
 srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
 print(srv.server_address[1], flush=True)
 srv.serve_forever()
@@ -222,6 +241,49 @@ async fn transcode_uri_fetches_https_sources_from_allowed_hosts() {
         Some("BAD_REQUEST"),
         "hosts outside the allow-list: {out}"
     );
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fetch_ends_at_its_deadline_and_its_size_cap_leaving_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, port, ca) = https_server(dir.path());
+    let app = TestApp::builder()
+        .config(move |c| {
+            c.workers = 1;
+            c.media.fetch_allow_hosts = vec!["localhost".into()];
+            c.media.fetch_allow_private = true;
+            c.media.fetch_ca_file = Some(ca);
+            c.media.fetch_timeout_secs = 2;
+            c.upload.max_size = 1 << 20;
+        })
+        .start()
+        .await;
+    let creds = app.create_app("alpha").await;
+    let mutation = "mutation($src: String!) { transcodeUri(src: $src) { id } }";
+    for (path, reason) in [
+        ("trickle", "did not arrive within 2 s"),
+        ("endless", "larger than the 1048576 bytes"),
+    ] {
+        let src = format!("https://localhost:{port}/{path}");
+        let out = app.graphql(&creds, mutation, json!({ "src": src })).await;
+        let vid = video_id_json(&out["data"]["transcodeUri"]["id"]);
+        let failed = settle(&app, creds.app_id, vid).await;
+        assert_eq!(failed.status, VideoStatus::UploadFailed, "{path}");
+        let error = failed.error.unwrap_or_default();
+        assert!(error.contains(reason), "{path}: {error}");
+        assert_eq!(
+            app.jobs_of(vid).await,
+            vec![("import".into(), "failed".into())],
+            "{path}: not retried"
+        );
+        let source = reel::model::layout::source_key(vid);
+        assert!(
+            !app.reel.storage.op().exists(&source).await.unwrap(),
+            "{path}: no partial source left"
+        );
+    }
     server.kill().unwrap();
     server.wait().unwrap();
 }

@@ -111,6 +111,9 @@ pub struct MediaConfig {
     pub fetch_allow_private: bool,
     /// An extra trusted CA (PEM) for fetches, e.g. an internal one.
     pub fetch_ca_file: Option<PathBuf>,
+    /// A fetch must be complete within this many seconds (sizes are bounded by
+    /// `upload.max_size`, as uploads are).
+    pub fetch_timeout_secs: u64,
 }
 
 impl Default for MediaConfig {
@@ -132,6 +135,7 @@ impl Default for MediaConfig {
             fetch_allow_hosts: Vec::new(),
             fetch_allow_private: false,
             fetch_ca_file: None,
+            fetch_timeout_secs: 2 * 3600,
         }
     }
 }

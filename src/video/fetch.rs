@@ -29,6 +29,8 @@ pub enum FetchError {
     Status(u16),
     #[error("the source is larger than the {0} bytes allowed")]
     TooLarge(u64),
+    #[error("the source did not arrive within {0} s (media.fetch_timeout_secs)")]
+    TimedOut(u64),
     #[error("fetching failed: {0}")]
     Network(String),
     #[error("storing the fetched file failed: {0}")]
@@ -102,10 +104,13 @@ pub async fn fetch_into(
     let client = client
         .build()
         .map_err(|e| FetchError::Network(e.to_string()))?;
-    let resp = client
-        .get(url)
-        .send()
+    // One deadline for the whole fetch: a source that trickles a byte a minute passes
+    // every read timeout but not this.
+    let limit = config.fetch_timeout_secs.max(1);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(limit);
+    let resp = tokio::time::timeout_at(deadline, client.get(url).send())
         .await
+        .map_err(|_| FetchError::TimedOut(limit))?
         .map_err(|e| FetchError::Network(e.to_string()))?;
     if !resp.status().is_success() {
         return Err(FetchError::Status(resp.status().as_u16()));
@@ -121,20 +126,36 @@ pub async fn fetch_into(
         .await
         .map_err(store)?;
     let mut md5 = RunningMd5::default();
-    let mut total = 0u64;
-    let mut body = resp.bytes_stream();
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| FetchError::Network(e.to_string()))?;
-        total += chunk.len() as u64;
-        if total > max {
-            let _ = writer.abort().await;
-            return Err(FetchError::TooLarge(max));
+    let copy = async {
+        let mut total = 0u64;
+        let mut body = resp.bytes_stream();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| FetchError::Network(e.to_string()))?;
+            total += chunk.len() as u64;
+            if total > max {
+                return Err(FetchError::TooLarge(max));
+            }
+            md5.update(&chunk);
+            writer.write(chunk).await.map_err(store)?;
         }
-        md5.update(&chunk);
-        writer.write(chunk).await.map_err(store)?;
+        Ok(total)
+    };
+    let copied = tokio::time::timeout_at(deadline, copy)
+        .await
+        .unwrap_or(Err(FetchError::TimedOut(limit)));
+    match copied {
+        Ok(total) => {
+            writer.close().await.map_err(store)?;
+            Ok((total, md5.hex()))
+        }
+        Err(e) => {
+            // Nothing of a failed fetch stays in storage (fs without an atomic write dir
+            // cannot abort, so the key is deleted too; it is the new video's own).
+            let _ = writer.abort().await;
+            let _ = storage.op().delete(key).await;
+            Err(e)
+        }
     }
-    writer.close().await.map_err(store)?;
-    Ok((total, md5.hex()))
 }
 
 #[cfg(test)]
