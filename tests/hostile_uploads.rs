@@ -156,3 +156,81 @@ async fn an_upload_whose_video_was_deleted_leaves_nothing() {
     assert!(!source.exists(), "{source:?} left behind");
     assert!(app.staged_files().await.is_empty());
 }
+
+/// A PATCH of `url` whose body trickles 1 KiB every 100 ms (until 1 MiB).
+fn slow_patch(tus: &Tus<'_>, url: &str) -> tokio::task::JoinHandle<u16> {
+    let chunks = futures_util::stream::unfold(0usize, |sent| async move {
+        if sent >= MIB {
+            return None;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        Some((Ok::<_, std::io::Error>(vec![7u8; 1024]), sent + 1024))
+    });
+    let req = tus
+        .request(reqwest::Method::PATCH, url)
+        .header("Upload-Offset", "0")
+        .header("Content-Type", "application/offset+octet-stream")
+        .body(reqwest::Body::wrap_stream(chunks));
+    tokio::spawn(async move { req.send().await.map(|r| r.status().as_u16()).unwrap_or(0) })
+}
+
+async fn redis() -> redis::aio::MultiplexedConnection {
+    let client = redis::Client::open(common::redis_url()).unwrap();
+    client.get_multiplexed_async_connection().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_writer_that_loses_its_lock_stops_and_commits_nothing() {
+    let (app, _, token) = setup(0).await;
+    let tus = Tus { app: &app, token };
+    let url = tus.create_url(MIB, &[("filename", "a.bin")]).await;
+    let id = url.rsplit('/').next().unwrap().to_string();
+    let writing = slow_patch(&tus, &url);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+
+    // Another writer takes the lock, as after the first one's lock lapsed in a Redis
+    // hiccup: the first must stop instead of writing beside it.
+    let lock = format!("{}upload:{id}:lock", app.prefix);
+    let mut kv = redis().await;
+    let _: () = redis::cmd("SET")
+        .arg(&lock)
+        .arg("another-writer")
+        .arg("PX")
+        .arg(60_000)
+        .query_async(&mut kv)
+        .await
+        .unwrap();
+    let status = tokio::time::timeout(std::time::Duration::from_secs(15), writing)
+        .await
+        .expect("the write stops within a renewal period or two")
+        .unwrap();
+    assert_eq!(status, 503);
+    let _: () = redis::cmd("DEL")
+        .arg(&lock)
+        .query_async(&mut kv)
+        .await
+        .unwrap();
+    assert_eq!(
+        tus.offset(&url).await,
+        0,
+        "nothing of the stopped write counts"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn another_app_is_not_found_even_while_the_owner_writes() {
+    let (app, _, token) = setup(0).await;
+    let tus = Tus { app: &app, token };
+    let url = tus.create_url(MIB, &[("filename", "a.bin")]).await;
+    let writing = slow_patch(&tus, &url);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let beta = app.create_app("beta").await;
+    let other = Tus {
+        app: &app,
+        token: app.token(&beta, 600).await,
+    };
+    // Not 423 "someone is writing": whether it exists is not beta's to learn.
+    assert_eq!(other.patch(&url, 0, vec![1; 10]).await.status(), 404);
+    assert_eq!(other.head(&url).await.status(), 404);
+    writing.abort();
+}

@@ -42,6 +42,10 @@ pub enum UploadError {
     ChecksumMismatch,
     #[error("another request is writing this upload; retry shortly")]
     Locked,
+    /// The writer's lock lapsed mid-write (the coordination store was unreachable or
+    /// another writer took over): it stopped, and nothing after the last offset counts.
+    #[error("the upload's write lock was lost; ask for the offset and resume")]
+    LockLost,
     #[error("{0}")]
     Conflict(String),
     #[error(transparent)]
@@ -76,6 +80,7 @@ impl Coded for UploadError {
             Self::OffsetMismatch { .. } => ErrorCode::OffsetMismatch,
             Self::ChecksumMismatch => ErrorCode::ChecksumMismatch,
             Self::Locked => ErrorCode::Locked,
+            Self::LockLost => ErrorCode::Unavailable,
             Self::Limited(e) => e.code(),
             Self::Staging(crate::storage::io::CopyError::TooLong(_)) => ErrorCode::PayloadTooLarge,
             Self::Staging(_) => ErrorCode::Internal,

@@ -23,6 +23,8 @@ impl UploadService {
         checksum: Option<ChunkChecksum>,
         length: Option<u64>,
     ) -> Result<UploadView, UploadError> {
+        // Whose it is first: another app's request must not hold (or wait for) the lock.
+        self.receiving(app, id).await?;
         let lock = self.lock(id, "lock").await?;
         let result = with_renewal(&lock, async {
             let mut session = self.receiving(app, id).await?;
@@ -88,6 +90,11 @@ impl UploadService {
             session.offset += written.bytes;
             metrics::counter!(crate::metrics::UPLOAD_BYTES).increment(written.bytes);
             session.md5_state = md5.map(|m| m.save());
+            // Fencing: the offset moves only while this request still holds the lock (just
+            // extended, so it cannot lapse before the session is saved).
+            if !lock.renew().await? {
+                return Err(UploadError::LockLost);
+            }
             self.sessions.put(&session).await?;
             if session.size == Some(session.offset) {
                 session = self.complete(session).await?;

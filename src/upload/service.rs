@@ -216,20 +216,39 @@ fn unexpired(session: Option<UploadSession>) -> Result<UploadSession, UploadErro
     Ok(session)
 }
 
-/// Runs `work` while renewing `lock` in the background, so long writes keep it.
-pub(super) async fn with_renewal<T>(lock: &UploadLock, work: impl Future<Output = T>) -> T {
+/// Runs `work` while renewing `lock` in the background, so long writes keep it. When the
+/// lock is lost (taken by another writer), or cannot be renewed for so long that it may
+/// lapse before the next try, `work` is stopped: two writers never write at once.
+pub(super) async fn with_renewal<T>(
+    lock: &UploadLock,
+    work: impl Future<Output = Result<T, UploadError>>,
+) -> Result<T, UploadError> {
+    let every = lock.ttl() / 3;
     let renew = async {
-        let mut tick = tokio::time::interval(lock.ttl() / 3);
+        let mut tick = tokio::time::interval(every);
         tick.tick().await;
+        let mut held_at = tokio::time::Instant::now();
         loop {
             tick.tick().await;
-            if !matches!(lock.renew().await, Ok(true)) {
-                tracing::warn!("upload lock could not be renewed");
+            let asked = tokio::time::Instant::now();
+            match lock.renew().await {
+                Ok(true) => held_at = asked,
+                Ok(false) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "upload lock could not be renewed");
+                    // The lock lapses `ttl` after the last renewal; stop a tick before.
+                    if held_at.elapsed() + every >= lock.ttl() {
+                        return;
+                    }
+                }
             }
         }
     };
     tokio::select! {
         out = work => out,
-        _ = renew => unreachable!("renewal never ends"),
+        () = renew => {
+            tracing::warn!("upload lock lost: the write stops");
+            Err(UploadError::LockLost)
+        }
     }
 }
