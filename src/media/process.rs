@@ -213,6 +213,20 @@ fn die_with_parent(command: &mut Command) {
 #[cfg(not(target_os = "linux"))]
 fn die_with_parent(_: &mut Command) {}
 
+/// The last characters of a tool's error output, short enough for a status field.
+pub fn trimmed(s: &str) -> String {
+    const MAX: usize = 1000;
+    let s = s.trim();
+    if s.len() <= MAX {
+        return s.to_string();
+    }
+    let mut start = s.len() - MAX;
+    while !s.is_char_boundary(start) {
+        start += 1;
+    }
+    format!("…{}", &s[start..])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,18 +242,4 @@ mod tests {
             .unwrap();
         assert!(matches!(err, ToolError::OutputTooLarge { .. }), "{err}");
     }
-}
-
-/// The last characters of a tool's error output, short enough for a status field.
-pub fn trimmed(s: &str) -> String {
-    const MAX: usize = 1000;
-    let s = s.trim();
-    if s.len() <= MAX {
-        return s.to_string();
-    }
-    let mut start = s.len() - MAX;
-    while !s.is_char_boundary(start) {
-        start += 1;
-    }
-    format!("…{}", &s[start..])
 }
