@@ -62,6 +62,24 @@ pub async fn changed_since(
         .await
 }
 
+/// `app`'s videos changed at or after `since`, oldest change first: what a subscriber
+/// that fell behind missed.
+pub async fn app_changed_since(
+    conn: &mut AsyncPgConnection,
+    app: AppId,
+    since: DateTime<Utc>,
+    limit: i64,
+) -> QueryResult<Vec<Video>> {
+    videos::table
+        .filter(videos::app_id.eq(app))
+        .filter(videos::update_time.ge(since))
+        .order(videos::update_time.asc())
+        .limit(limit)
+        .select(Video::as_select())
+        .load(conn)
+        .await
+}
+
 /// Videos whose upload has not finished, across every node.
 pub async fn count_uploading(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
     videos::table

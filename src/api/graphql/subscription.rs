@@ -3,7 +3,6 @@
 use async_graphql::{Context, ID, Result, Subscription};
 use futures_util::Stream;
 use futures_util::stream::{self, StreamExt};
-use tokio::sync::broadcast;
 
 use super::errors::{allowed, coded, gql, reel, video_id};
 use super::types::VideoEventObject;
@@ -11,28 +10,18 @@ use crate::auth::Scope;
 use crate::error::ErrorCode;
 use crate::events::VideoEvent;
 use crate::model::AppId;
+use crate::services::Reel;
 
 pub struct Subscription;
 
-/// The events of one app, skipping over any a slow subscriber missed.
-fn app_events(
-    rx: broadcast::Receiver<VideoEvent>,
-    app: AppId,
-) -> impl Stream<Item = VideoEvent> + Send {
-    // The guard lives as long as the stream: the gauge counts open subscriptions.
+/// The events of one app (a slow subscriber is sent current states instead of a gap),
+/// counted as an open subscription for as long as the stream lives.
+fn app_events(reel: &Reel, app: AppId) -> impl Stream<Item = VideoEvent> + Send + use<> {
     let open = crate::metrics::GaugeGuard::new(crate::metrics::SUBSCRIPTIONS);
-    stream::unfold((rx, open), |(mut rx, open)| async move {
-        loop {
-            match rx.recv().await {
-                Ok(event) => return Some((event, (rx, open))),
-                Err(broadcast::error::RecvError::Lagged(n)) => {
-                    tracing::warn!(missed = n, "slow subscriber skipped events");
-                }
-                Err(broadcast::error::RecvError::Closed) => return None,
-            }
-        }
+    reel.events.app_events(app).map(move |event| {
+        let _open = &open;
+        event
     })
-    .filter(move |e| std::future::ready(e.app_id == app))
 }
 
 #[Subscription]
@@ -47,7 +36,7 @@ impl Subscription {
         let id = video_id(&id)?;
         let reel = reel(ctx);
         // Subscribe before reading, so no change between the read and the stream is lost.
-        let rx = reel.events.subscribe();
+        let changes = app_events(reel, caller.app_id);
         let video = reel
             .videos
             .get(caller.app_id, id)
@@ -55,8 +44,7 @@ impl Subscription {
             .map_err(gql)?
             .ok_or_else(|| coded(ErrorCode::NotFound, "video not found"))?;
         let current = VideoEvent::snapshot(&video);
-        let changes =
-            app_events(rx, caller.app_id).filter(move |e| std::future::ready(e.video_id == id));
+        let changes = changes.filter(move |e| std::future::ready(e.video_id == id));
         let events = stream::once(async move { current }).chain(changes);
         // End right after the deletion, without waiting for another event.
         let events = stream::unfold(
@@ -79,7 +67,6 @@ impl Subscription {
         ctx: &Context<'_>,
     ) -> Result<impl Stream<Item = VideoEventObject> + use<>> {
         let caller = allowed(ctx, Scope::Read)?;
-        let rx = reel(ctx).events.subscribe();
-        Ok(app_events(rx, caller.app_id).map(VideoEventObject::from))
+        Ok(app_events(reel(ctx), caller.app_id).map(VideoEventObject::from))
     }
 }
