@@ -2,6 +2,8 @@
 
 mod common;
 
+use futures_util::StreamExt;
+
 use std::time::Duration;
 
 use common::media::{clip, lavfi, settle, upload, video_id_header, wait_for};
@@ -434,7 +436,7 @@ async fn retranscode_keeps_the_old_renditions_until_the_new_ones_are_in() {
         .storage_uri
         .clone();
 
-    let mut events = app.reel.events.subscribe();
+    let mut events = app.reel.events.app_events(creds.app_id);
     let out = app
         .graphql(
             &creds,
@@ -448,7 +450,7 @@ async fn retranscode_keeps_the_old_renditions_until_the_new_ones_are_in() {
     );
     // While it runs, the old outputs are still there and still listed.
     loop {
-        let e = tokio::time::timeout(Duration::from_secs(60), events.recv())
+        let e = tokio::time::timeout(Duration::from_secs(60), events.next())
             .await
             .unwrap()
             .unwrap();

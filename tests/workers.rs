@@ -60,7 +60,7 @@ async fn one_worker_takes_jobs_by_priority_and_two_never_share_one() {
         transcode(&app, &creds, id, priority).await;
         ids.push(id);
     }
-    let mut events = app.reel.events.subscribe();
+    let mut events = app.reel.events.app_events(creds.app_id);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let worker = app
         .reel
@@ -68,7 +68,7 @@ async fn one_worker_takes_jobs_by_priority_and_two_never_share_one() {
         .spawn(&[(reel::jobs::Lane::Media, 1)], stopped);
     let mut started = Vec::new();
     while started.len() < 3 {
-        let e = tokio::time::timeout(Duration::from_secs(60), events.recv())
+        let e = tokio::time::timeout(Duration::from_secs(60), events.next())
             .await
             .unwrap()
             .unwrap();
