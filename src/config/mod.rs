@@ -297,7 +297,7 @@ impl Default for GraphqlConfig {
     fn default() -> Self {
         Self {
             max_depth: 12,
-            max_complexity: 2_000,
+            max_complexity: 10_000,
             max_page_size: 100,
         }
     }

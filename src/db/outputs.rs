@@ -27,6 +27,32 @@ pub async fn snapshots(conn: &mut AsyncPgConnection, video: VideoId) -> QueryRes
         .await
 }
 
+/// The renditions of each of `parents` (one query for a page of videos).
+pub async fn renditions_of(
+    conn: &mut AsyncPgConnection,
+    parents: &[VideoId],
+) -> QueryResult<Vec<Video>> {
+    videos::table
+        .filter(videos::parent_id.eq_any(parents))
+        .order((videos::video_height.asc(), videos::id.asc()))
+        .select(Video::as_select())
+        .load(conn)
+        .await
+}
+
+/// The snapshots of each of `videos` (one query for a page of videos).
+pub async fn snapshots_of(
+    conn: &mut AsyncPgConnection,
+    videos: &[VideoId],
+) -> QueryResult<Vec<Snapshot>> {
+    video_snapshots::table
+        .filter(video_snapshots::video_id.eq_any(videos))
+        .order(video_snapshots::image_index.asc())
+        .select(Snapshot::as_select())
+        .load(conn)
+        .await
+}
+
 /// Drops a source's renditions and snapshots (rows only).
 pub async fn delete_outputs(conn: &mut AsyncPgConnection, source: VideoId) -> QueryResult<()> {
     diesel::delete(videos::table.filter(videos::parent_id.eq(source)))

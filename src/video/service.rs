@@ -1,6 +1,7 @@
 //! What every adapter asks of an app's videos: read, list, (re)transcode, transcode from a
 //! URI, play, delete. State changes go through `lifecycle`.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use diesel_async::AsyncConnection;
@@ -242,6 +243,37 @@ impl VideoService {
     pub async fn renditions(&self, source: &Video) -> Result<Vec<Video>, VideoError> {
         let mut conn = self.db.get().await?;
         Ok(db::outputs::renditions(&mut conn, source.id).await?)
+    }
+
+    /// The renditions of several sources at once, by source (smallest first).
+    pub async fn renditions_by_source(
+        &self,
+        sources: &[VideoId],
+    ) -> Result<HashMap<VideoId, Vec<Video>>, VideoError> {
+        let mut conn = self.db.get().await?;
+        let mut by_source: HashMap<VideoId, Vec<Video>> = HashMap::new();
+        for rendition in db::outputs::renditions_of(&mut conn, sources).await? {
+            if let Some(parent) = rendition.parent_id {
+                by_source.entry(parent).or_default().push(rendition);
+            }
+        }
+        Ok(by_source)
+    }
+
+    /// The snapshots of several videos at once, by video (in index order).
+    pub async fn snapshots_by_video(
+        &self,
+        videos: &[VideoId],
+    ) -> Result<HashMap<VideoId, Vec<Snapshot>>, VideoError> {
+        let mut conn = self.db.get().await?;
+        let mut by_video: HashMap<VideoId, Vec<Snapshot>> = HashMap::new();
+        for snapshot in db::outputs::snapshots_of(&mut conn, videos).await? {
+            by_video
+                .entry(snapshot.video_id)
+                .or_default()
+                .push(snapshot);
+        }
+        Ok(by_video)
     }
 
     pub async fn snapshots(&self, video: &Video) -> Result<Vec<Snapshot>, VideoError> {

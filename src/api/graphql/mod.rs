@@ -2,6 +2,7 @@
 
 mod enums;
 pub(crate) mod errors;
+mod loaders;
 mod mutation;
 mod playback;
 mod query;
@@ -48,7 +49,10 @@ fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
 /// The executable schema, with the limits from the config.
 pub fn build(reel: Reel) -> ReelSchema {
     let limits = reel.config.graphql.clone();
+    let (renditions, snapshots) = loaders::loaders(&reel.videos);
     builder()
+        .data(renditions)
+        .data(snapshots)
         .data(reel)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)

@@ -49,6 +49,7 @@ impl VideoQuery {
     }
 
     /// The caller's source videos, newest first.
+    #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
     async fn videos(
         &self,
         ctx: &Context<'_>,

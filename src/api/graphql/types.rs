@@ -1,10 +1,12 @@
 //! GraphQL output types: thin views over the domain types.
 
+use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::enums::{GqlDefinition, GqlVideoStatus};
 use super::errors::{allowed, gql, reel};
+use super::loaders::{Renditions, Snapshots};
 use super::playback::PlayUrlObject;
 use crate::auth::Scope;
 use crate::events::VideoEvent;
@@ -97,16 +99,20 @@ impl VideoObject {
             .map(MediaInfoObject::from)
     }
     /// The renditions of a source, smallest first.
+    #[graphql(complexity = "RENDITIONS_COUNTED * child_complexity")]
     async fn renditions(&self, ctx: &Context<'_>) -> Result<Vec<VideoObject>> {
-        let renditions = reel(ctx).videos.renditions(&self.0).await.map_err(gql)?;
+        let loader = ctx.data_unchecked::<DataLoader<Renditions>>();
+        let renditions = loader.load_one(self.0.id).await?.unwrap_or_default();
         Ok(renditions.into_iter().map(VideoObject).collect())
     }
     /// Snapshot images with signed URLs (needs `PLAY`).
+    #[graphql(complexity = "SNAPSHOTS_COUNTED * child_complexity")]
     async fn snapshots(&self, ctx: &Context<'_>) -> Result<Vec<SnapshotObject>> {
         allowed(ctx, Scope::Play)?;
         let reel = reel(ctx);
-        let snapshots = reel.videos.snapshots(&self.0).await.map_err(gql)?;
-        Ok(snapshots
+        Ok(self
+            .load_snapshots(ctx)
+            .await?
             .into_iter()
             .map(|s| SnapshotObject::new(s, &reel.videos))
             .collect())
@@ -152,13 +158,26 @@ impl VideoObject {
     async fn cover(&self, ctx: &Context<'_>) -> Result<Option<SnapshotObject>> {
         allowed(ctx, Scope::Play)?;
         let reel = reel(ctx);
-        let snapshots = reel.videos.snapshots(&self.0).await.map_err(gql)?;
-        Ok(snapshots
+        Ok(self
+            .load_snapshots(ctx)
+            .await?
             .into_iter()
             .find(|s| s.image_index == self.0.image_index)
             .map(|s| SnapshotObject::new(s, &reel.videos)))
     }
 }
+
+impl VideoObject {
+    async fn load_snapshots(&self, ctx: &Context<'_>) -> Result<Vec<Snapshot>> {
+        let loader = ctx.data_unchecked::<DataLoader<Snapshots>>();
+        Ok(loader.load_one(self.0.id).await?.unwrap_or_default())
+    }
+}
+
+/// What a list field counts for in a query's complexity: the ladder's rungs, and the
+/// snapshots a video has by default (at most 100 are taken).
+const RENDITIONS_COUNTED: usize = crate::model::Definition::ALL.len();
+const SNAPSHOTS_COUNTED: usize = 10;
 
 #[derive(SimpleObject)]
 #[graphql(name = "Snapshot")]
