@@ -12,13 +12,19 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_browser_uploads_watches_and_plays_a_clip() {
+/// The playground's build, with `page` in it (`scripts/test` builds it).
+fn built(page: &str) -> PathBuf {
     let dist = repo().join("playground/dist");
     assert!(
-        dist.join("index.html").is_file(),
+        dist.join(page).is_file(),
         "build the playground first: npm ci --prefix playground && npm run build --prefix playground (scripts/test does it)"
     );
+    dist
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_browser_uploads_watches_and_plays_a_clip() {
+    let dist = built("index.html");
     let app = TestApp::builder()
         .config(move |c| {
             c.workers = 1;
@@ -68,11 +74,7 @@ async fn a_browser_uploads_watches_and_plays_a_clip() {
 /// nothing fetched from another host (these machines have no internet).
 #[tokio::test(flavor = "multi_thread")]
 async fn graphiql_works_without_the_internet() {
-    let dist = repo().join("playground/dist");
-    assert!(
-        dist.join("graphiql/index.html").is_file(),
-        "build the playground first (scripts/test does it)"
-    );
+    let dist = built("graphiql/index.html");
     let app = TestApp::builder()
         .config(move |c| c.playground.dir = dist)
         .start()

@@ -169,21 +169,27 @@ srv.serve_forever()
     (child, line.trim().parse().unwrap(), dir.join("ca.pem"))
 }
 
+/// A server with a worker that may fetch from `https_server` (trusting its `ca`).
+fn fetching_from_localhost(
+    ca: std::path::PathBuf,
+    tweak: impl FnOnce(&mut reel::config::Config) + 'static,
+) -> common::TestAppBuilder {
+    TestApp::builder().config(move |c| {
+        c.workers = 1;
+        c.media.fetch_allow_hosts = vec!["localhost".into()];
+        // The test server is on loopback; production keeps this off.
+        c.media.fetch_allow_private = true;
+        c.media.fetch_ca_file = Some(ca);
+        tweak(c);
+    })
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn transcode_uri_fetches_https_sources_from_allowed_hosts() {
     let dir = tempfile::tempdir().unwrap();
     let file = lavfi(dir.path(), "remote.mp4", 320, 240, 2, true);
     let (mut server, port, ca) = https_server(dir.path());
-    let app = TestApp::builder()
-        .config(move |c| {
-            c.workers = 1;
-            c.media.fetch_allow_hosts = vec!["localhost".into()];
-            // The test server is on loopback; production keeps this off.
-            c.media.fetch_allow_private = true;
-            c.media.fetch_ca_file = Some(ca);
-        })
-        .start()
-        .await;
+    let app = fetching_from_localhost(ca, |_| {}).start().await;
     let creds = app.create_app("alpha").await;
     let mutation = "mutation($src: String!) { transcodeUri(src: $src) { id status sourceName } }";
     let out = app
@@ -249,17 +255,12 @@ async fn transcode_uri_fetches_https_sources_from_allowed_hosts() {
 async fn a_fetch_ends_at_its_deadline_and_its_size_cap_leaving_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (mut server, port, ca) = https_server(dir.path());
-    let app = TestApp::builder()
-        .config(move |c| {
-            c.workers = 1;
-            c.media.fetch_allow_hosts = vec!["localhost".into()];
-            c.media.fetch_allow_private = true;
-            c.media.fetch_ca_file = Some(ca);
-            c.media.fetch_timeout_secs = 2;
-            c.upload.max_size = 1 << 20;
-        })
-        .start()
-        .await;
+    let app = fetching_from_localhost(ca, |c| {
+        c.media.fetch_timeout_secs = 2;
+        c.upload.max_size = 1 << 20;
+    })
+    .start()
+    .await;
     let creds = app.create_app("alpha").await;
     let mutation = "mutation($src: String!) { transcodeUri(src: $src) { id } }";
     for (path, reason) in [

@@ -46,38 +46,24 @@ pub async fn uploading_since_before(
         .await
 }
 
-/// Videos (of every app) changed at or after `since`, oldest change first: what live
-/// subscribers may have missed while the event channel was down.
+/// Videos changed at or after `since` (of `app`, or of every app), oldest change first:
+/// what live subscribers missed while the event channel was down, or while they lagged.
 pub async fn changed_since(
     conn: &mut AsyncPgConnection,
+    app: Option<AppId>,
     since: DateTime<Utc>,
     limit: i64,
 ) -> QueryResult<Vec<Video>> {
-    videos::table
+    let mut query = videos::table
         .filter(videos::update_time.ge(since))
         .order(videos::update_time.asc())
         .limit(limit)
         .select(Video::as_select())
-        .load(conn)
-        .await
-}
-
-/// `app`'s videos changed at or after `since`, oldest change first: what a subscriber
-/// that fell behind missed.
-pub async fn app_changed_since(
-    conn: &mut AsyncPgConnection,
-    app: AppId,
-    since: DateTime<Utc>,
-    limit: i64,
-) -> QueryResult<Vec<Video>> {
-    videos::table
-        .filter(videos::app_id.eq(app))
-        .filter(videos::update_time.ge(since))
-        .order(videos::update_time.asc())
-        .limit(limit)
-        .select(Video::as_select())
-        .load(conn)
-        .await
+        .into_boxed();
+    if let Some(app) = app {
+        query = query.filter(videos::app_id.eq(app));
+    }
+    query.load(conn).await
 }
 
 /// Videos whose upload has not finished, across every node.

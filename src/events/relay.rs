@@ -87,7 +87,9 @@ impl Relay {
         let since = since - chrono::Duration::from_std(REPLAY_MARGIN).unwrap_or_default();
         let changed = async {
             let mut conn = self.db.get().await?;
-            Ok::<_, InfraError>(db::scans::changed_since(&mut conn, since, REPLAY_LIMIT).await?)
+            Ok::<_, InfraError>(
+                db::scans::changed_since(&mut conn, None, since, REPLAY_LIMIT).await?,
+            )
         }
         .await;
         match changed {

@@ -76,7 +76,7 @@ impl Subscriber {
         let since = self.seen_until - margin;
         let mut conn = self.db.get().await?;
         let videos =
-            db::scans::app_changed_since(&mut conn, self.app, since, CATCH_UP_LIMIT).await?;
+            db::scans::changed_since(&mut conn, Some(self.app), since, CATCH_UP_LIMIT).await?;
         if let Some(last) = videos.last() {
             self.seen_until = self.seen_until.max(last.update_time);
         }
