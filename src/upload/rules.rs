@@ -38,6 +38,10 @@ pub fn validate_passthrough(passthrough: Option<&str>) -> Result<(), UploadError
             "passthrough is {} bytes; at most {MAX_PASSTHROUGH_BYTES} are kept",
             p.len()
         ))),
+        // Text columns cannot hold NUL.
+        Some(p) if p.contains('\0') => Err(UploadError::BadRequest(
+            "passthrough must not contain NUL characters".into(),
+        )),
         _ => Ok(()),
     }
 }
