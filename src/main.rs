@@ -106,12 +106,15 @@ enum Command {
 #[derive(Subcommand)]
 enum MediaCommand {
     /// Probe INPUT and print, as a JSON list, the ffmpeg arguments Reel would run to
-    /// transcode it into OUT_DIR (with --per-rung: one ffmpeg per rung, for comparison).
+    /// transcode it into OUT_DIR (with --per-rung: one ffmpeg per rung, for comparison;
+    /// with --chunks: the chunked ladder's split, early pass and each chunk's arguments).
     Plan {
         input: PathBuf,
         out_dir: PathBuf,
-        #[arg(long)]
+        #[arg(long, conflicts_with = "chunks")]
         per_rung: bool,
+        #[arg(long)]
+        chunks: bool,
     },
 }
 
@@ -183,9 +186,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             input,
             out_dir,
             per_rung,
+            chunks,
         }) => {
-            let (_, plan) = Media::new(&config.media).plan_file(&input, 10).await?;
-            let out = if per_rung {
+            let media = Media::new(&config.media);
+            let (_, plan) = media.plan_file(&input, 10).await?;
+            let out = if chunks {
+                serde_json::to_string_pretty(&media.chunked_plan(&plan, &input, &out_dir).await?)?
+            } else if per_rung {
                 serde_json::to_string(&plan.per_rung_args(&input, &out_dir))?
             } else {
                 serde_json::to_string(&plan.ffmpeg_args(&input, &out_dir))?

@@ -24,6 +24,8 @@ fn event(app: AppId, video: VideoId, status: VideoStatus, progress: i16) -> Vide
         progress,
         error: None,
         deleted: false,
+        ladder_complete: true,
+        rendition_added: None,
         at: Utc::now(),
     }
 }

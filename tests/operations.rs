@@ -239,6 +239,25 @@ fn media_plan_needs_neither_postgres_nor_redis() {
         2,
         "480p source: LD and SD"
     );
+    // --chunks: the split, the early pass and one encode per chunk (a 2 s source is too
+    // short for the chunked ladder by default; the commands are shown all the same).
+    let chunked = plan(&["--chunks"]);
+    assert_eq!(chunked["applies"], false);
+    let chunks = chunked["chunks"].as_array().unwrap();
+    assert_eq!(chunks.len(), 1, "{chunked}");
+    assert_eq!(chunked["chunk_encodes"].as_array().unwrap().len(), 1);
+    let early: Vec<&str> = chunked["early"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(early.contains(&"-force_key_frames"), "{early:?}");
+    let split = chunked["split"].to_string();
+    assert!(
+        split.contains("\"segment\"") && split.contains("\"copy\""),
+        "{split}"
+    );
 }
 
 #[test]

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod delivery;
 pub mod limits;
+pub mod media;
 pub mod server;
 pub mod webhooks;
 
@@ -14,11 +15,10 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
-use crate::model::Definition;
-
 pub use auth::{AuthConfig, SecretString};
 pub use delivery::DeliveryConfig;
 pub use limits::LimitsConfig;
+pub use media::MediaConfig;
 pub use server::ServerConfig;
 pub use webhooks::WebhookConfig;
 
@@ -76,66 +76,6 @@ impl Default for JobsConfig {
             lease_secs: 30,
             poll_ms: 2000,
             max_attempts: 3,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct MediaConfig {
-    pub ffmpeg: String,
-    pub ffprobe: String,
-    /// Threads one ffmpeg may use.
-    pub threads: usize,
-    /// ffmpeg/ffprobe processes one node runs at once.
-    pub max_processes: usize,
-    /// The ladder's rungs (`LD`, `SD`, `HD`, `FHD`, `QHD`, `UHD`); larger than the source are skipped.
-    pub definitions: Vec<Definition>,
-    /// A transcode may take 2 minutes plus this many times the video's duration…
-    pub timeout_factor: u32,
-    /// …and never more than this many seconds, whatever the file declares.
-    pub max_transcode_secs: u64,
-    /// Longest source transcoded, in seconds (longer ones fail at once).
-    pub max_duration_secs: u64,
-    /// Largest source frame transcoded, width × height (default 8K, 8192 × 4320).
-    pub max_pixels: u64,
-    /// Highest source frame rate transcoded.
-    pub max_fps: f64,
-    /// The import area: storage keys under this prefix are `transcodeUri` sources every
-    /// app may name as they are (an operator's drop box; never a `dst`). Every other key
-    /// a client names is inside its app's own area. Empty: no import area.
-    pub import_prefix: String,
-    /// Hosts `transcodeUri` may fetch `https://` sources from (empty: none).
-    pub fetch_allow_hosts: Vec<String>,
-    /// Let fetches reach private, loopback and link-local addresses (closed networks only).
-    pub fetch_allow_private: bool,
-    /// An extra trusted CA (PEM) for fetches, e.g. an internal one.
-    pub fetch_ca_file: Option<PathBuf>,
-    /// A fetch must be complete within this many seconds (sizes are bounded by
-    /// `upload.max_size`, as uploads are).
-    pub fetch_timeout_secs: u64,
-}
-
-impl Default for MediaConfig {
-    fn default() -> Self {
-        Self {
-            ffmpeg: "ffmpeg".into(),
-            ffprobe: "ffprobe".into(),
-            threads: std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2),
-            max_processes: 4,
-            definitions: Definition::ALL.to_vec(),
-            timeout_factor: 10,
-            max_transcode_secs: 24 * 3600,
-            max_duration_secs: 12 * 3600,
-            max_pixels: 8192 * 4320,
-            max_fps: 240.0,
-            import_prefix: "imports/".into(),
-            fetch_allow_hosts: Vec::new(),
-            fetch_allow_private: false,
-            fetch_ca_file: None,
-            fetch_timeout_secs: 2 * 3600,
         }
     }
 }

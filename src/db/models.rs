@@ -65,6 +65,11 @@ pub struct Video {
     pub published_uri: Option<String>,
     /// Sources made by `transcodeUri` with a `dst`: where every transcode of it writes.
     pub output_prefix: Option<String>,
+    /// Sources: false while rungs are still coming after the first one was published.
+    pub ladder_complete: bool,
+    /// Sources with a chunked ladder: its chunks, and how many are encoded.
+    pub ladder_chunks: i32,
+    pub ladder_chunks_done: i32,
 }
 
 impl Video {

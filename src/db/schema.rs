@@ -42,6 +42,9 @@ diesel::table! {
         thumbnails_uri -> Nullable<Text>,
         published_uri -> Nullable<Text>,
         output_prefix -> Nullable<Text>,
+        ladder_complete -> Bool,
+        ladder_chunks -> Int4,
+        ladder_chunks_done -> Int4,
     }
 }
 

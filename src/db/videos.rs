@@ -158,6 +158,9 @@ pub struct VideoChange {
     pub progress: Option<i16>,
     pub error: Option<Option<String>>,
     pub task_priority: Option<i32>,
+    pub ladder_complete: Option<bool>,
+    pub ladder_chunks: Option<i32>,
+    pub ladder_chunks_done: Option<i32>,
 }
 
 /// Moves a video to `to` when the status machine allows it from its current state;
@@ -202,6 +205,65 @@ pub async fn set_progress(
     )
     .set((
         videos::progress.eq(progress),
+        videos::update_time.eq(diesel::dsl::now),
+    ))
+    .returning(Video::as_returning())
+    .get_result(conn)
+    .await
+    .optional()
+}
+
+/// One more chunk of the ladder whose master playlist is `master` is encoded; the
+/// progress follows. `None` when that ladder is no longer the video's (deleted,
+/// retranscoded) or already complete.
+pub async fn count_chunk(
+    conn: &mut AsyncPgConnection,
+    id: VideoId,
+    master: &str,
+) -> QueryResult<Option<Video>> {
+    let counted: Option<(i32, i32)> = diesel::update(
+        videos::table
+            .find(id)
+            .filter(videos::playlist_uri.eq(master))
+            .filter(videos::ladder_complete.eq(false)),
+    )
+    .set(videos::ladder_chunks_done.eq(videos::ladder_chunks_done + 1))
+    .returning((videos::ladder_chunks_done, videos::ladder_chunks))
+    .get_result(conn)
+    .await
+    .optional()?;
+    let Some((done, total)) = counted else {
+        return Ok(None);
+    };
+    let progress = (done.min(total) * 99 / total.max(1)) as i16;
+    diesel::update(videos::table.find(id))
+        .set((
+            videos::progress.eq(progress),
+            videos::update_time.eq(diesel::dsl::now),
+        ))
+        .returning(Video::as_returning())
+        .get_result(conn)
+        .await
+        .optional()
+}
+
+/// The ladder whose master playlist is `master` has every rung; `None` when it is no
+/// longer the video's or was complete already.
+pub async fn complete_ladder(
+    conn: &mut AsyncPgConnection,
+    id: VideoId,
+    master: &str,
+) -> QueryResult<Option<Video>> {
+    diesel::update(
+        videos::table
+            .find(id)
+            .filter(videos::playlist_uri.eq(master))
+            .filter(videos::ladder_complete.eq(false)),
+    )
+    .set((
+        videos::ladder_complete.eq(true),
+        videos::progress.eq(100),
+        videos::error.eq(None::<String>),
         videos::update_time.eq(diesel::dsl::now),
     ))
     .returning(Video::as_returning())

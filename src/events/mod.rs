@@ -21,7 +21,7 @@ use tokio::sync::{broadcast, oneshot};
 use crate::db::{DbPool, models::Video};
 use crate::error::InfraError;
 use crate::kv::Kv;
-use crate::model::{AppId, VideoId, VideoStatus};
+use crate::model::{AppId, Definition, VideoId, VideoStatus};
 
 /// What subscribers (and later webhooks) learn about a video.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,7 +33,17 @@ pub struct VideoEvent {
     pub error: Option<String>,
     /// The video is gone; `status` is the last it had.
     pub deleted: bool,
+    /// False while rungs are still coming after the first was published.
+    #[serde(default = "complete")]
+    pub ladder_complete: bool,
+    /// This event announces one more rung of a playable video.
+    #[serde(default)]
+    pub rendition_added: Option<Definition>,
     pub at: DateTime<Utc>,
+}
+
+fn complete() -> bool {
+    true
 }
 
 impl VideoEvent {
@@ -46,6 +56,8 @@ impl VideoEvent {
             progress: video.progress,
             error: video.error.clone(),
             deleted: false,
+            ladder_complete: video.ladder_complete,
+            rendition_added: None,
             at: video.update_time,
         }
     }

@@ -4,13 +4,17 @@
 //! Adding a kind: a file here with its payload (`queue::Payload`) and `impl Job`, and one
 //! line in `registry()`.
 
+mod chunk;
 mod context;
+mod early;
 mod hash;
 mod import;
+mod ladder;
 mod outputs;
 mod publish;
 mod purge;
 mod runner;
+mod stitch;
 mod transcode;
 mod webhook;
 
@@ -31,6 +35,8 @@ pub fn registry() -> Registry {
         .with::<crate::video::work::Transcode>()
         .with::<crate::video::work::Import>()
         .with::<crate::video::work::Hash>()
+        .with::<ladder::EncodeChunk>()
+        .with::<ladder::FinishLadder>()
         .with::<publish::Publish>()
         .with::<purge::Purge>()
         .with::<crate::webhook::outbox::Deliver>()

@@ -7,10 +7,12 @@ use std::path::{Path, PathBuf};
 use futures_util::{StreamExt, TryStreamExt};
 use scoped_futures::ScopedFutureExt;
 
+use super::ladder::RestOfLadder;
 use super::publish::{Publish, purge_job};
 use super::{JobContext, JobError};
 use crate::db::{self, models::NewSnapshot, models::NewVideo, models::Video, videos::VideoChange};
 use crate::media::Plan;
+use crate::media::ladder::Rung;
 use crate::media::sprite::thumbnails_vtt;
 use crate::model::{Generation, MediaInfo, VideoStatus, layout};
 use crate::queue::{Claimed, NewJob};
@@ -133,10 +135,35 @@ pub async fn store(storage: &Storage, out: &Path, outputs: &Outputs) -> Result<(
         .await
 }
 
+/// The row of one rendition of `source`: its rung, its media playlist's key and size.
+pub fn rendition_row(
+    source: &Video,
+    rung: &Rung,
+    duration_ms: Option<i64>,
+    playlist_key: &str,
+    bytes: i64,
+) -> NewVideo {
+    let mut row = NewVideo::source(
+        source.app_id,
+        VideoStatus::Transcoded,
+        source.source_name.clone(),
+    );
+    row.parent_id = Some(source.id);
+    row.definition = Some(rung.definition);
+    row.video_width = Some(rung.width as i32);
+    row.video_height = Some(rung.height as i32);
+    row.duration = duration_ms;
+    row.file_size = bytes;
+    row.storage_uri = playlist_key.to_string();
+    row.task_priority = source.task_priority;
+    row
+}
+
 /// Replaces the video's renditions and snapshots with `outputs`, marks it `TRANSCODED`
 /// and the job done, and either publishes it at once (`PLAYABLE`, when the storage is the
 /// only origin) or queues its publication; a generation nobody plays any more is removed.
-/// `None` when the video is gone (deleted meanwhile).
+/// With `rest`, the outputs are the early rung of a chunked ladder and the jobs of the
+/// other rungs are queued. `None` when the video is gone (deleted meanwhile).
 pub async fn swap(
     ctx: &JobContext,
     video: &Video,
@@ -144,6 +171,7 @@ pub async fn swap(
     plan: &Plan,
     outputs: &Outputs,
     job: &Claimed,
+    rest: Option<&RestOfLadder>,
 ) -> Result<Option<()>, JobError> {
     let id = video.id;
     let needs_copies = ctx.delivery.origins().need_copies();
@@ -158,25 +186,15 @@ pub async fn swap(
                 let (old, published) = (current.generation(), current.published_generation());
                 db::outputs::delete_outputs(conn, id).await?;
                 for r in &outputs.renditions {
-                    let rung = plan.rungs[r.index];
-                    let mut row = NewVideo::source(
-                        current.app_id,
-                        VideoStatus::Transcoded,
-                        current.source_name.clone(),
-                    );
-                    row.parent_id = Some(id);
-                    row.definition = Some(rung.definition);
-                    row.video_width = Some(rung.width as i32);
-                    row.video_height = Some(rung.height as i32);
-                    row.duration = info.duration_ms;
-                    row.file_size = r.bytes;
-                    row.storage_uri = r.playlist_key.clone();
-                    row.task_priority = current.task_priority;
+                    let rung = &plan.rungs[r.index];
+                    let row =
+                        rendition_row(&current, rung, info.duration_ms, &r.playlist_key, r.bytes);
                     // Renditions are outputs, not videos with a life of their own: no event.
                     db::videos::insert(conn, &row).await?;
                 }
-                let (w, h) = plan
-                    .rungs
+                // Snapshots are taken at the top rung's size, also by an early pass.
+                let (w, h) = rest
+                    .map_or(&plan.rungs, |r| &r.rungs)
                     .last()
                     .map(|r| (r.width as i32, r.height as i32))
                     .unwrap_or_default();
@@ -202,8 +220,12 @@ pub async fn swap(
                 )
                 .await?;
                 let change = VideoChange {
-                    progress: Some(100),
+                    // With rungs to come, the progress counts their chunks from here.
+                    progress: Some(if rest.is_some() { 0 } else { 100 }),
                     error: Some(None),
+                    ladder_complete: Some(rest.is_none()),
+                    ladder_chunks: Some(rest.map_or(0, |r| r.chunks.len() as i32)),
+                    ladder_chunks_done: Some(0),
                     ..VideoChange::default()
                 };
                 let transcoded =
@@ -216,6 +238,9 @@ pub async fn swap(
                     return Err(JobError::Transient(
                         "the job was taken over by another worker".into(),
                     ));
+                }
+                if let Some(rest) = rest {
+                    rest.enqueue(conn, changes, &transcoded).await?;
                 }
                 if needs_copies {
                     let publish = NewJob::new(&Publish {})

@@ -9,6 +9,7 @@ use scoped_futures::ScopedFutureExt;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 
+use super::early;
 use super::outputs::{self, Outputs};
 use super::{Job, JobContext, JobError};
 use crate::db::{models::Video, videos::VideoChange};
@@ -36,26 +37,51 @@ impl Job for Transcode {
             let mut conn = ctx.db.get().await?;
             crate::db::videos::record_media_info(&mut conn, id, &info).await?;
         }
-
-        let out = work.path().join("out");
-        tokio::fs::create_dir_all(out.join("snapshots")).await?;
         let (tx, rx) = watch::channel(0i16);
         let reporter = tokio::spawn(report_progress(ctx.clone(), id, rx));
-        let transcoded = ctx
-            .media
-            .transcode(&plan, &source, &out, move |p| {
-                let _ = tx.send(p);
-            })
-            .await;
-        let _ = reporter.await;
-        transcoded?;
+        let report = move |p: i16| {
+            let _ = tx.send(p);
+        };
 
         let generation = Generation::new(self.dst.as_deref(), id, job.id);
-        let outputs = Outputs::collect(&out, &plan, &generation)?;
+        let out = work.path().join("out");
+        let keyframes = match plan.is_chunked(ctx.media.config()) {
+            true => early::keyframes(ctx, id, &source).await,
+            false => None,
+        };
+        let (plan, outputs, rest) = match keyframes {
+            Some(keyframes) => {
+                let early = early::Early {
+                    ctx,
+                    job,
+                    plan: &plan,
+                    source: &source,
+                    work: work.path(),
+                };
+                let (early_plan, rest) = early.encode(&keyframes, &generation, &report).await?;
+                let outputs = Outputs::collect(&out, &early_plan, &generation)?;
+                (early_plan, outputs, Some(rest))
+            }
+            None => {
+                tokio::fs::create_dir_all(out.join("snapshots")).await?;
+                let transcoded = ctx.media.transcode(&plan, &source, &out, &report).await;
+                transcoded?;
+                let outputs = Outputs::collect(&out, &plan, &generation)?;
+                (plan, outputs, None)
+            }
+        };
+        drop(report);
+        let _ = reporter.await;
         outputs::store(&ctx.storage, &out, &outputs).await?;
         // Everything is in storage: the work dir goes before the video is marked done.
         drop(work);
-        match outputs::swap(ctx, &video, &info, &plan, &outputs, job).await {
+        let swapped = outputs::swap(ctx, &video, &info, &plan, &outputs, job, rest.as_ref()).await;
+        if !matches!(swapped, Ok(Some(())))
+            && let Some(rest) = &rest
+        {
+            let _ = ctx.storage.remove_all(&rest.chunk_dir()).await;
+        }
+        match swapped {
             Ok(Some(())) => {
                 let seconds = started.elapsed().as_secs_f64();
                 let realtime = plan.seconds() / seconds.max(0.001);

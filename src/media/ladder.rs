@@ -3,7 +3,7 @@
 use crate::model::Definition;
 
 /// One output of the transcode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Rung {
     pub definition: Definition,
     pub width: u32,

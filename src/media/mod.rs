@@ -2,7 +2,10 @@
 //! pass), and the one wrapper that runs both tools. No database and no storage here, so
 //! `reel media plan` runs without Postgres or Redis.
 
+pub mod chunked;
+pub mod chunks;
 pub mod ladder;
+pub mod master;
 pub mod plan;
 pub mod probe;
 pub mod process;
@@ -106,14 +109,26 @@ impl Media {
         plan: &Plan,
         source: &Path,
         out: &Path,
-        mut progress: impl FnMut(i16) + Send,
+        progress: impl FnMut(i16) + Send,
     ) -> Result<(), MediaError> {
         let args = plan.ffmpeg_args(source, out);
-        tracing::debug!(command = %format!("ffmpeg {}", args.join(" ")), "transcoding");
         let timeout = plan.timeout(&self.config);
-        let duration_ms = plan.duration_ms;
+        self.ffmpeg(&args, timeout, plan.duration_ms, progress)
+            .await
+    }
+
+    /// Runs ffmpeg with `args` (which write `-progress pipe:1` for `duration_ms` of media
+    /// when `progress` is to be called).
+    pub async fn ffmpeg(
+        &self,
+        args: &[String],
+        timeout: Duration,
+        duration_ms: i64,
+        mut progress: impl FnMut(i16) + Send,
+    ) -> Result<(), MediaError> {
+        tracing::debug!(command = %format!("ffmpeg {}", args.join(" ")), "running ffmpeg");
         self.tools
-            .run_with_lines(&self.config.ffmpeg, &args, timeout, move |line| {
+            .run_with_lines(&self.config.ffmpeg, args, timeout, move |line| {
                 if let Some(p) = transcode::progress_line(line, duration_ms) {
                     progress(p);
                 }
@@ -126,5 +141,45 @@ impl Media {
                 }
                 other => MediaError::Tool(other),
             })
+    }
+
+    /// What the chunked ladder would run for `source` (`reel media plan --chunks`).
+    pub async fn chunked_plan(
+        &self,
+        plan: &Plan,
+        source: &Path,
+        out: &Path,
+    ) -> Result<chunked::ChunkedCommands, MediaError> {
+        let keyframes = self.keyframes(source).await?;
+        let start = keyframes.first().copied().unwrap_or(0.0);
+        let chunks = chunks::split(
+            &keyframes,
+            start,
+            start + plan.seconds(),
+            self.config.chunk_secs as f64,
+        );
+        Ok(chunked::ChunkedCommands::new(
+            plan,
+            chunks,
+            &self.config,
+            source,
+            out,
+        ))
+    }
+
+    /// The keyframe times of `source`'s video (packets only: no decode).
+    pub async fn keyframes(&self, source: &Path) -> Result<Vec<f64>, MediaError> {
+        let args = chunked::keyframe_probe_args(source);
+        let out = self
+            .tools
+            .run(&self.config.ffprobe, &args, PROBE_TIMEOUT)
+            .await
+            .map_err(|e| match e {
+                ToolError::Failed { stderr, .. } => MediaError::NotMedia(process::trimmed(&stderr)),
+                other => MediaError::Tool(other),
+            })?;
+        Ok(chunks::parse_keyframes(&String::from_utf8_lossy(
+            &out.stdout,
+        )))
     }
 }

@@ -61,6 +61,13 @@ impl Plan {
         ))
     }
 
+    /// Whether the source gets an early rung and a chunked ladder (long enough, and more
+    /// than one rung).
+    pub fn is_chunked(&self, config: &MediaConfig) -> bool {
+        self.rungs.len() > 1
+            && self.duration_ms as u64 >= config.chunk_threshold_secs.saturating_mul(1000)
+    }
+
     pub fn seconds(&self) -> f64 {
         (self.duration_ms.max(1) as f64) / 1000.0
     }

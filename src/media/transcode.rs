@@ -10,7 +10,7 @@ use crate::model::layout;
 /// Segment length of the HLS output, seconds.
 pub const SEGMENT_SECS: u32 = 4;
 /// The one audio encoding (stereo AAC).
-const AUDIO: [&str; 6] = ["-c:a", "aac", "-b:a", "128k", "-ac", "2"];
+pub(super) const AUDIO: [&str; 6] = ["-c:a", "aac", "-b:a", "128k", "-ac", "2"];
 impl Plan {
     /// Encoder settings every rung shares (the per-rung comparison uses the same).
     fn encoder_settings(&self) -> Vec<String> {
@@ -35,7 +35,7 @@ impl Plan {
     }
 
     /// Keyframe interval in frames: one per segment, the same in every rung.
-    fn gop(&self) -> u32 {
+    pub(super) fn gop(&self) -> u32 {
         ((self.fps.clamp(1.0, 120.0)) * f64::from(SEGMENT_SECS)).round() as u32
     }
 
@@ -212,7 +212,7 @@ impl Plan {
 }
 
 /// HLS output settings shared by the single pass and the per-rung comparison.
-fn hls_settings() -> Vec<String> {
+pub(super) fn hls_settings() -> Vec<String> {
     let segment = SEGMENT_SECS.to_string();
     [
         "-f",

@@ -25,6 +25,16 @@ pub fn output_dir(source: VideoId) -> String {
     format!("videos/{source}/")
 }
 
+/// The source's video cut into chunks for transcode job `job` (deleted with the video).
+pub fn chunk_dir(source: VideoId, job: JobId) -> String {
+    format!("{}chunks/{job}/", output_dir(source))
+}
+
+/// Chunk `index` of `chunk_dir`.
+pub fn chunk_key(source: VideoId, job: JobId, index: u32) -> String {
+    format!("{}chunk_{index:05}.nut", chunk_dir(source, job))
+}
+
 /// Where an app's own `transcodeUri` keys live: every key it names (but the import
 /// area's) is read and written under this prefix, so no app can name another's files.
 pub fn app_area(app: AppId) -> String {

@@ -99,6 +99,24 @@ impl Storage {
         self.put(key, file).await
     }
 
+    /// Writes a small object (a playlist) with its content type.
+    pub async fn put_bytes(&self, key: &str, bytes: Vec<u8>) -> Result<(), opendal::Error> {
+        self.op
+            .write_with(key, bytes)
+            .content_type(content_type(key))
+            .await
+            .map(|_| ())
+    }
+
+    /// Reads a small object (a playlist) whole; `None` when it does not exist.
+    pub async fn get_small(&self, key: &str) -> Result<Option<Vec<u8>>, opendal::Error> {
+        match self.op.read(key).await {
+            Ok(buffer) => Ok(Some(buffer.to_vec())),
+            Err(e) if e.kind() == opendal::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Removes everything under `prefix` (a directory on fs).
     pub async fn remove_all(&self, prefix: &str) -> Result<(), opendal::Error> {
         self.op.delete_with(prefix).recursive(true).await

@@ -21,7 +21,7 @@ use scoped_futures::ScopedBoxFuture;
 use super::work::{Hash, Transcode};
 use crate::db::{self, DbPool, PoolError, models::NewVideo, models::Video, videos::VideoChange};
 use crate::events::{EventBus, VideoEvent};
-use crate::model::{AppId, JobId, VideoId, VideoStatus};
+use crate::model::{AppId, Definition, JobId, VideoId, VideoStatus};
 use crate::queue::{self, JobSignal, NewJob};
 use crate::webhook;
 
@@ -142,6 +142,43 @@ pub async fn note_error(
         changes.changed(v);
     }
     Ok(video)
+}
+
+/// One more chunk of the ladder whose master is `master` is encoded: the progress, as a
+/// live event. `None` when that ladder is no longer the video's.
+pub async fn chunk_encoded(
+    conn: &mut AsyncPgConnection,
+    changes: &mut Changes,
+    id: VideoId,
+    master: &str,
+) -> QueryResult<Option<Video>> {
+    let video = db::videos::count_chunk(conn, id, master).await?;
+    if let Some(v) = &video {
+        changes.changed(v);
+    }
+    Ok(video)
+}
+
+/// The rest of the ladder joined the first rung (docs/architecture.md, "Chunked
+/// ladder"): a live event for each rung added, then `video.ladder_complete`. `None`
+/// when that ladder is no longer the video's.
+pub async fn ladder_completed(
+    conn: &mut AsyncPgConnection,
+    changes: &mut Changes,
+    id: VideoId,
+    master: &str,
+    added: &[Definition],
+) -> QueryResult<Option<Video>> {
+    let Some(video) = db::videos::complete_ladder(conn, id, master).await? else {
+        return Ok(None);
+    };
+    for definition in added {
+        let mut event = VideoEvent::snapshot(&video);
+        event.rendition_added = Some(*definition);
+        changes.events.push(event);
+    }
+    changes.queued |= webhook::outbox::record(conn, &video, webhook::LADDER_COMPLETE).await?;
+    Ok(Some(video))
 }
 
 /// Queues a job; workers are woken once the transaction commits.

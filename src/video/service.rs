@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::db::{self, DbPool, models::NewVideo};
 use crate::delivery::{Delivery, PlayUrl};
 use crate::limits::Limits;
-use crate::model::{AppId, VideoId, VideoStatus, layout};
+use crate::model::{AppId, Definition, VideoId, VideoStatus, layout};
 use crate::queue::NewJob;
 use crate::storage::Storage;
 
@@ -35,6 +35,21 @@ pub struct VideoService {
 }
 
 impl VideoService {
+    /// The rungs a video whose ladder is incomplete still waits for, given the ones it has.
+    pub fn pending_definitions(&self, video: &Video, have: &[Definition]) -> Vec<Definition> {
+        let (Some(w), Some(h)) = (video.video_width, video.video_height) else {
+            return Vec::new();
+        };
+        if video.ladder_complete || video.parent_id.is_some() || w <= 0 || h <= 0 {
+            return Vec::new();
+        }
+        crate::media::ladder::ladder(w as u32, h as u32, &self.config.media.definitions)
+            .into_iter()
+            .map(|r| r.definition)
+            .filter(|d| !have.contains(d))
+            .collect()
+    }
+
     pub fn new(
         db: DbPool,
         storage: Storage,

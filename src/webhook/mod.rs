@@ -17,14 +17,17 @@ use crate::error::{Coded, ErrorCode, InfraError};
 use crate::model::VideoStatus;
 
 pub const DELETED: &str = "video.deleted";
+/// Every rung of a video that became playable on its first one has joined it.
+pub const LADDER_COMPLETE: &str = "video.ladder_complete";
 /// Every event an endpoint can ask for.
-pub const EVENTS: [&str; 7] = [
+pub const EVENTS: [&str; 8] = [
     "video.uploaded",
     "video.upload_failed",
     "video.transcoding",
     "video.transcoded",
     "video.transcode_failed",
     "video.playable",
+    LADDER_COMPLETE,
     DELETED,
 ];
 

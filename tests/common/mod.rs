@@ -435,14 +435,20 @@ impl TestApp {
         }
     }
 
-    /// Jobs rows of a video (kind, state).
-    pub async fn jobs_of(&self, video: VideoId) -> Vec<(String, String)> {
+    /// A plain connection to the test's database, for what no service exposes.
+    pub async fn pg(&self) -> tokio_postgres::Client {
         let (client, conn) =
             tokio_postgres::connect(&database_url(&self.db_name), tokio_postgres::NoTls)
                 .await
                 .unwrap();
         tokio::spawn(conn);
         client
+    }
+
+    /// Jobs rows of a video (kind, state).
+    pub async fn jobs_of(&self, video: VideoId) -> Vec<(String, String)> {
+        self.pg()
+            .await
             .query(
                 "SELECT kind, state FROM jobs WHERE video_id = $1 ORDER BY id",
                 &[&video.0],

@@ -87,6 +87,23 @@ impl VideoObject {
     async fn error(&self) -> Option<&str> {
         self.0.error.as_deref()
     }
+    /// False while rungs are still coming after the video became `PLAYABLE` on its first
+    /// one (long sources); `progress` then counts the rest of the ladder.
+    async fn ladder_complete(&self) -> bool {
+        self.0.ladder_complete
+    }
+    /// The rungs still coming (empty once the ladder is complete).
+    #[graphql(complexity = "RENDITIONS_COUNTED * child_complexity")]
+    async fn pending_definitions(&self, ctx: &Context<'_>) -> Result<Vec<GqlDefinition>> {
+        if self.0.ladder_complete {
+            return Ok(Vec::new());
+        }
+        let loader = ctx.data_unchecked::<DataLoader<Renditions>>();
+        let renditions = loader.load_one(self.0.id).await?.unwrap_or_default();
+        let have: Vec<_> = renditions.iter().filter_map(|r| r.definition).collect();
+        let pending = reel(ctx).videos.pending_definitions(&self.0, &have);
+        Ok(pending.into_iter().map(Into::into).collect())
+    }
     /// The client's string given at upload, echoed in every event.
     async fn passthrough(&self) -> Option<&str> {
         self.0.passthrough.as_deref()
@@ -297,6 +314,14 @@ impl VideoEventObject {
     /// The video was deleted; `status` is the last it had.
     async fn deleted(&self) -> bool {
         self.event.deleted
+    }
+    /// False while rungs are still coming after the first one was published.
+    async fn ladder_complete(&self) -> bool {
+        self.event.ladder_complete
+    }
+    /// Set when this event announces one more rung of a playable video.
+    async fn rendition_added(&self) -> Option<GqlDefinition> {
+        self.event.rendition_added.map(Into::into)
     }
     async fn at(&self) -> DateTime<Utc> {
         self.event.at

@@ -141,7 +141,7 @@ pub struct WebhookMutation;
 impl WebhookMutation {
     /// Registers an endpoint for `events` (default: all of `video.uploaded`,
     /// `video.upload_failed`, `video.transcoding`, `video.transcoded`,
-    /// `video.transcode_failed`, `video.playable`, `video.deleted`).
+    /// `video.transcode_failed`, `video.playable`, `video.ladder_complete`, `video.deleted`).
     async fn create_webhook(
         &self,
         ctx: &Context<'_>,

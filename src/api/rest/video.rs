@@ -23,10 +23,13 @@ pub struct StatusReply {
     /// `UPLOADING`, `UPLOADED`, `UPLOAD_FAILED`, `TRANSCODE_QUEUED`, `TRANSCODING`,
     /// `TRANSCODED`, `TRANSCODE_FAILED` or `PLAYABLE`.
     status: String,
-    /// Progress of the current step, 0 to 100.
+    /// Progress of the current step, 0 to 100 (while `ladder_complete` is false: of the
+    /// rungs still coming).
     progress: i16,
     #[oai(nullable)]
     error: Option<String>,
+    /// False while rungs are still coming after the video became playable on its first.
+    ladder_complete: bool,
 }
 
 #[derive(Object)]
@@ -93,6 +96,7 @@ fn status_reply(video: Video) -> StatusReply {
         vid: video.id.0,
         status: video.status.to_string(),
         progress: video.progress,
+        ladder_complete: video.ladder_complete,
         error: video.error,
     }
 }
@@ -110,14 +114,7 @@ impl VideoApi {
     ) -> Reply<StatusReply> {
         may(&caller, Scope::Read)?;
         let video = find(&reel, &caller, &vid).await?;
-        Ok(Json(StatusReply {
-            code: OK.into(),
-            message: video.status.to_string(),
-            vid: video.id.0,
-            status: video.status.to_string(),
-            progress: video.progress,
-            error: video.error,
-        }))
+        Ok(Json(status_reply(video)))
     }
 
     /// Delete a video with its renditions, snapshots and stored bytes.

@@ -1,0 +1,3 @@
+ALTER TABLE videos DROP COLUMN ladder_chunks_done;
+ALTER TABLE videos DROP COLUMN ladder_chunks;
+ALTER TABLE videos DROP COLUMN ladder_complete;

@@ -1,0 +1,181 @@
+//! The `transcode_chunk` job: fetch one chunk of the source's video (only it), encode
+//! every rung but the early one from one decode, store the segments and the chunk's
+//! playlists under the ladder's generation, count the chunk on the video.
+
+use std::path::{Path, PathBuf};
+
+use futures_util::{StreamExt, TryStreamExt};
+use scoped_futures::ScopedFutureExt;
+use tokio::io::AsyncWriteExt;
+
+use super::ladder::EncodeChunk;
+use super::{Job, JobContext, JobError};
+use crate::media::Plan;
+use crate::media::process::trimmed;
+use crate::model::Generation;
+use crate::queue::Claimed;
+use crate::storage::Storage;
+use crate::video::lifecycle;
+
+impl Job for EncodeChunk {
+    async fn run(self, ctx: &JobContext, job: &Claimed) -> Result<(), JobError> {
+        let id = job
+            .video_id
+            .ok_or_else(|| JobError::Permanent("chunk job without a video".into()))?;
+        // Retranscoded or finished meanwhile: this ladder is nobody's any more.
+        let current = ctx
+            .video(id)
+            .await?
+            .filter(|v| !v.ladder_complete && v.generation().as_ref() == Some(&self.generation));
+        if current.is_none() {
+            return Ok(());
+        }
+        let work = ctx.work_dir("chunk-").await?;
+        let input = fetch(&ctx.storage, &self.source_key, work.path()).await?;
+        let out = work.path().join("out");
+        for rung in &self.rungs {
+            tokio::fs::create_dir_all(out.join(rung.definition.as_str())).await?;
+        }
+        let plan = Plan {
+            rungs: self.rungs.clone(),
+            has_audio: false,
+            duration_ms: (self.chunk.seconds() * 1000.0).round() as i64,
+            fps: self.fps,
+            snapshots: 1,
+            threads: ctx.media.config().threads,
+        };
+        let args = plan.chunk_args(&self.rungs, &self.chunk, &input, &out);
+        let timeout = plan.timeout(ctx.media.config());
+        ctx.media
+            .ffmpeg(&args, timeout, plan.duration_ms, |_| {})
+            .await?;
+        store_chunk(&ctx.storage, &out, &self.generation).await?;
+        drop(work);
+
+        let master = self.generation.master();
+        let counted = ctx
+            .lifecycle
+            .commit(|conn, changes| {
+                async move {
+                    let video = lifecycle::chunk_encoded(conn, changes, id, &master).await?;
+                    if !job.finish(conn).await? {
+                        return Err(JobError::Transient(
+                            "the job was taken over by another worker".into(),
+                        ));
+                    }
+                    Ok(video)
+                }
+                .scope_boxed()
+            })
+            .await?;
+        match counted {
+            Some(v) => {
+                let (done, of) = (v.ladder_chunks_done, v.ladder_chunks);
+                tracing::info!(video = %id, chunk = self.chunk.index, done, of, "chunk encoded");
+            }
+            // Deleted while this chunk was stored: what it stored goes too.
+            None => remove_if_deleted(ctx, id, &self.generation).await,
+        }
+        Ok(())
+    }
+
+    /// The video was deleted while the chunk ran (its job went with it).
+    async fn cancelled(ctx: &JobContext, job: &Claimed) {
+        let (Some(id), Ok(payload)) = (job.video_id, job.payload::<EncodeChunk>()) else {
+            return;
+        };
+        remove_if_deleted(ctx, id, &payload.generation).await;
+    }
+
+    /// The ladder waits for the other chunks; the reason stays on the video.
+    async fn failed(ctx: &JobContext, job: &Claimed, error: &str, last: bool) {
+        let Some(id) = job.video_id else { return };
+        let index = job
+            .payload::<EncodeChunk>()
+            .map(|p| p.chunk.index.to_string())
+            .unwrap_or_else(|_| "?".into());
+        let reason = match last {
+            true => format!("chunk {index} failed: {}", trimmed(error)),
+            false => format!("chunk {index} failed, will retry: {}", trimmed(error)),
+        };
+        let noted = ctx
+            .lifecycle
+            .commit(|conn, changes| {
+                async move {
+                    Ok::<_, JobError>(lifecycle::note_error(conn, changes, id, &reason).await?)
+                }
+                .scope_boxed()
+            })
+            .await;
+        if let Err(e) = noted {
+            tracing::error!(video = %id, error = %e, "could not record the failure");
+        }
+    }
+}
+
+/// Removes the ladder's generation and the video's output directory when the video is
+/// gone (the deletion removed them once; a chunk stored after it must not linger).
+async fn remove_if_deleted(ctx: &JobContext, id: crate::model::VideoId, generation: &Generation) {
+    if matches!(ctx.video(id).await, Ok(None)) {
+        ctx.remove_generation(generation.prefix()).await;
+        let _ = ctx
+            .storage
+            .remove_all(&crate::model::layout::output_dir(id))
+            .await;
+    }
+}
+
+/// The chunk on local disk: in place on fs storage, otherwise downloaded into `work`
+/// (the chunk only, never the whole source).
+async fn fetch(storage: &Storage, key: &str, work: &Path) -> Result<PathBuf, JobError> {
+    if let Some(path) = storage.local_path(key) {
+        return match tokio::fs::try_exists(&path).await? {
+            true => Ok(path),
+            false => Err(JobError::Transient("the chunk's source is missing".into())),
+        };
+    }
+    let path = work.join("chunk.nut");
+    let mut source = storage.chunks(key).await?;
+    let mut file = tokio::fs::File::create(&path).await?;
+    while let Some(bytes) = source.next().await {
+        file.write_all(&bytes?).await?;
+    }
+    file.flush().await?;
+    Ok(path)
+}
+
+/// Stores the chunk's segments, then its playlists (a playlist in storage means its
+/// segments are there).
+async fn store_chunk(
+    storage: &Storage,
+    out: &Path,
+    generation: &Generation,
+) -> Result<(), JobError> {
+    let mut files = Vec::new();
+    let mut dirs = tokio::fs::read_dir(out).await?;
+    while let Some(dir) = dirs.next_entry().await? {
+        let mut entries = tokio::fs::read_dir(dir.path()).await?;
+        while let Some(file) = entries.next_entry().await? {
+            let rel = format!(
+                "{}/{}",
+                dir.file_name().to_string_lossy(),
+                file.file_name().to_string_lossy()
+            );
+            files.push((file.path(), generation.key(&rel)));
+        }
+    }
+    let (playlists, segments): (Vec<_>, Vec<_>) = files
+        .into_iter()
+        .partition(|(p, _)| p.extension().is_some_and(|e| e == "m3u8"));
+    for batch in [segments, playlists] {
+        futures_util::stream::iter(batch)
+            .map(|(path, key)| async move {
+                storage.put_file(&path, &key).await?;
+                Ok::<_, JobError>(())
+            })
+            .buffer_unordered(4)
+            .try_collect::<()>()
+            .await?;
+    }
+    Ok(())
+}
