@@ -5,133 +5,17 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
-use futures_util::{StreamExt, TryStreamExt};
-use tokio::sync::watch;
+use futures_util::StreamExt;
 
-use common::media::{clip, upload};
-use common::{Credentials, TestApp};
+use common::TestApp;
+use common::ladder::*;
+use common::media::upload;
 use reel::events::VideoEvent;
-use reel::jobs::Registry;
 use reel::model::{AppId, Definition, VideoId, VideoStatus};
-use reel::video::Video;
-use reel::video::work::Transcode;
-
-/// Source length, seconds; frame rate.
-const SECS: u32 = 24;
-const FPS: f64 = 25.0;
-
-/// A server whose chunked ladder starts at 10 s with 8 s chunks, and no worker of its own
-/// (each test starts the runners it needs).
-async fn setup() -> (TestApp, Credentials, String) {
-    TestApp::builder()
-        .config(|c| {
-            c.media.chunk_threshold_secs = 10;
-            c.media.chunk_secs = 8;
-            c.jobs.poll_ms = 100;
-            // A deleted video's running chunk notices within a second.
-            c.jobs.lease_secs = 3;
-        })
-        .signed_in()
-        .await
-}
-
-/// 854x480 at 25 fps with a tone, a keyframe every 37 frames (1.48 s), so chunk cuts
-/// are not on segment boundaries of the source's own timeline.
-fn source(dir: &Path) -> PathBuf {
-    clip(
-        dir,
-        "long.mp4",
-        &format!(
-            "-f lavfi -i testsrc2=size=854x480:rate=25:duration={SECS} \
-             -f lavfi -i sine=frequency=440:duration={SECS} -c:a aac \
-             -c:v libx264 -preset ultrafast -g 37 -pix_fmt yuv420p -shortest"
-        ),
-    )
-}
-
-/// A runner with `workers` slots that knows only the `transcode` kind: it does the early
-/// pass and cuts the chunks, and leaves the chunks queued.
-fn early_only(app: &TestApp) -> watch::Sender<bool> {
-    let (stop, stopped) = watch::channel(false);
-    let registry = Registry::default().with::<Transcode>();
-    app.reel
-        .runner_with(registry)
-        .spawn(&app.reel.lanes(1), stopped);
-    stop
-}
-
-/// A runner of every kind with one slot (one worker node).
-fn worker(app: &TestApp) -> watch::Sender<bool> {
-    let (stop, stopped) = watch::channel(false);
-    app.reel.runner().spawn(&app.reel.lanes(1), stopped);
-    stop
-}
-
-async fn wait_until(
-    app: &TestApp,
-    owner: AppId,
-    id: VideoId,
-    done: impl Fn(&Video) -> bool,
-) -> Video {
-    for _ in 0..1200 {
-        if let Some(v) = app.reel.videos.get(owner, id).await.unwrap()
-            && done(&v)
-        {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!(
-        "video {id} never got there: {:?}",
-        app.reel.videos.get(owner, id).await
-    );
-}
-
-/// Playable on the early rung, the rest still coming.
-async fn playable_early(app: &TestApp, owner: AppId, id: VideoId) -> Video {
-    let v = wait_until(app, owner, id, |v| {
-        v.status == VideoStatus::Playable || v.status == VideoStatus::TranscodeFailed
-    })
-    .await;
-    assert_eq!(v.status, VideoStatus::Playable, "{:?}", v.error);
-    v
-}
-
-async fn ladder_complete(app: &TestApp, owner: AppId, id: VideoId) -> Video {
-    wait_until(app, owner, id, |v| v.ladder_complete).await
-}
-
-/// Every object under `prefix`, copied from storage into a local directory (the same on
-/// fs and S3 storage).
-async fn download(app: &TestApp, prefix: &str, into: &Path) {
-    let op = app.reel.storage.op();
-    let mut lister = op.lister_with(prefix).recursive(true).await.unwrap();
-    while let Some(entry) = lister.try_next().await.unwrap() {
-        if entry.metadata().is_file() {
-            let rel = entry.path().strip_prefix(prefix).unwrap();
-            let path = into.join(rel);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(&path, op.read(entry.path()).await.unwrap().to_vec()).unwrap();
-        }
-    }
-}
-
-async fn keys_under(app: &TestApp, prefix: &str) -> Vec<String> {
-    let op = app.reel.storage.op();
-    let Ok(mut lister) = op.lister_with(prefix).recursive(true).await else {
-        return Vec::new();
-    };
-    let mut keys = Vec::new();
-    while let Ok(Some(entry)) = lister.try_next().await {
-        if entry.metadata().is_file() {
-            keys.push(entry.path().to_string());
-        }
-    }
-    keys
-}
+use serde_json::json;
 
 /// (pts, duration) of every packet of the first stream of `kind` (`v` or `a`), by pts.
 fn packets(playlist: &Path, kind: &str) -> Vec<(f64, f64)> {
@@ -382,4 +266,43 @@ async fn deleting_the_video_cancels_every_chunk_and_cleans_up() {
         std::fs::read_dir(&tmp).map(|d| d.map(|e| e.unwrap().file_name()).collect::<Vec<_>>()),
         keys_under(&app, &format!("videos/{vid}/")).await
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hls_js_plays_a_chunked_rung_across_a_cut_and_seeks_over_one() {
+    let (app, creds, token) = setup().await;
+    let dir = tempfile::tempdir().unwrap();
+    let _worker = worker(&app);
+    let vid = upload(&app, &token, &source(dir.path())).await;
+    ladder_complete(&app, creds.app_id, vid).await;
+    let sql = "SELECT (payload->'chunk'->>'start')::float8 FROM jobs \
+               WHERE video_id = $1 AND kind = 'transcode_chunk' ORDER BY id";
+    let rows = app.pg().await.query(sql, &[&vid.0]).await.unwrap();
+    let cuts: Vec<String> = rows
+        .iter()
+        .skip(1)
+        .map(|r| r.get::<_, f64>(0).to_string())
+        .collect();
+    assert_eq!(cuts.len(), 2);
+    let query = "query($id: ID!) { video(id: $id) { playUrl { url } } }";
+    let play = app
+        .graphql(&creds, query, json!({ "id": vid.to_string() }))
+        .await;
+    let url = play["data"]["video"]["playUrl"]["url"].as_str();
+    let url = url.unwrap_or_else(|| panic!("{play}")).to_string();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = tokio::process::Command::new("node")
+        .arg(repo.join("tests/browser/hls_chunks.mjs"))
+        .arg(app.url("/healthz"))
+        .arg(&url)
+        .arg(repo.join("playground/node_modules/hls.js/dist/hls.min.js"))
+        .arg("SD")
+        .arg(cuts.join(","))
+        .output()
+        .await
+        .expect("node is installed (scripts/setup)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("OK: played SD"), "{stdout}");
 }

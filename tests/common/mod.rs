@@ -5,6 +5,7 @@
 
 pub mod edge;
 pub mod hooks;
+pub mod ladder;
 pub mod media;
 pub mod node;
 pub mod raw;
