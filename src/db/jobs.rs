@@ -229,6 +229,41 @@ pub async fn release(conn: &mut AsyncPgConnection, id: JobId, worker: &str) -> Q
     Ok(())
 }
 
+/// Whether job `id` has not ended yet (waiting, queued or running).
+pub async fn is_pending(conn: &mut AsyncPgConnection, id: JobId) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        jobs::table
+            .filter(jobs::id.eq(id))
+            .filter(jobs::state.eq_any(["waiting", "queued", "running"])),
+    ))
+    .get_result(conn)
+    .await
+}
+
+/// Whether a job of `kind` about `video` has `payload.{field}` = `value` (a retried job
+/// checks that what it queued the first time is there).
+pub async fn exists_with(
+    conn: &mut AsyncPgConnection,
+    video: VideoId,
+    kind: &str,
+    field: &str,
+    value: &str,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        jobs::table
+            .filter(jobs::video_id.eq(video))
+            .filter(jobs::kind.eq(kind))
+            .filter(
+                diesel::dsl::sql::<diesel::sql_types::Bool>("payload->>")
+                    .bind::<Text, _>(field)
+                    .sql(" = ")
+                    .bind::<Text, _>(value),
+            ),
+    ))
+    .get_result(conn)
+    .await
+}
+
 /// Jobs of a video not yet ended.
 pub async fn pending_for_video(conn: &mut AsyncPgConnection, video: VideoId) -> QueryResult<i64> {
     jobs::table

@@ -213,38 +213,54 @@ pub async fn set_progress(
     .optional()
 }
 
-/// One more chunk of the ladder whose master playlist is `master` is encoded; the
-/// progress follows. `None` when that ladder is no longer the video's (deleted,
-/// retranscoded) or already complete.
-pub async fn count_chunk(
+/// A chunked ladder of `chunks` chunks starts (its chunks may be encoded before the
+/// early rung is published).
+pub async fn start_ladder(
     conn: &mut AsyncPgConnection,
     id: VideoId,
-    master: &str,
-) -> QueryResult<Option<Video>> {
-    let counted: Option<(i32, i32)> = diesel::update(
-        videos::table
-            .find(id)
-            .filter(videos::playlist_uri.eq(master))
-            .filter(videos::ladder_complete.eq(false)),
-    )
-    .set(videos::ladder_chunks_done.eq(videos::ladder_chunks_done + 1))
-    .returning((videos::ladder_chunks_done, videos::ladder_chunks))
-    .get_result(conn)
-    .await
-    .optional()?;
-    let Some((done, total)) = counted else {
-        return Ok(None);
-    };
-    let progress = (done.min(total) * 99 / total.max(1)) as i16;
+    chunks: i32,
+) -> QueryResult<()> {
     diesel::update(videos::table.find(id))
         .set((
-            videos::progress.eq(progress),
+            videos::ladder_chunks.eq(chunks),
+            videos::ladder_chunks_done.eq(0),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// One more chunk of the ladder is encoded. Once the early rung is published the
+/// progress follows the chunks (before, it is the early pass's own). `None` when the
+/// video is gone.
+pub async fn count_chunk(conn: &mut AsyncPgConnection, id: VideoId) -> QueryResult<Option<Video>> {
+    let Some(video) = diesel::update(videos::table.find(id).filter(videos::ladder_chunks.gt(0)))
+        .set(videos::ladder_chunks_done.eq(videos::ladder_chunks_done + 1))
+        .returning(Video::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    if video.ladder_complete || video.status == VideoStatus::Transcoding {
+        return Ok(Some(video));
+    }
+    diesel::update(videos::table.find(id))
+        .set((
+            videos::progress.eq(ladder_progress(&video)),
             videos::update_time.eq(diesel::dsl::now),
         ))
         .returning(Video::as_returning())
         .get_result(conn)
         .await
         .optional()
+}
+
+/// Percent of a chunked ladder's chunks encoded (100 only once it is complete).
+pub fn ladder_progress(video: &Video) -> i16 {
+    let (done, total) = (video.ladder_chunks_done, video.ladder_chunks.max(1));
+    (done.min(total) * 99 / total) as i16
 }
 
 /// The ladder whose master playlist is `master` has every rung; `None` when it is no

@@ -10,9 +10,10 @@ use tokio::io::AsyncWriteExt;
 
 use super::ladder::EncodeChunk;
 use super::{Job, JobContext, JobError};
+use crate::db;
 use crate::media::Plan;
 use crate::media::process::trimmed;
-use crate::model::Generation;
+use crate::model::{Generation, VideoId};
 use crate::queue::Claimed;
 use crate::storage::Storage;
 use crate::video::lifecycle;
@@ -23,11 +24,7 @@ impl Job for EncodeChunk {
             .video_id
             .ok_or_else(|| JobError::Permanent("chunk job without a video".into()))?;
         // Retranscoded or finished meanwhile: this ladder is nobody's any more.
-        let current = ctx
-            .video(id)
-            .await?
-            .filter(|v| !v.ladder_complete && v.generation().as_ref() == Some(&self.generation));
-        if current.is_none() {
+        if !self.still_wanted(ctx, id).await? {
             return Ok(());
         }
         let work = ctx.work_dir("chunk-").await?;
@@ -52,12 +49,11 @@ impl Job for EncodeChunk {
         store_chunk(&ctx.storage, &out, &self.generation).await?;
         drop(work);
 
-        let master = self.generation.master();
         let counted = ctx
             .lifecycle
             .commit(|conn, changes| {
                 async move {
-                    let video = lifecycle::chunk_encoded(conn, changes, id, &master).await?;
+                    let video = lifecycle::chunk_encoded(conn, changes, id).await?;
                     if !job.finish(conn).await? {
                         return Err(JobError::Transient(
                             "the job was taken over by another worker".into(),
@@ -113,9 +109,24 @@ impl Job for EncodeChunk {
     }
 }
 
+impl EncodeChunk {
+    /// While its transcode job runs (the early rung), or while its generation is the
+    /// video's and the ladder incomplete; not once retranscoded, finished or deleted.
+    async fn still_wanted(&self, ctx: &JobContext, id: VideoId) -> Result<bool, JobError> {
+        let mut conn = ctx.db.get().await?;
+        let Some(video) = db::videos::find_any(&mut conn, id).await? else {
+            return Ok(false);
+        };
+        if !video.ladder_complete && video.generation().as_ref() == Some(&self.generation) {
+            return Ok(true);
+        }
+        Ok(db::jobs::is_pending(&mut conn, self.transcode_job).await?)
+    }
+}
+
 /// Removes the ladder's generation and the video's output directory when the video is
 /// gone (the deletion removed them once; a chunk stored after it must not linger).
-async fn remove_if_deleted(ctx: &JobContext, id: crate::model::VideoId, generation: &Generation) {
+async fn remove_if_deleted(ctx: &JobContext, id: VideoId, generation: &Generation) {
     if matches!(ctx.video(id).await, Ok(None)) {
         ctx.remove_generation(generation.prefix()).await;
         let _ = ctx

@@ -1,9 +1,11 @@
-//! The chunked branch of a transcode (docs/architecture.md, "Chunked ladder"): the early
-//! pass (lowest rung, audio, snapshots, sprite from one decode, fast preset), then the
-//! source's video cut into chunks at its keyframes and stored for the chunk jobs, which
-//! `outputs::swap` queues when it publishes the early rung.
+//! The chunked branch of a transcode (docs/architecture.md, "Chunked ladder"): the
+//! source's video cut into chunks at its keyframes, stored, and the chunks' jobs queued
+//! (other workers start on them at once), then the early pass (lowest rung, audio,
+//! snapshots, sprite from one decode, fast preset), which `outputs::swap` publishes.
 
 use std::path::Path;
+
+use scoped_futures::ScopedFutureExt;
 
 use super::ladder::RestOfLadder;
 use super::{JobContext, JobError};
@@ -40,8 +42,9 @@ pub struct Early<'a> {
 }
 
 impl Early<'_> {
-    /// Writes the early rung's outputs into `work/out` (as a plan of that one rung, which
-    /// it returns) and stores the chunks; returns what the other rungs need.
+    /// Cuts, stores and queues the chunks (once, whatever the attempt), then writes the
+    /// early rung's outputs into `work/out`; returns the plan of that one rung and what
+    /// the other rungs need.
     pub async fn encode(
         &self,
         keyframes: &[f64],
@@ -60,12 +63,30 @@ impl Early<'_> {
             start + plan.seconds(),
             config.chunk_secs as f64,
         );
+        let rest = RestOfLadder {
+            generation: generation.clone(),
+            chunks,
+            rungs: plan.rungs.clone(),
+            fps: plan.fps,
+            has_audio: plan.has_audio,
+            duration_ms: plan.duration_ms,
+            video: id,
+            transcode_job: self.job.id,
+        };
+        let timeout = plan.timeout(config);
+        let queued = {
+            let mut conn = self.ctx.db.get().await?;
+            rest.queued(&mut conn).await?
+        };
+        if !queued {
+            self.cut(&rest, timeout).await?;
+        }
+
         let out = self.work.join("out");
         for dir in [plan.rungs[0].definition.as_str(), "audio", "snapshots"] {
             tokio::fs::create_dir_all(out.join(dir)).await?;
         }
-        let args = plan.early_args(&chunks, &config.early_preset, self.source, &out);
-        let timeout = plan.timeout(config);
+        let args = plan.early_args(&rest.chunks, &config.early_preset, self.source, &out);
         self.ctx
             .media
             .ffmpeg(&args, timeout, plan.duration_ms, report)
@@ -77,11 +98,18 @@ impl Early<'_> {
         let master = master_playlist(&early.rungs, plan.fps, plan.has_audio);
         tokio::fs::write(out.join(layout::MASTER), master).await?;
 
+        Ok((early, rest))
+    }
+
+    /// Splits the source's video into the chunks, stores them, and queues their jobs.
+    async fn cut(&self, rest: &RestOfLadder, timeout: std::time::Duration) -> Result<(), JobError> {
+        let chunks = &rest.chunks;
+        let id = rest.video;
         let pieces = self.work.join("chunks");
         tokio::fs::create_dir_all(&pieces).await?;
-        let args = split_args(&chunks, self.source, &pieces);
+        let args = split_args(chunks, self.source, &pieces);
         self.ctx.media.ffmpeg(&args, timeout, 0, |_| {}).await?;
-        for chunk in &chunks {
+        for chunk in chunks {
             let path = pieces.join(format!("chunk_{:05}.nut", chunk.index));
             if !tokio::fs::try_exists(&path).await? {
                 return Err(JobError::Transient(format!(
@@ -93,17 +121,20 @@ impl Early<'_> {
             let key = layout::chunk_key(id, self.job.id, chunk.index);
             self.ctx.storage.put_file(&path, &key).await?;
         }
-        tracing::info!(video = %id, chunks = chunks.len(), "early rung encoded, chunks cut");
-        let rest = RestOfLadder {
-            generation: generation.clone(),
-            chunks,
-            rungs: plan.rungs.clone(),
-            fps: plan.fps,
-            has_audio: plan.has_audio,
-            duration_ms: plan.duration_ms,
-            video: id,
-            transcode_job: self.job.id,
-        };
-        Ok((early, rest))
+        tokio::fs::remove_dir_all(&pieces).await?;
+        let video = self
+            .ctx
+            .video(id)
+            .await?
+            .ok_or_else(|| JobError::Permanent("the video was deleted".into()))?;
+        self.ctx
+            .lifecycle
+            .commit(|conn, changes| {
+                async move { Ok::<_, JobError>(rest.enqueue(conn, changes, &video).await?) }
+                    .scope_boxed()
+            })
+            .await?;
+        tracing::info!(video = %id, chunks = chunks.len(), "chunks cut and queued");
+        Ok(())
     }
 }

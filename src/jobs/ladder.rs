@@ -1,8 +1,7 @@
-//! The job graph of a chunked ladder (docs/architecture.md, "Chunked ladder"): once the
-//! early rung is published, one `transcode_chunk` job per chunk (any worker may take
-//! each), and one `finish_ladder` job that waits for all of them. Queued in the
-//! transaction that publishes the early rung; how each runs is in `chunk.rs` and
-//! `stitch.rs`.
+//! The job graph of a chunked ladder (docs/architecture.md, "Chunked ladder"): one
+//! `transcode_chunk` job per chunk (any worker may take each, while the transcode job
+//! still encodes the early rung), and one `finish_ladder` job that waits for all of them
+//! and for the transcode job. How each runs is in `chunk.rs` and `stitch.rs`.
 
 use diesel::QueryResult;
 use diesel_async::AsyncPgConnection;
@@ -24,6 +23,8 @@ pub struct EncodeChunk {
     pub source_key: String,
     pub rungs: Vec<Rung>,
     pub fps: f64,
+    /// The transcode job that cut the chunk: while it runs, the ladder is still coming.
+    pub transcode_job: JobId,
 }
 
 impl Payload for EncodeChunk {
@@ -68,9 +69,16 @@ impl RestOfLadder {
         layout::chunk_dir(self.video, self.transcode_job)
     }
 
-    /// Queues the chunks' jobs and the job that finishes the ladder after them. Chunks
-    /// run at the video's priority, so one long film does not hold up short videos queued
-    /// after it any longer than its early rung did.
+    /// Whether the chunks' jobs are queued already (by an earlier attempt of the job).
+    pub async fn queued(&self, conn: &mut AsyncPgConnection) -> QueryResult<bool> {
+        let prefix = self.generation.prefix();
+        crate::db::jobs::exists_with(conn, self.video, EncodeChunk::KIND, "generation", prefix)
+            .await
+    }
+
+    /// Queues the chunks' jobs, and the job that finishes the ladder after them and after
+    /// the transcode job (which publishes the early rung). Chunks run at the video's
+    /// priority; other workers take them while the early rung is being encoded.
     pub async fn enqueue(
         &self,
         conn: &mut AsyncPgConnection,
@@ -85,6 +93,7 @@ impl RestOfLadder {
                 source_key: layout::chunk_key(self.video, self.transcode_job, chunk.index),
                 rungs: self.rungs[1..].to_vec(),
                 fps: self.fps,
+                transcode_job: self.transcode_job,
             };
             let job = NewJob::new(&payload).for_video(video);
             chunk_jobs.push(lifecycle::enqueue(conn, changes, job).await?);
@@ -101,8 +110,8 @@ impl RestOfLadder {
         let job = NewJob::new(&finish)
             .for_video(video)
             .priority(video.task_priority.saturating_add(1))
-            .after(chunk_jobs);
+            .after(chunk_jobs.into_iter().chain([self.transcode_job]));
         lifecycle::enqueue(conn, changes, job).await?;
-        Ok(())
+        crate::db::videos::start_ladder(conn, self.video, self.chunks.len() as i32).await
     }
 }

@@ -162,8 +162,8 @@ pub fn rendition_row(
 /// Replaces the video's renditions and snapshots with `outputs`, marks it `TRANSCODED`
 /// and the job done, and either publishes it at once (`PLAYABLE`, when the storage is the
 /// only origin) or queues its publication; a generation nobody plays any more is removed.
-/// With `rest`, the outputs are the early rung of a chunked ladder and the jobs of the
-/// other rungs are queued. `None` when the video is gone (deleted meanwhile).
+/// With `rest`, the outputs are the early rung of a chunked ladder whose other rungs are
+/// on their way (their jobs queued earlier). `None` when the video is gone.
 pub async fn swap(
     ctx: &JobContext,
     video: &Video,
@@ -219,14 +219,22 @@ pub async fn swap(
                     &outputs.vtt_key,
                 )
                 .await?;
-                let change = VideoChange {
+                let change = match rest {
                     // With rungs to come, the progress counts their chunks from here.
-                    progress: Some(if rest.is_some() { 0 } else { 100 }),
-                    error: Some(None),
-                    ladder_complete: Some(rest.is_none()),
-                    ladder_chunks: Some(rest.map_or(0, |r| r.chunks.len() as i32)),
-                    ladder_chunks_done: Some(0),
-                    ..VideoChange::default()
+                    Some(_) => VideoChange {
+                        progress: Some(db::videos::ladder_progress(&current)),
+                        error: Some(None),
+                        ladder_complete: Some(false),
+                        ..VideoChange::default()
+                    },
+                    None => VideoChange {
+                        progress: Some(100),
+                        error: Some(None),
+                        ladder_complete: Some(true),
+                        ladder_chunks: Some(0),
+                        ladder_chunks_done: Some(0),
+                        ..VideoChange::default()
+                    },
                 };
                 let transcoded =
                     lifecycle::transition(conn, changes, id, VideoStatus::Transcoded, change)
@@ -238,9 +246,6 @@ pub async fn swap(
                     return Err(JobError::Transient(
                         "the job was taken over by another worker".into(),
                     ));
-                }
-                if let Some(rest) = rest {
-                    rest.enqueue(conn, changes, &transcoded).await?;
                 }
                 if needs_copies {
                     let publish = NewJob::new(&Publish {})

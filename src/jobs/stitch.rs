@@ -48,11 +48,17 @@ impl Job for FinishLadder {
 
 impl FinishLadder {
     async fn finish(&self, ctx: &JobContext, job: &Claimed, id: VideoId) -> Result<(), JobError> {
-        let current = ctx
-            .video(id)
-            .await?
-            .filter(|v| !v.ladder_complete && v.generation().as_ref() == Some(&self.generation));
-        if current.is_none() {
+        let Some(video) = ctx.video(id).await? else {
+            return Ok(());
+        };
+        let ours = Some(&self.generation);
+        if video.ladder_complete || video.generation().as_ref() != ours {
+            // The early rung never made it (the transcode failed) or was replaced: what
+            // the chunks stored is nobody's, unless players still hold it.
+            if video.generation().as_ref() != ours && video.published_generation().as_ref() != ours
+            {
+                ctx.remove_generation(self.generation.prefix()).await;
+            }
             return Ok(());
         }
         let added: Vec<Rung> = self.rungs[1..].to_vec();

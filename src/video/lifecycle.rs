@@ -144,15 +144,14 @@ pub async fn note_error(
     Ok(video)
 }
 
-/// One more chunk of the ladder whose master is `master` is encoded: the progress, as a
-/// live event. `None` when that ladder is no longer the video's.
+/// One more chunk of the ladder is encoded: the progress, as a live event. `None` when
+/// the video is gone.
 pub async fn chunk_encoded(
     conn: &mut AsyncPgConnection,
     changes: &mut Changes,
     id: VideoId,
-    master: &str,
 ) -> QueryResult<Option<Video>> {
-    let video = db::videos::count_chunk(conn, id, master).await?;
+    let video = db::videos::count_chunk(conn, id).await?;
     if let Some(v) = &video {
         changes.changed(v);
     }
