@@ -53,13 +53,16 @@ impl Job for EncodeChunk {
             .lifecycle
             .commit(|conn, changes| {
                 async move {
-                    let video = lifecycle::chunk_encoded(conn, changes, id).await?;
+                    let Some(video) = lifecycle::chunk_encoded(conn, changes, id).await? else {
+                        // Deleted: the job went with the video.
+                        return Ok(None);
+                    };
                     if !job.finish(conn).await? {
                         return Err(JobError::Transient(
                             "the job was taken over by another worker".into(),
                         ));
                     }
-                    Ok(video)
+                    Ok(Some(video))
                 }
                 .scope_boxed()
             })

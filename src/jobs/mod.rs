@@ -192,6 +192,12 @@ impl Registry {
         self
     }
 
+    /// The same kinds but `name` (a node that leaves that kind to others).
+    pub fn without(mut self, name: &str) -> Self {
+        self.kinds.remove(name);
+        self
+    }
+
     pub fn get(&self, name: &str) -> Option<&Kind> {
         self.kinds.get(name)
     }

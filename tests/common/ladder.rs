@@ -10,10 +10,8 @@ use tokio::sync::watch;
 
 use super::media::clip;
 use super::{Credentials, TestApp};
-use reel::jobs::Registry;
 use reel::model::{AppId, VideoId, VideoStatus};
 use reel::video::Video;
-use reel::video::work::Transcode;
 
 /// Source length, seconds; frame rate.
 pub const SECS: u32 = 24;
@@ -48,11 +46,11 @@ pub fn source(dir: &Path) -> PathBuf {
     )
 }
 
-/// A runner with `workers` slots that knows only the `transcode` kind: it does the early
-/// pass and cuts the chunks, and leaves the chunks queued.
+/// A runner with one slot that knows every kind but `transcode_chunk`: it cuts the chunks
+/// and publishes the early rung, and leaves the chunks queued.
 pub fn early_only(app: &TestApp) -> watch::Sender<bool> {
     let (stop, stopped) = watch::channel(false);
-    let registry = Registry::default().with::<Transcode>();
+    let registry = reel::jobs::registry().without("transcode_chunk");
     app.reel
         .runner_with(registry)
         .spawn(&app.reel.lanes(1), stopped);
