@@ -76,11 +76,6 @@ impl Job for Transcode {
         // Everything is in storage: the work dir goes before the video is marked done.
         drop(work);
         let swapped = outputs::swap(ctx, &video, &info, &plan, &outputs, job, rest.as_ref()).await;
-        if !matches!(swapped, Ok(Some(())))
-            && let Some(rest) = &rest
-        {
-            let _ = ctx.storage.remove_all(&rest.chunk_dir()).await;
-        }
         match swapped {
             Ok(Some(())) => {
                 let seconds = started.elapsed().as_secs_f64();
@@ -92,7 +87,7 @@ impl Job for Transcode {
                 Ok(())
             }
             // The video was deleted meanwhile: drop what we stored (by default under its
-            // output directory, which goes whole).
+            // output directory, which goes whole, with the chunks' sources).
             Ok(None) => {
                 match self.dst {
                     Some(_) => ctx.remove_generation(generation.prefix()).await,
@@ -100,8 +95,13 @@ impl Job for Transcode {
                 }
                 Ok(())
             }
+            // A chunked ladder's generation also holds what its chunks stored: a retry
+            // rewrites the early rung beside it (a failure for good leaves it to
+            // `finish_ladder`, which removes a ladder nobody plays).
             Err(e) => {
-                ctx.remove_generation(generation.prefix()).await;
+                if rest.is_none() {
+                    ctx.remove_generation(generation.prefix()).await;
+                }
                 Err(e)
             }
         }

@@ -36,7 +36,9 @@ fn keyframe_list(segments: impl Iterator<Item = f64>) -> String {
 }
 
 impl Plan {
-    fn input_on_timeline(&self, input: &Path) -> Vec<String> {
+    /// `input` read with its timestamps kept; `shift`: moved onto the timeline (the
+    /// source), or already on it (a chunk, shifted by the split).
+    fn input_on_timeline(&self, input: &Path, shift: bool) -> Vec<String> {
         let threads = self.threads.max(1).to_string();
         let mut args = strings([
             "-hide_banner",
@@ -52,9 +54,11 @@ impl Plan {
             "-format_whitelist",
             super::SOURCE_FORMATS,
             "-copyts",
-            "-itsoffset",
         ]);
-        args.extend([format!("{TIMELINE_OFFSET_SECS}"), "-i".into(), path(input)]);
+        if shift {
+            args.extend(["-itsoffset".into(), format!("{TIMELINE_OFFSET_SECS}")]);
+        }
+        args.extend(["-i".into(), path(input)]);
         args
     }
 
@@ -94,7 +98,7 @@ impl Plan {
         let top = *self.rungs.last().expect("a plan has rungs");
         let sprite = self.sprite();
         let seconds = self.seconds();
-        let mut args = self.input_on_timeline(input);
+        let mut args = self.input_on_timeline(input, true);
         let graph = [
             "[0:v]split=2[main][still]".to_string(),
             format!(
@@ -168,7 +172,7 @@ impl Plan {
         input: &Path,
         out: &Path,
     ) -> Vec<String> {
-        let mut args = self.input_on_timeline(input);
+        let mut args = self.input_on_timeline(input, false);
         let n = rungs.len();
         let mut graph = Vec::new();
         let mut prev = "0:v".to_string();
@@ -239,8 +243,8 @@ fn video_hls(dir: &Path, segment: &str, playlist: &str) -> Vec<String> {
 }
 
 /// Splits the source's video into `chunk_NNNNN.nut` files in `out` at the chunks' starts,
-/// without re-encoding and keeping the source's timestamps. NUT holds any codec with
-/// exact timestamps.
+/// without re-encoding, on the timeline (the source's timestamps shifted by
+/// `TIMELINE_OFFSET_SECS`). NUT holds any codec with exact timestamps.
 pub fn split_args(chunks: &[Chunk], input: &Path, out: &Path) -> Vec<String> {
     let mut args = strings([
         "-hide_banner",
@@ -253,11 +257,21 @@ pub fn split_args(chunks: &[Chunk], input: &Path, out: &Path) -> Vec<String> {
         "-i",
     ]);
     args.push(path(input));
-    args.extend(strings(["-map", "0:v:0", "-c", "copy", "-f", "segment"]));
+    // Shifted here, before any muxer sees a negative timestamp (B-frames): a muxer would
+    // shift the first chunk alone to avoid it, two frames off the others.
+    args.extend(strings([
+        "-map",
+        "0:v:0",
+        "-c",
+        "copy",
+        "-output_ts_offset",
+    ]));
+    args.push(format!("{TIMELINE_OFFSET_SECS}"));
+    args.extend(strings(["-f", "segment"]));
     let cuts: Vec<String> = chunks
         .iter()
         .skip(1)
-        .map(|c| format!("{:.3}", c.start - 0.001))
+        .map(|c| format!("{:.3}", c.start + TIMELINE_OFFSET_SECS - 0.001))
         .collect();
     if !cuts.is_empty() {
         args.extend(["-segment_times".into(), cuts.join(",")]);
@@ -371,7 +385,11 @@ mod tests {
             "v:0,name:SD v:1,name:HD v:2,name:FHD"
         );
         assert!(chunk.last().unwrap().ends_with("/o/%v/chunk_00001.m3u8"));
-        assert_eq!(after(&chunk, "-itsoffset"), "10");
+        assert!(
+            !chunk.iter().any(|a| a == "-itsoffset"),
+            "chunks come shifted"
+        );
+        assert_eq!(after(&early, "-itsoffset"), "10");
         assert!(chunk.iter().any(|a| a == "-copyts"));
         assert_eq!(after(&early, "-preset"), "superfast");
         assert!(early.iter().any(|a| a.ends_with("/o/audio/index.m3u8")));
@@ -381,7 +399,8 @@ mod tests {
     fn split_cuts_just_before_each_chunk_start() {
         let chunks = split(&[0.0, 30.0, 60.0, 90.0], 0.0, 120.0, 30.0);
         let args = split_args(&chunks, Path::new("/s.mp4"), Path::new("/w"));
-        assert_eq!(after(&args, "-segment_times"), "29.999,59.999,89.999");
+        assert_eq!(after(&args, "-segment_times"), "39.999,69.999,99.999");
+        assert_eq!(after(&args, "-output_ts_offset"), "10");
         assert_eq!(after(&args, "-c"), "copy");
     }
 }

@@ -33,7 +33,8 @@ pub async fn setup() -> (TestApp, Credentials, String) {
 }
 
 /// 854x480 at 25 fps with a tone, a keyframe every 37 frames (1.48 s), so chunk cuts
-/// are not on segment boundaries of the source's own timeline.
+/// are not on segment boundaries of the source's own timeline, and B-frames (negative
+/// decode timestamps at the start, which muxers like to shift).
 pub fn source(dir: &Path) -> PathBuf {
     clip(
         dir,
@@ -41,7 +42,7 @@ pub fn source(dir: &Path) -> PathBuf {
         &format!(
             "-f lavfi -i testsrc2=size=854x480:rate=25:duration={SECS} \
              -f lavfi -i sine=frequency=440:duration={SECS} -c:a aac \
-             -c:v libx264 -preset ultrafast -g 37 -pix_fmt yuv420p -shortest"
+             -c:v libx264 -preset veryfast -bf 2 -g 37 -pix_fmt yuv420p -shortest"
         ),
     )
 }
