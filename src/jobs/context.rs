@@ -3,6 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use scoped_futures::ScopedFutureExt;
+
 use crate::config::{Config, JobsConfig, WebhookConfig};
 use crate::db::{self, DbPool, models::Video};
 use crate::delivery::Delivery;
@@ -67,6 +69,25 @@ impl JobContext {
         Ok(tempfile::Builder::new()
             .prefix(prefix)
             .tempdir_in(Path::new(&self.tmp_dir))?)
+    }
+
+    /// Keeps why a step failed on the video, without changing its status (best effort:
+    /// logged when it cannot be written).
+    pub async fn note_error(&self, id: VideoId, reason: &str) {
+        let noted = self
+            .lifecycle
+            .commit(|conn, changes| {
+                async move {
+                    Ok::<_, super::JobError>(
+                        crate::video::lifecycle::note_error(conn, changes, id, reason).await?,
+                    )
+                }
+                .scope_boxed()
+            })
+            .await;
+        if let Err(e) = noted {
+            tracing::error!(video = %id, error = %e, "could not record the failure");
+        }
     }
 
     /// Removes a generation of outputs from storage and every origin (best effort).

@@ -88,18 +88,7 @@ impl Job for Publish {
             true => format!("publishing failed: {}", trimmed(error)),
             false => format!("publishing failed, will retry: {}", trimmed(error)),
         };
-        let noted = ctx
-            .lifecycle
-            .commit(|conn, changes| {
-                async move {
-                    Ok::<_, JobError>(lifecycle::note_error(conn, changes, id, &reason).await?)
-                }
-                .scope_boxed()
-            })
-            .await;
-        if let Err(e) = noted {
-            tracing::error!(video = %id, error = %e, "could not record the failure");
-        }
+        ctx.note_error(id, &reason).await;
     }
 }
 

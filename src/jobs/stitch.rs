@@ -37,12 +37,11 @@ impl Job for FinishLadder {
             return;
         }
         let Some(id) = job.video_id else { return };
-        give_up(
-            ctx,
-            id,
-            &format!("the ladder could not be completed: {error}"),
-        )
-        .await;
+        if let Ok(payload) = job.payload::<FinishLadder>() {
+            remove_chunk_sources(ctx, id, &payload.chunk_dir).await;
+        }
+        let reason = format!("the ladder could not be completed: {error}");
+        ctx.note_error(id, &reason).await;
     }
 }
 
@@ -75,7 +74,7 @@ impl FinishLadder {
                             "the ladder stays incomplete: chunk {index} was not encoded \
                              (retranscode to try again)"
                         );
-                        give_up(ctx, id, &reason).await;
+                        ctx.note_error(id, &reason).await;
                         return Ok(());
                     }
                 }
@@ -177,22 +176,5 @@ async fn remove_chunk_playlists(ctx: &JobContext, dir: &str, chunks: u32) {
         let key = format!("{dir}chunk_{index:05}.m3u8");
         let _ = ctx.storage.op().delete(&key).await;
         ctx.delivery.origins().remove(&key).await;
-    }
-}
-
-/// The video keeps the rungs it has; the reason is kept on it.
-async fn give_up(ctx: &JobContext, id: VideoId, reason: &str) {
-    let reason = reason.to_string();
-    let noted = ctx
-        .lifecycle
-        .commit(|conn, changes| {
-            async move {
-                Ok::<_, JobError>(lifecycle::note_error(conn, changes, id, &reason).await?)
-            }
-            .scope_boxed()
-        })
-        .await;
-    if let Err(e) = noted {
-        tracing::error!(video = %id, error = %e, "could not record the failure");
     }
 }

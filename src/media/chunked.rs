@@ -10,7 +10,7 @@ use std::path::Path;
 use super::chunks::Chunk;
 use super::ladder::Rung;
 use super::plan::Plan;
-use super::transcode::{AUDIO, hls_settings};
+use super::transcode::{AUDIO, hls_settings, reading};
 
 /// Added to every source timestamp (seconds).
 pub const TIMELINE_OFFSET_SECS: f64 = 10.0;
@@ -39,22 +39,8 @@ impl Plan {
     /// `input` read with its timestamps kept; `shift`: moved onto the timeline (the
     /// source), or already on it (a chunk, shifted by the split).
     fn input_on_timeline(&self, input: &Path, shift: bool) -> Vec<String> {
-        let threads = self.threads.max(1).to_string();
-        let mut args = strings([
-            "-hide_banner",
-            "-nostdin",
-            "-y",
-            "-loglevel",
-            "error",
-            "-progress",
-            "pipe:1",
-            "-nostats",
-            "-filter_complex_threads",
-            &threads,
-            "-format_whitelist",
-            super::SOURCE_FORMATS,
-            "-copyts",
-        ]);
+        let mut args = self.reading_with_progress();
+        args.push("-copyts".into());
         if shift {
             args.extend(["-itsoffset".into(), format!("{TIMELINE_OFFSET_SECS}")]);
         }
@@ -141,27 +127,7 @@ impl Plan {
             args.push(path(&out.join("audio").join("seg_%05d.ts")));
             args.push(path(&out.join("audio").join("index.m3u8")));
         }
-        let frames = self.snapshots.max(1).to_string();
-        args.extend(strings([
-            "-map",
-            "[snapshots]",
-            "-frames:v",
-            &frames,
-            "-q:v",
-            "3",
-        ]));
-        args.push(path(&out.join("snapshots").join("snap_%03d.jpg")));
-        args.extend(strings([
-            "-map",
-            "[sprite]",
-            "-frames:v",
-            "1",
-            "-q:v",
-            "5",
-            "-update",
-            "1",
-        ]));
-        args.push(path(&out.join("sprite.jpg")));
+        args.extend(self.still_outputs(out));
         args
     }
 
@@ -248,17 +214,8 @@ fn video_hls(dir: &Path, segment: &str, playlist: &str) -> Vec<String> {
 /// without re-encoding, on the timeline (the source's timestamps shifted by
 /// `TIMELINE_OFFSET_SECS`). NUT holds any codec with exact timestamps.
 pub fn split_args(chunks: &[Chunk], input: &Path, out: &Path) -> Vec<String> {
-    let mut args = strings([
-        "-hide_banner",
-        "-nostdin",
-        "-y",
-        "-loglevel",
-        "error",
-        "-format_whitelist",
-        super::SOURCE_FORMATS,
-        "-i",
-    ]);
-    args.push(path(input));
+    let mut args = reading();
+    args.extend(["-i".into(), path(input)]);
     // Shifted here, before any muxer sees a negative timestamp (B-frames): a muxer would
     // shift the first chunk alone to avoid it, two frames off the others.
     args.extend(strings([

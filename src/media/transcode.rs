@@ -82,25 +82,8 @@ impl Plan {
             sprite.rows
         ));
 
-        let threads = self.threads.max(1).to_string();
-        let mut args: Vec<String> = [
-            "-hide_banner",
-            "-nostdin",
-            "-y",
-            "-loglevel",
-            "error",
-            "-progress",
-            "pipe:1",
-            "-nostats",
-            "-filter_complex_threads",
-            &threads,
-            "-format_whitelist",
-            super::SOURCE_FORMATS,
-            "-i",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+        let mut args = self.reading_with_progress();
+        args.push("-i".into());
         args.push(input.to_string_lossy().into_owned());
         args.extend(["-filter_complex".into(), graph.join(";")]);
 
@@ -138,32 +121,7 @@ impl Plan {
         args.extend(["-var_stream_map".into(), stream_map.join(" ")]);
         args.push(o("%v/index.m3u8"));
 
-        args.extend(
-            [
-                "-map",
-                "[snapshots]",
-                "-frames:v",
-                &self.snapshots.max(1).to_string(),
-                "-q:v",
-                "3",
-            ]
-            .map(String::from),
-        );
-        args.push(o("snapshots/snap_%03d.jpg"));
-        args.extend(
-            [
-                "-map",
-                "[sprite]",
-                "-frames:v",
-                "1",
-                "-q:v",
-                "5",
-                "-update",
-                "1",
-            ]
-            .map(String::from),
-        );
-        args.push(o("sprite.jpg"));
+        args.extend(self.still_outputs(out));
         args
     }
 }
@@ -176,11 +134,8 @@ impl Plan {
             .iter()
             .map(|rung| {
                 let dir = out.join(rung.definition.as_str());
-                let mut args: Vec<String> =
-                    ["-hide_banner", "-nostdin", "-y", "-loglevel", "error"]
-                        .map(String::from)
-                        .to_vec();
-                args.extend(["-format_whitelist", super::SOURCE_FORMATS, "-i"].map(String::from));
+                let mut args = reading();
+                args.push("-i".into());
                 args.push(input.to_string_lossy().into_owned());
                 args.extend([
                     "-vf".into(),
@@ -208,6 +163,60 @@ impl Plan {
                 args
             })
             .collect()
+    }
+}
+
+/// How every ffmpeg of Reel starts: quiet, never asking, reading whitelisted demuxers only
+/// (the input follows).
+pub(super) fn reading() -> Vec<String> {
+    ["-hide_banner", "-nostdin", "-y", "-loglevel", "error"]
+        .into_iter()
+        .chain(["-format_whitelist", super::SOURCE_FORMATS])
+        .map(String::from)
+        .collect()
+}
+
+impl Plan {
+    /// The `[snapshots]` and `[sprite]` outputs of a filter graph into `out`.
+    pub(super) fn still_outputs(&self, out: &Path) -> Vec<String> {
+        let o = |rel: &str| out.join(rel).to_string_lossy().into_owned();
+        let frames = self.snapshots.max(1).to_string();
+        let mut args: Vec<String> = ["-map", "[snapshots]", "-frames:v", &frames, "-q:v", "3"]
+            .map(String::from)
+            .to_vec();
+        args.push(o("snapshots/snap_%03d.jpg"));
+        args.extend(
+            [
+                "-map",
+                "[sprite]",
+                "-frames:v",
+                "1",
+                "-q:v",
+                "5",
+                "-update",
+                "1",
+            ]
+            .map(String::from),
+        );
+        args.push(o("sprite.jpg"));
+        args
+    }
+
+    /// `reading()`, reporting progress on stdout, with this plan's filter threads.
+    pub(super) fn reading_with_progress(&self) -> Vec<String> {
+        let mut args = reading();
+        let threads = self.threads.max(1).to_string();
+        args.extend(
+            [
+                "-progress",
+                "pipe:1",
+                "-nostats",
+                "-filter_complex_threads",
+                &threads,
+            ]
+            .map(String::from),
+        );
+        args
     }
 }
 
