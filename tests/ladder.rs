@@ -290,19 +290,8 @@ async fn hls_js_plays_a_chunked_rung_across_a_cut_and_seeks_over_one() {
         .await;
     let url = play["data"]["video"]["playUrl"]["url"].as_str();
     let url = url.unwrap_or_else(|| panic!("{play}")).to_string();
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = tokio::process::Command::new("node")
-        .arg(repo.join("tests/browser/hls_chunks.mjs"))
-        .arg(app.url("/healthz"))
-        .arg(&url)
-        .arg(repo.join("playground/node_modules/hls.js/dist/hls.min.js"))
-        .arg("SD")
-        .arg(cuts.join(","))
-        .output()
-        .await
-        .expect("node is installed (scripts/setup)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stdout}\n{stderr}");
-    assert!(stdout.contains("OK: played SD"), "{stdout}");
+    let hls = common::browser::repo().join("playground/node_modules/hls.js/dist/hls.min.js");
+    let (page, cuts) = (app.url("/healthz"), cuts.join(","));
+    let args: [&dyn AsRef<std::ffi::OsStr>; 5] = [&page, &url, &hls, &"SD", &cuts];
+    common::browser::run("hls_chunks.mjs", &args, "OK: played SD").await;
 }

@@ -6,11 +6,8 @@ mod common;
 use std::path::PathBuf;
 
 use common::TestApp;
+use common::browser::{self, repo};
 use common::media::lavfi;
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// The playground's build, with `page` in it (`scripts/test` builds it).
 fn built(page: &str) -> PathBuf {
@@ -50,21 +47,8 @@ async fn a_browser_uploads_watches_and_plays_a_clip() {
         .unwrap();
     assert_eq!(redirect.headers()["location"], "/playground/");
 
-    let out = tokio::process::Command::new("node")
-        .arg(repo().join("tests/browser/playground.mjs"))
-        .arg(app.url(&format!("/playground/#token={token}")))
-        .arg(&clip)
-        .arg(&shots)
-        .output()
-        .await
-        .expect("node is installed (scripts/setup)");
-    let log = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{log}");
-    assert!(log.contains("PASS"), "{log}");
+    let page = app.url(&format!("/playground/#token={token}"));
+    browser::run("playground.mjs", &[&page, &clip, &shots], "PASS").await;
     for shot in ["upload.png", "library.png", "player.png"] {
         assert!(shots.join(shot).is_file(), "{shot} saved");
     }
@@ -81,17 +65,5 @@ async fn graphiql_works_without_the_internet() {
         .await;
     let creds = app.create_app("alpha").await;
     let token = app.token(&creds, 600).await;
-    let out = tokio::process::Command::new("node")
-        .arg(repo().join("tests/browser/graphiql.mjs"))
-        .arg(&app.base)
-        .arg(&token)
-        .output()
-        .await
-        .expect("node is installed (scripts/setup)");
-    let log = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success() && log.contains("PASS"), "{log}");
+    browser::run("graphiql.mjs", &[&app.base, &token], "PASS").await;
 }

@@ -99,14 +99,7 @@ impl Plan {
                 "[main]scale={}:{}:flags=area,format=yuv420p,split=2[r0][spr]",
                 rung.width, rung.height
             ),
-            format!(
-                "[spr]fps=fps=1/{:.3},scale={}:{},tile={}x{}[sprite]",
-                sprite.interval_secs,
-                sprite.thumb_width,
-                sprite.thumb_height,
-                sprite.columns,
-                sprite.rows
-            ),
+            format!("[spr]{}[sprite]", sprite.filter()),
         ];
         args.extend(["-filter_complex".into(), graph.join(";")]);
         args.extend(["-map".into(), "[r0]".into()]);

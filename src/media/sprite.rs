@@ -45,6 +45,16 @@ impl Plan {
     }
 }
 
+impl Sprite {
+    /// The filter chain that turns decoded frames into the sheet.
+    pub fn filter(&self) -> String {
+        format!(
+            "fps=fps=1/{:.3},scale={}:{},tile={}x{}",
+            self.interval_secs, self.thumb_width, self.thumb_height, self.columns, self.rows
+        )
+    }
+}
+
 /// WebVTT cues pointing into the sprite sheet (`sprite_url#xywh=x,y,w,h`).
 pub fn thumbnails_vtt(sprite: &Sprite, duration_ms: i64, sprite_url: &str) -> String {
     let stamp = |ms: i64| {

@@ -73,14 +73,7 @@ impl Plan {
             "[snap]fps=fps={}/{seconds:.3}[snapshots]",
             self.snapshots.max(1)
         ));
-        graph.push(format!(
-            "[spr]fps=fps=1/{:.3},scale={}:{},tile={}x{}[sprite]",
-            sprite.interval_secs,
-            sprite.thumb_width,
-            sprite.thumb_height,
-            sprite.columns,
-            sprite.rows
-        ));
+        graph.push(format!("[spr]{}[sprite]", sprite.filter()));
 
         let mut args = self.reading_with_progress();
         args.push("-i".into());

@@ -3,6 +3,7 @@
 //! and removes all three when dropped.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod edge;
 pub mod hooks;
 pub mod ladder;
