@@ -2,13 +2,12 @@
 //! every rung but the early one from one decode, store the segments and the chunk's
 //! playlists under the ladder's generation, count the chunk on the video.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use futures_util::{StreamExt, TryStreamExt};
 use scoped_futures::ScopedFutureExt;
-use tokio::io::AsyncWriteExt;
 
 use super::ladder::EncodeChunk;
+use super::outputs::put_files;
 use super::{Job, JobContext, JobError};
 use crate::db;
 use crate::media::Plan;
@@ -28,7 +27,12 @@ impl Job for EncodeChunk {
             return Ok(());
         }
         let work = ctx.work_dir("chunk-").await?;
-        let input = fetch(&ctx.storage, &self.source_key, work.path()).await?;
+        // The chunk only, never the whole source.
+        let input = ctx
+            .storage
+            .local_file(&self.source_key, &work.path().join("chunk.nut"))
+            .await?
+            .ok_or_else(|| JobError::Transient("the chunk's source is missing".into()))?;
         let out = work.path().join("out");
         for rung in &self.rungs {
             tokio::fs::create_dir_all(out.join(rung.definition.as_str())).await?;
@@ -128,25 +132,6 @@ async fn remove_if_deleted(ctx: &JobContext, id: VideoId, generation: &Generatio
     }
 }
 
-/// The chunk on local disk: in place on fs storage, otherwise downloaded into `work`
-/// (the chunk only, never the whole source).
-async fn fetch(storage: &Storage, key: &str, work: &Path) -> Result<PathBuf, JobError> {
-    if let Some(path) = storage.local_path(key) {
-        return match tokio::fs::try_exists(&path).await? {
-            true => Ok(path),
-            false => Err(JobError::Transient("the chunk's source is missing".into())),
-        };
-    }
-    let path = work.join("chunk.nut");
-    let mut source = storage.chunks(key).await?;
-    let mut file = tokio::fs::File::create(&path).await?;
-    while let Some(bytes) = source.next().await {
-        file.write_all(&bytes?).await?;
-    }
-    file.flush().await?;
-    Ok(path)
-}
-
 /// Stores the chunk's segments, then its playlists (a playlist in storage means its
 /// segments are there).
 async fn store_chunk(
@@ -170,15 +155,6 @@ async fn store_chunk(
     let (playlists, segments): (Vec<_>, Vec<_>) = files
         .into_iter()
         .partition(|(p, _)| p.extension().is_some_and(|e| e == "m3u8"));
-    for batch in [segments, playlists] {
-        futures_util::stream::iter(batch)
-            .map(|(path, key)| async move {
-                storage.put_file(&path, &key).await?;
-                Ok::<_, JobError>(())
-            })
-            .buffer_unordered(4)
-            .try_collect::<()>()
-            .await?;
-    }
-    Ok(())
+    put_files(storage, segments).await?;
+    put_files(storage, playlists).await
 }

@@ -120,11 +120,16 @@ impl Outputs {
 
 /// Copies every output file into storage, a few at a time, streaming from disk.
 pub async fn store(storage: &Storage, out: &Path, outputs: &Outputs) -> Result<(), JobError> {
-    let files: Vec<(PathBuf, String)> = outputs
+    let files = outputs
         .files
         .iter()
         .map(|(rel, key)| (out.join(rel), key.clone()))
         .collect();
+    put_files(storage, files).await
+}
+
+/// Copies local files to their keys, a few at a time, streaming from disk.
+pub async fn put_files(storage: &Storage, files: Vec<(PathBuf, String)>) -> Result<(), JobError> {
     futures_util::stream::iter(files)
         .map(|(path, key)| async move {
             storage.put_file(&path, &key).await?;

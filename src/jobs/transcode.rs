@@ -4,9 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use scoped_futures::ScopedFutureExt;
-use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 
 use super::early;
@@ -197,20 +195,10 @@ async fn local_source(ctx: &JobContext, video: &Video, work: &Path) -> Result<Pa
     if video.storage_uri.is_empty() {
         return Err(JobError::Permanent("the video has no stored source".into()));
     }
-    if let Some(path) = ctx.storage.local_path(&video.storage_uri) {
-        if tokio::fs::try_exists(&path).await? {
-            return Ok(path);
-        }
-        return Err(JobError::Permanent("the stored source is missing".into()));
-    }
-    let path = work.join("source");
-    let mut source = ctx.storage.chunks(&video.storage_uri).await?;
-    let mut file = tokio::fs::File::create(&path).await?;
-    while let Some(chunk) = source.next().await {
-        file.write_all(&chunk?).await?;
-    }
-    file.flush().await?;
-    Ok(path)
+    ctx.storage
+        .local_file(&video.storage_uri, &work.join("source"))
+        .await?
+        .ok_or_else(|| JobError::Permanent("the stored source is missing".into()))
 }
 
 /// Removes a deleted video's output directory, whole (best effort: the purge of the

@@ -75,6 +75,25 @@ impl Storage {
         Ok(Box::pin(reader.into_bytes_stream(..).await?))
     }
 
+    /// `key` as a local file: in place on fs storage (`None` when it is missing), otherwise
+    /// streamed into `scratch` (an object store's missing key is its error).
+    pub async fn local_file(
+        &self,
+        key: &str,
+        scratch: &Path,
+    ) -> Result<Option<PathBuf>, CopyError> {
+        if let Some(path) = self.local_path(key) {
+            return Ok(tokio::fs::try_exists(&path).await?.then_some(path));
+        }
+        let mut source = self.chunks(key).await?;
+        let mut file = tokio::fs::File::create(scratch).await?;
+        while let Some(bytes) = futures_util::StreamExt::next(&mut source).await {
+            tokio::io::AsyncWriteExt::write_all(&mut file, &bytes?).await?;
+        }
+        tokio::io::AsyncWriteExt::flush(&mut file).await?;
+        Ok(Some(scratch.to_path_buf()))
+    }
+
     /// Streams `chunks` into `key` with its content type; returns the bytes written.
     pub async fn put(&self, key: &str, chunks: impl Chunks) -> Result<u64, CopyError> {
         let mut writer = self
