@@ -13,6 +13,7 @@ use reel::{Reel, api, client, db, telemetry};
 
 mod cli;
 use cli::app::AppCommand;
+use cli::track::TrackCommand;
 
 #[derive(Parser)]
 #[command(
@@ -101,6 +102,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Client: a video's subtitles and captions (WebVTT or SRT).
+    #[command(subcommand)]
+    Track(TrackCommand),
 }
 
 #[derive(Subcommand)]
@@ -161,7 +165,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         | Command::Status { .. }
         | Command::Videos { .. }
         | Command::Play { .. }
-        | Command::Delete { .. } => unreachable!("handled above"),
+        | Command::Delete { .. }
+        | Command::Track(_) => unreachable!("handled above"),
         Command::Serve { workers } => {
             if let Some(n) = workers {
                 config.workers = n;
@@ -250,6 +255,7 @@ async fn client_command(cli: Cli) -> Result<anyhow::Result<()>, Box<Cli>> {
         Command::Delete { ref vid, json } => {
             async { Ok(client::delete(&connect()?, vid, &out(json)).await?) }.await
         }
+        Command::Track(ref cmd) => async { cli::track::run(&connect()?, cmd, tty).await }.await,
         _ => return Err(Box::new(cli)),
     };
     Ok(result)

@@ -114,6 +114,7 @@ impl Reel {
             lifecycle.clone(),
             limits.clone(),
             config.upload.clone(),
+            delivery.origins().clone(),
         );
         let jobs = JobContext::new(
             &config,

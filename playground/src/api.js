@@ -62,7 +62,7 @@ export async function gql(query, variables = {}) {
 export const VIDEO_FIELDS = `
   fragment CardFields on Video {
     id parentId sourceName status progress error fileSize duration videoWidth videoHeight
-    createTime updateTime imageCount
+    createTime updateTime imageCount kind encrypted
     mediaInfo {
       format duration bitRate
       video { codec profile width height fps rotation pixelFormat bitRate }
@@ -91,8 +91,10 @@ export const GET_VIDEO = `
 export const PLAYER_VIDEO = `
   query PlayerVideo($id: ID!, $cdn: String) {
     video(id: $id) {
-      id sourceName status duration videoWidth videoHeight imageCount sprite thumbnails
+      id sourceName status duration videoWidth videoHeight imageCount sprite thumbnails kind encrypted
       renditions { definition videoWidth videoHeight }
+      textTracks { id language name kind default url }
+      audioTracks { language name default }
       snapshots { imageIndex url width height }
       playUrl(cdn: $cdn) { url cdn expiresAt fallbacks { cdn url } definitions { definition url } }
     }
@@ -101,5 +103,13 @@ export const PLAYER_VIDEO = `
 
 export const DELETE_VIDEO = `mutation Delete($id: ID!) { deleteVideo(id: $id) }`;
 export const RETRANSCODE = `mutation Retranscode($id: ID!) { retranscode(id: $id) { id status progress error } }`;
+export const ADD_TEXT_TRACK = `
+  mutation AddTextTrack($videoId: ID!, $language: String!, $name: String, $kind: TextTrackKind, $isDefault: Boolean, $content: String) {
+    addTextTrack(videoId: $videoId, language: $language, name: $name, kind: $kind, default: $isDefault, content: $content) {
+      id language name kind default url
+    }
+  }
+`;
+export const DELETE_TEXT_TRACK = `mutation DeleteTextTrack($id: ID!) { deleteTextTrack(id: $id) }`;
 export const PING = `query Ping { videos(first: 1) { pageInfo { hasNextPage } } }`;
 export const VIDEO_EVENTS = `subscription Events { videoEvents { videoId status progress error deleted at } }`;

@@ -252,8 +252,10 @@ class Card {
       onerror: () => this.img.classList.remove('loaded') });
     this.placeholder = h('div', { class: 'thumb-placeholder' }, icon('film', 32));
     this.durationBadge = h('span', { class: 'thumb-duration' });
+    this.audioBadge = h('span', { class: 'thumb-badge', title: 'Audio only', role: 'img', 'aria-label': 'Audio only', dataset: { testid: 'audio-badge' } }, icon('music', 14));
+    this.lockBadge = h('span', { class: 'thumb-badge', title: 'Encrypted (AES-128)', role: 'img', 'aria-label': 'Encrypted (AES-128)', dataset: { testid: 'encrypted-badge' } }, '🔒');
     this.thumb = h('div', { class: 'thumb', onclick: () => this.video.status === 'PLAYABLE' && hooks.onPlay(id) },
-      this.placeholder, this.img, this.durationBadge);
+      this.placeholder, this.img, h('div', { class: 'thumb-badges' }, this.audioBadge, this.lockBadge), this.durationBadge);
     this.title = h('h3', { class: 'card-title', id: titleId });
     this.status = h('span', { class: 'status', dataset: { testid: 'video-status' } });
     this.statusNote = h('span', { class: 'status-note' });
@@ -320,6 +322,8 @@ class Card {
     }
     this.durationBadge.hidden = v.duration == null;
     this.durationBadge.textContent = formatDurationMs(v.duration);
+    this.audioBadge.hidden = v.kind !== 'AUDIO';
+    this.lockBadge.hidden = !v.encrypted;
     this.thumb.classList.toggle('playable', v.status === 'PLAYABLE');
 
     const parts = [];

@@ -4,6 +4,7 @@ import Hls from 'hls.js';
 import { PLAYER_VIDEO, request } from './api.js';
 import { $, h, setChildren } from './dom.js';
 import { formatBitrate, formatClock } from './format.js';
+import { attachTracks, initTracks, resetTracks, showTracks } from './tracks.js';
 import { toast, toastError } from './ui.js';
 import { cueAt, parseThumbnailTrack } from './vtt.js';
 
@@ -20,6 +21,8 @@ export function initPlayer() {
   $('#quality-select').addEventListener('change', (e) => setQuality(Number(e.target.value)));
   $('#cdn-select').addEventListener('change', (e) => switchCdn(Number(e.target.value), 'chosen'));
   $('#copy-url').addEventListener('click', copyUrl);
+  // After a text track changed: the video's data and master playlist again, where playback was.
+  initTracks({ reload: async () => state && (await refreshPlayUrl()) && switchCdn(0, 'chosen') });
 
   el.addEventListener('timeupdate', syncSeek);
   el.addEventListener('durationchange', syncSeek);
@@ -73,6 +76,7 @@ export async function openPlayer(id) {
   setChildren($('#quality-select'));
   setChildren($('#cdn-select'));
   setChildren($('#snapshots'));
+  resetTracks();
   $('#player-stats').textContent = '';
   setMessage('Loading…');
   panel.scrollIntoView({ behavior: 'smooth', block: 'start' });
@@ -93,6 +97,7 @@ export async function openPlayer(id) {
   state.data = v;
   $('#player-title').textContent = v.sourceName;
   $('#player-subtitle').textContent = `id ${v.id}`;
+  showTracks(v);
   const playUrl = v.playUrl;
   if (!playUrl) {
     const err = result.errors.find((e) => e.path?.includes('playUrl')) || result.errors[0];
@@ -137,6 +142,7 @@ function destroyHls() {
   if (hls) {
     hls.destroy();
     hls = null;
+    attachTracks(null);
   }
 }
 
@@ -154,6 +160,7 @@ function loadSource(url, { startAt = 0, play = true } = {}) {
     });
     hls.on(Hls.Events.LEVEL_SWITCHED, updateStats);
     hls.on(Hls.Events.ERROR, onHlsError);
+    attachTracks(hls);
     hls.loadSource(url);
     hls.attachMedia(el);
   } else if (el.canPlayType('application/vnd.apple.mpegurl')) {
@@ -191,7 +198,7 @@ function levelLabel(level) {
   const name = r?.definition ? `${r.definition} ` : '';
   const size = level.height ? `${Math.min(level.width || level.height, level.height)}p` : '';
   const rate = formatBitrate(level.bitrate);
-  return `${name}${size}${rate ? ` · ${rate}` : ''}`.trim() || `Level ${level.index + 1}`;
+  return [`${name}${size}`.trim(), rate].filter(Boolean).join(' · ') || `Level ${level.index + 1}`; // audio only: no size
 }
 
 function renderQualities() {
@@ -255,11 +262,11 @@ async function refreshPlayUrl() {
   const id = state.id;
   const token = loadToken;
   const result = await request(PLAYER_VIDEO, { id, cdn });
-  if (token !== loadToken || !state) return false;
-  const playUrl = result.data?.video?.playUrl;
-  if (!playUrl) return false;
+  if (token !== loadToken || !state || !result.data?.video) return false;
   state.data = result.data.video;
-  setPlayUrl(playUrl);
+  showTracks(state.data);
+  if (!state.data.playUrl) return false;
+  setPlayUrl(state.data.playUrl);
   return true;
 }
 

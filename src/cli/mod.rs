@@ -2,3 +2,4 @@
 //! to the binary, not to the library).
 
 pub mod app;
+pub mod track;

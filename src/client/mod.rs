@@ -1,12 +1,16 @@
 //! The `reel` command-line client: signed requests to a Reel server (docs/api.md),
-//! resumable tus uploads, and following a video's status live.
+//! resumable tus uploads, following a video's status live, and its text tracks.
 
 mod commands;
+mod tracks;
 mod tus;
 mod upload;
 mod watch;
 
 pub use commands::{Output, delete, play, status, videos};
+pub use tracks::{
+    MAX_TRACK_FILE_BYTES, TextTrack, TrackOptions, add_track, delete_track, list_tracks,
+};
 pub use upload::{UploadOptions, Uploaded, upload};
 
 use std::time::Duration;

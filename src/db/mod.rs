@@ -9,6 +9,7 @@ pub mod outputs;
 pub mod scans;
 pub mod schema;
 pub mod settings;
+pub mod tracks;
 pub mod videos;
 pub mod webhooks;
 

@@ -20,6 +20,8 @@ pub struct App {
     /// The secret before the last rotation, valid until `previous_secret_until`.
     pub previous_secret: Option<String>,
     pub previous_secret_until: Option<DateTime<Utc>>,
+    /// Every upload of the app is encrypted (AES-128 HLS), whatever it asks.
+    pub encrypt_uploads: bool,
 }
 
 #[derive(Debug, Insertable)]
@@ -70,9 +72,22 @@ pub struct Video {
     /// Sources with a chunked ladder: its chunks, and how many are encoded.
     pub ladder_chunks: i32,
     pub ladder_chunks_done: i32,
+    /// `VIDEO` or `AUDIO` (`MediaKind`), known once transcoded.
+    pub kind: String,
+    /// Its segments are AES-128 encrypted (asked at upload, or the app's setting).
+    pub encrypt: bool,
 }
 
 impl Video {
+    pub fn media_kind(&self) -> crate::model::MediaKind {
+        crate::model::MediaKind::from_db(&self.kind)
+    }
+
+    /// What its probe found (none before its first transcode).
+    pub fn info(&self) -> Option<crate::model::MediaInfo> {
+        serde_json::from_value(self.media_info.clone()?).ok()
+    }
+
     /// The generation its current renditions belong to (sources, once transcoded).
     pub fn generation(&self) -> Option<Generation> {
         self.playlist_uri.as_deref().and_then(Generation::of_master)
@@ -105,6 +120,7 @@ pub struct NewVideo {
     pub task_priority: i32,
     pub passthrough: Option<String>,
     pub output_prefix: Option<String>,
+    pub encrypt: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -140,6 +156,7 @@ impl NewVideo {
             task_priority: 0,
             passthrough: None,
             output_prefix: None,
+            encrypt: false,
         }
     }
 }
@@ -154,4 +171,41 @@ pub struct NewSnapshot {
     pub width: Option<i32>,
     pub height: Option<i32>,
     pub file_size: i64,
+}
+
+/// A text track of a video, its WebVTT kept here (small, bounded) so that every new
+/// generation can be given it without reading storage.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = super::schema::text_tracks, check_for_backend(diesel::pg::Pg))]
+pub struct TextTrack {
+    pub id: i64,
+    pub video_id: VideoId,
+    pub language: String,
+    pub name: String,
+    pub kind: String,
+    pub is_default: bool,
+    pub content: String,
+    pub cues: i32,
+    pub end_ms: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TextTrack {
+    pub fn track_kind(&self) -> crate::model::TextTrackKind {
+        self.kind.parse().unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone, Insertable, AsChangeset)]
+#[diesel(table_name = super::schema::text_tracks)]
+pub struct NewTextTrack {
+    pub video_id: VideoId,
+    pub language: String,
+    pub name: String,
+    pub kind: String,
+    pub is_default: bool,
+    pub content: String,
+    pub cues: i32,
+    pub end_ms: i64,
 }

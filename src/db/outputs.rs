@@ -86,8 +86,9 @@ pub async fn set_outputs(
     diesel::update(videos::table.find(id))
         .set((
             videos::playlist_uri.eq(playlist),
-            videos::sprite_uri.eq(sprite),
-            videos::thumbnails_uri.eq(thumbnails),
+            // An audio-only source has neither.
+            videos::sprite_uri.eq(Some(sprite).filter(|s| !s.is_empty())),
+            videos::thumbnails_uri.eq(Some(thumbnails).filter(|s| !s.is_empty())),
         ))
         .execute(conn)
         .await?;

@@ -10,6 +10,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         previous_secret -> Nullable<Text>,
         previous_secret_until -> Nullable<Timestamptz>,
+        encrypt_uploads -> Bool,
     }
 }
 
@@ -45,6 +46,34 @@ diesel::table! {
         ladder_complete -> Bool,
         ladder_chunks -> Int4,
         ladder_chunks_done -> Int4,
+        kind -> Text,
+        encrypt -> Bool,
+    }
+}
+
+diesel::table! {
+    text_tracks (id) {
+        id -> Int8,
+        video_id -> Int8,
+        language -> Text,
+        name -> Text,
+        kind -> Text,
+        is_default -> Bool,
+        content -> Text,
+        cues -> Int4,
+        end_ms -> Int8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    generations (video_id, generation) {
+        video_id -> Int8,
+        generation -> Text,
+        sealed_key -> Nullable<Text>,
+        timeline_pts -> Nullable<Int8>,
+        created_at -> Timestamptz,
     }
 }
 
@@ -136,6 +165,8 @@ diesel::table! {
 
 diesel::joinable!(videos -> apps (app_id));
 diesel::joinable!(video_snapshots -> videos (video_id));
+diesel::joinable!(text_tracks -> videos (video_id));
+diesel::joinable!(generations -> videos (video_id));
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -147,5 +178,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     settings,
     webhooks,
     webhook_deliveries,
-    webhook_attempts
+    webhook_attempts,
+    text_tracks,
+    generations
 );

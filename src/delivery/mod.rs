@@ -13,7 +13,7 @@ pub mod token;
 pub use cdn::Cdn;
 pub use error::DeliveryError;
 pub use origins::{Origin, Origins, PublishError};
-pub use playback::{Delivery, PlayUrl};
+pub use playback::{Delivery, PlayUrl, is_key};
 
 /// A fresh key for `/media/` tokens, for the first node that needs one (the config's
 /// `delivery.key` wins when set; see `db::settings`).

@@ -260,7 +260,8 @@ struct Mapper<'a> {
 impl UriMapper for Mapper<'_> {
     fn map(&self, uri: &str, resolved: &str) -> String {
         match self.cdn {
-            Some(cdn) if !resolved.ends_with(".m3u8") => cdn
+            // Playlists and the key stay with Reel: the key only for the token's holder.
+            Some(cdn) if !resolved.ends_with(".m3u8") && !is_key(resolved) => cdn
                 .signer
                 .sign(
                     &cdn.base_url,
@@ -278,6 +279,11 @@ impl UriMapper for Mapper<'_> {
             }
         }
     }
+}
+
+/// Whether `path` names an encrypted playlist's key (served by Reel, never stored).
+pub fn is_key(path: &str) -> bool {
+    path.rsplit('/').next() == Some(crate::model::layout::KEY_FILE)
 }
 
 /// The generation players may be given: published, and the video not failed or gone.

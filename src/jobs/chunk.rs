@@ -37,9 +37,28 @@ impl Job for EncodeChunk {
         for rung in &self.rungs {
             tokio::fs::create_dir_all(out.join(rung.definition.as_str())).await?;
         }
+        // An encrypted ladder: every chunk with the generation's one key and IV.
+        let key = {
+            let mut conn = ctx.db.get().await?;
+            crate::video::keys::existing_key(&mut conn, ctx.delivery.key(), &self.generation)
+                .await
+                .map_err(|e| JobError::Transient(e.to_string()))?
+        };
+        let key_info = match key {
+            Some(key) => {
+                let key_file = work.path().join("enc.key.bin");
+                tokio::fs::write(&key_file, key.key).await?;
+                let info = work.path().join("enc.keyinfo");
+                tokio::fs::write(&info, key.key_info(&key_file)).await?;
+                Some(info)
+            }
+            None => None,
+        };
         let plan = Plan {
+            kind: crate::model::MediaKind::Video,
             rungs: self.rungs.clone(),
-            has_audio: false,
+            audio: Vec::new(),
+            key_info,
             duration_ms: (self.chunk.seconds() * 1000.0).round() as i64,
             fps: self.fps,
             snapshots: 1,

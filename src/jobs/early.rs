@@ -68,7 +68,7 @@ impl Early<'_> {
             chunks,
             rungs: plan.rungs.clone(),
             fps: plan.fps,
-            has_audio: plan.has_audio,
+            audio: plan.audio.clone(),
             duration_ms: plan.duration_ms,
             video: id,
             transcode_job: self.job.id,
@@ -83,7 +83,11 @@ impl Early<'_> {
         }
 
         let out = self.work.join("out");
-        for dir in [plan.rungs[0].definition.as_str(), "audio", "snapshots"] {
+        let audio = plan.audio.iter().map(|t| t.dir.as_str());
+        for dir in [plan.rungs[0].definition.as_str(), "snapshots"]
+            .into_iter()
+            .chain(audio)
+        {
             tokio::fs::create_dir_all(out.join(dir)).await?;
         }
         let args = plan.early_args(&rest.chunks, &config.early_preset, self.source, &out);
@@ -95,7 +99,7 @@ impl Early<'_> {
             rungs: plan.rungs[..1].to_vec(),
             ..plan.clone()
         };
-        let master = master_playlist(&early.rungs, plan.fps, plan.has_audio);
+        let master = master_playlist(&early.rungs, plan.fps, &plan.audio);
         tokio::fs::write(out.join(layout::MASTER), master).await?;
 
         Ok((early, rest))

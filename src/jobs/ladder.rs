@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::db::models::Video;
 use crate::media::chunks::Chunk;
 use crate::media::ladder::Rung;
-use crate::model::{Generation, JobId, VideoId, layout};
+use crate::model::{AudioTrack, Generation, JobId, VideoId, layout};
 use crate::queue::{NewJob, Payload};
 use crate::video::lifecycle::{self, Changes};
 
@@ -41,7 +41,9 @@ pub struct FinishLadder {
     /// Every rung, the early one first.
     pub rungs: Vec<Rung>,
     pub fps: f64,
-    pub has_audio: bool,
+    /// The audio renditions the early pass made (the master lists them).
+    #[serde(default)]
+    pub audio: Vec<AudioTrack>,
     pub duration_ms: i64,
 }
 
@@ -57,7 +59,7 @@ pub struct RestOfLadder {
     /// Every rung, the early one first.
     pub rungs: Vec<Rung>,
     pub fps: f64,
-    pub has_audio: bool,
+    pub audio: Vec<AudioTrack>,
     pub duration_ms: i64,
     pub video: VideoId,
     /// The transcode job that cut the chunks (names their directory).
@@ -104,7 +106,7 @@ impl RestOfLadder {
             chunks: self.chunks.len() as u32,
             rungs: self.rungs.clone(),
             fps: self.fps,
-            has_audio: self.has_audio,
+            audio: self.audio.clone(),
             duration_ms: self.duration_ms,
         };
         let job = NewJob::new(&finish)

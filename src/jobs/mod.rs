@@ -11,6 +11,7 @@ mod hash;
 mod import;
 mod ladder;
 mod outputs;
+mod protect;
 mod publish;
 mod purge;
 mod runner;

@@ -12,6 +12,8 @@ use super::publish::{Publish, purge_job};
 use super::{JobContext, JobError};
 use crate::db::{self, models::NewSnapshot, models::NewVideo, models::Video, videos::VideoChange};
 use crate::media::Plan;
+use crate::media::plan::AUDIO_LADDER_KBPS;
+use crate::media::transcode::audio_rung_dir;
 use crate::media::ladder::Rung;
 use crate::media::sprite::thumbnails_vtt;
 use crate::model::{Generation, MediaInfo, VideoStatus, layout};
@@ -58,6 +60,9 @@ fn walk(dir: &Path, base: &Path, out: &mut Vec<(PathBuf, u64)>) -> std::io::Resu
 impl Outputs {
     /// Checks that ffmpeg wrote what the plan promised and writes the WebVTT track.
     pub fn collect(out: &Path, plan: &Plan, generation: &Generation) -> Result<Self, JobError> {
+        if plan.is_audio_only() {
+            return Self::collect_audio(out, generation);
+        }
         let vtt = thumbnails_vtt(&plan.sprite(), plan.duration_ms, "sprite.jpg");
         std::fs::write(out.join("thumbnails.vtt"), vtt)?;
         let mut found = Vec::new();
@@ -114,6 +119,36 @@ impl Outputs {
                 .collect(),
             renditions,
             snapshots,
+        })
+    }
+}
+
+impl Outputs {
+    /// An audio-only source's outputs: the master and its AAC ladder, no pictures.
+    fn collect_audio(out: &Path, generation: &Generation) -> Result<Self, JobError> {
+        let mut found = Vec::new();
+        walk(out, out, &mut found)?;
+        let missing = |what: String| JobError::Transient(format!("ffmpeg wrote no {what}"));
+        if !out.join(layout::MASTER).exists() {
+            return Err(missing("master playlist".into()));
+        }
+        for kbps in AUDIO_LADDER_KBPS {
+            let dir = audio_rung_dir(kbps);
+            if !out.join(&dir).join("index.m3u8").exists() {
+                return Err(missing(format!("{dir} playlist")));
+            }
+        }
+        let key = |rel: &Path| generation.key(&rel.to_string_lossy());
+        Ok(Self {
+            master_key: generation.master(),
+            sprite_key: String::new(),
+            vtt_key: String::new(),
+            files: found
+                .into_iter()
+                .map(|(p, _)| (p.clone(), key(&p)))
+                .collect(),
+            renditions: Vec::new(),
+            snapshots: Vec::new(),
         })
     }
 }

@@ -100,11 +100,12 @@ impl FinishLadder {
         }
         // The rungs are everywhere: now the master playlist may name them.
         let master_key = self.generation.master();
-        let master = master_playlist(&self.rungs, self.fps, self.has_audio);
+        let master = master_playlist(&self.rungs, self.fps, &self.audio);
         ctx.storage
             .put_bytes(&master_key, master.into_bytes())
             .await?;
         publish(master_key.clone()).await?;
+        super::protect::refresh_tracks(ctx, id, None).await;
 
         let generation = &self.generation;
         let duration = Some(self.duration_ms);

@@ -8,6 +8,7 @@ use scoped_futures::ScopedFutureExt;
 use tokio::sync::watch;
 
 use super::early;
+use super::protect;
 use super::outputs::{self, Outputs};
 use super::{Job, JobContext, JobError};
 use crate::db::{models::Video, videos::VideoChange};
@@ -30,10 +31,11 @@ impl Job for Transcode {
         let work = ctx.work_dir("transcode-").await?;
         let source = local_source(ctx, &video, work.path()).await?;
         let snapshots = video.image_count.clamp(1, 100) as u32;
-        let (info, plan) = ctx.media.plan_file(&source, snapshots).await?;
+        let (info, mut plan) = ctx.media.plan_file(&source, snapshots).await?;
         {
             let mut conn = ctx.db.get().await?;
             crate::db::videos::record_media_info(&mut conn, id, &info).await?;
+            crate::db::tracks::set_kind(&mut conn, id, plan.kind).await?;
         }
         let (tx, rx) = watch::channel(0i16);
         let reporter = tokio::spawn(report_progress(ctx.clone(), id, rx));
@@ -42,6 +44,14 @@ impl Job for Transcode {
         };
 
         let generation = Generation::new(self.dst.as_deref(), id, job.id);
+        let key = match video.encrypt {
+            true => {
+                let (info, key) = protect::encryption(ctx, id, &generation, work.path()).await?;
+                plan.key_info = Some(info);
+                Some(key)
+            }
+            false => None,
+        };
         let out = work.path().join("out");
         let keyframes = match plan.is_chunked(ctx.media.config()) {
             true => early::keyframes(ctx, id, &source).await,
@@ -70,12 +80,14 @@ impl Job for Transcode {
         };
         drop(report);
         let _ = reporter.await;
+        protect::record_timeline(ctx, id, &generation, &out, &plan, key.as_ref()).await?;
         outputs::store(&ctx.storage, &out, &outputs).await?;
         // Everything is in storage: the work dir goes before the video is marked done.
         drop(work);
         let swapped = outputs::swap(ctx, &video, &info, &plan, &outputs, job, rest.as_ref()).await;
         match swapped {
             Ok(Some(())) => {
+                protect::refresh_tracks(ctx, id, None).await;
                 let seconds = started.elapsed().as_secs_f64();
                 let realtime = plan.seconds() / seconds.max(0.001);
                 metrics::histogram!(crate::metrics::TRANSCODE_SECONDS).record(seconds);

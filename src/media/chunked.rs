@@ -111,14 +111,16 @@ impl Plan {
             &out.join(rung.definition.as_str()),
             "seg_%05d.ts",
             "index.m3u8",
+            self.key_info.as_deref(),
         ));
-        if self.has_audio {
-            args.extend(strings(["-map", "0:a:0", "-vn"]));
+        // Audio once for the whole file (no drift at chunk boundaries), every track.
+        for (i, track) in self.audio.iter().enumerate() {
+            args.extend(["-map".into(), format!("0:a:{i}"), "-vn".into()]);
             args.extend(AUDIO.map(String::from));
-            args.extend(hls_settings());
+            args.extend(hls_settings(self.key_info.as_deref()));
             args.push("-hls_segment_filename".into());
-            args.push(path(&out.join("audio").join("seg_%05d.ts")));
-            args.push(path(&out.join("audio").join("index.m3u8")));
+            args.push(path(&out.join(&track.dir).join("seg_%05d.ts")));
+            args.push(path(&out.join(&track.dir).join("index.m3u8")));
         }
         args.extend(self.still_outputs(out));
         args
@@ -165,6 +167,7 @@ impl Plan {
             &out.join("%v"),
             &format!("seg_{index:05}_%05d.ts"),
             &format!("chunk_{index:05}.m3u8"),
+            self.key_info.as_deref(),
         ));
         let at = args.len() - 1;
         args.insert(at, stream_map.join(" "));
@@ -193,8 +196,8 @@ fn rung_rate(rung: &Rung, stream: Option<usize>) -> Vec<String> {
 }
 
 /// HLS settings of a video-only output cut at every (forced) keyframe.
-fn video_hls(dir: &Path, segment: &str, playlist: &str) -> Vec<String> {
-    let mut args = hls_settings();
+fn video_hls(dir: &Path, segment: &str, playlist: &str, key: Option<&Path>) -> Vec<String> {
+    let mut args = hls_settings(key);
     let at = args.iter().position(|a| a == "-hls_time").expect("set") + 1;
     args[at] = CUT_AT_EVERY_KEYFRAME.into();
     args.push("-hls_segment_filename".into());
@@ -304,8 +307,10 @@ mod tests {
 
     fn plan() -> Plan {
         Plan {
+            kind: crate::model::MediaKind::Video,
+            key_info: None,
             rungs: ladder(1920, 1080, &Definition::ALL),
-            has_audio: true,
+            audio: vec![crate::model::AudioTrack::of_stream(0, None, None)],
             duration_ms: 120_000,
             fps: 30.0,
             snapshots: 10,

@@ -101,6 +101,13 @@ pub enum StitchError {
 pub fn stitch(chunks: &[String]) -> Result<String, StitchError> {
     let mut body = String::new();
     let mut longest = 0f64;
+    // An encrypted ladder: every chunk was encrypted with the same key and explicit IV,
+    // so the first chunk's key line holds for all.
+    let key = chunks
+        .first()
+        .and_then(|p| p.lines().map(str::trim).find(|l| l.starts_with("#EXT-X-KEY:")))
+        .map(|l| format!("{l}\n"))
+        .unwrap_or_default();
     for (i, playlist) in chunks.iter().enumerate() {
         if !playlist.lines().any(|l| l.trim() == "#EXT-X-ENDLIST") {
             return Err(StitchError::Unfinished(i));
@@ -130,7 +137,7 @@ pub fn stitch(chunks: &[String]) -> Result<String, StitchError> {
     let target = (longest - 0.001).ceil().max(1.0) as u64;
     Ok(format!(
         "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-TARGETDURATION:{target}\n#EXT-X-MEDIA-SEQUENCE:0\n\
-         #EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n{body}#EXT-X-ENDLIST\n"
+         #EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n{key}{body}#EXT-X-ENDLIST\n"
     ))
 }
 

@@ -1,19 +1,77 @@
-//! The master playlist of a chunked ladder, written by Reel (its pieces come from several
-//! ffmpeg processes): the rungs that exist so far with their bandwidth, resolution and
-//! codecs, and the one audio group.
+//! The master playlist, written by Reel (a chunked ladder's pieces come from several
+//! ffmpeg processes, and text tracks join later): the rungs that exist so far with their
+//! bandwidth, resolution and codecs, the audio group with one rendition per language, and
+//! the subtitles group (`with_text_tracks`).
 
 use super::ladder::Rung;
+use super::plan::{AUDIO_LADDER_KBPS, Plan};
+use super::transcode::audio_rung_dir;
+use crate::model::{AudioTrack, TextTrackKind};
 
-/// The master playlist of a chunked ladder: the rungs that exist so far, smallest first,
-/// each with the audio group (Reel writes it: the pieces come from several ffmpegs).
-pub fn master_playlist(rungs: &[Rung], fps: f64, has_audio: bool) -> String {
-    let mut out = String::from("#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-INDEPENDENT-SEGMENTS\n");
-    if has_audio {
-        out.push_str(
-            "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=\"audio\",DEFAULT=YES,\
-             AUTOSELECT=YES,URI=\"audio/index.m3u8\"\n",
-        );
+impl Plan {
+    /// The master playlist of this plan's outputs.
+    pub fn master_playlist(&self) -> String {
+        match self.is_audio_only() {
+            true => audio_only_master(),
+            false => master_playlist(&self.rungs, self.fps, &self.audio),
+        }
     }
+}
+
+/// An attribute value as HLS allows it inside quotes (no `"`, no line breaks).
+fn quoted(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| if c == '"' { '\'' } else { c })
+        .filter(|c| !c.is_control())
+        .collect()
+}
+
+/// The master playlist of an audio-only source: one variant per AAC bitrate.
+pub fn audio_only_master() -> String {
+    let mut out = String::from("#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-INDEPENDENT-SEGMENTS\n");
+    for kbps in AUDIO_LADDER_KBPS {
+        out.push_str(&format!(
+            "#EXT-X-STREAM-INF:BANDWIDTH={},AVERAGE-BANDWIDTH={},CODECS=\"mp4a.40.2\"\n{}/index.m3u8\n",
+            kbps * 1100,
+            kbps * 1000,
+            audio_rung_dir(kbps)
+        ));
+    }
+    out
+}
+
+/// The `EXT-X-MEDIA` lines of the audio group: one per track, names made unique.
+fn audio_group(audio: &[AudioTrack]) -> String {
+    let mut out = String::new();
+    let mut names: Vec<String> = Vec::new();
+    for track in audio {
+        let mut name = quoted(&track.name);
+        if names.contains(&name) {
+            name = format!("{name} ({})", names.len() + 1);
+        }
+        names.push(name.clone());
+        let language = track
+            .language
+            .as_deref()
+            .map(|l| format!(",LANGUAGE=\"{}\"", quoted(l)))
+            .unwrap_or_default();
+        let default = if track.default { "YES" } else { "NO" };
+        out.push_str(&format!(
+            "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=\"{name}\"{language},\
+             DEFAULT={default},AUTOSELECT=YES,URI=\"{}/index.m3u8\"\n",
+            track.dir
+        ));
+    }
+    out
+}
+
+/// The master playlist of a video: the rungs that exist so far, smallest first, each with
+/// the audio group when there is audio.
+pub fn master_playlist(rungs: &[Rung], fps: f64, audio: &[AudioTrack]) -> String {
+    let has_audio = !audio.is_empty();
+    let mut out = String::from("#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-INDEPENDENT-SEGMENTS\n");
+    out.push_str(&audio_group(audio));
     for rung in rungs {
         let audio_kbps = if has_audio { 128 } else { 0 };
         let bandwidth = (rung.max_kbps() + audio_kbps) * 1000;
@@ -35,6 +93,63 @@ pub fn master_playlist(rungs: &[Rung], fps: f64, has_audio: bool) -> String {
         ));
     }
     out
+}
+
+/// A text track as the master playlist lists it.
+pub struct TextEntry<'a> {
+    pub language: &'a str,
+    pub name: &'a str,
+    pub kind: TextTrackKind,
+    pub default: bool,
+    /// Its media playlist, relative to the master.
+    pub uri: String,
+}
+
+/// `master` with `tracks` as its subtitles group (and every variant pointing at it), in
+/// place of whatever text tracks it listed before: the master changes, never a segment.
+pub fn with_text_tracks(master: &str, tracks: &[TextEntry<'_>]) -> String {
+    const GROUP: &str = ",SUBTITLES=\"subs\"";
+    let mut out = String::with_capacity(master.len() + 200 * tracks.len());
+    let mut listed = false;
+    for line in master.lines() {
+        if line.starts_with("#EXT-X-MEDIA:TYPE=SUBTITLES") {
+            continue;
+        }
+        if line.starts_with("#EXT-X-STREAM-INF:") {
+            if !listed {
+                listed = true;
+                for t in tracks {
+                    out.push_str(&text_media_line(t));
+                }
+            }
+            out.push_str(&line.replace(GROUP, ""));
+            if !tracks.is_empty() {
+                out.push_str(GROUP);
+            }
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn text_media_line(t: &TextEntry<'_>) -> String {
+    let default = if t.default { "YES" } else { "NO" };
+    let characteristics = match t.kind {
+        TextTrackKind::Captions => {
+            ",CHARACTERISTICS=\"public.accessibility.transcribes-spoken-dialog,\
+             public.accessibility.describes-music-and-sound\""
+        }
+        TextTrackKind::Subtitles => "",
+    };
+    format!(
+        "#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"subs\",NAME=\"{}\",LANGUAGE=\"{}\",\
+         DEFAULT={default},AUTOSELECT=YES,FORCED=NO{characteristics},URI=\"{}\"\n",
+        quoted(t.name),
+        quoted(t.language),
+        t.uri
+    )
 }
 
 /// The lowest H.264 level (times ten) whose frame size, macroblock rate and bitrate fit
@@ -69,13 +184,60 @@ mod tests {
     #[test]
     fn master_lists_the_rungs_given_with_levels_x264_would_pick() {
         let rungs = ladder(1920, 1080, &Definition::ALL);
-        let master = master_playlist(&rungs[..1], 30.0, true);
+        let audio = [
+            AudioTrack::of_stream(0, Some("eng"), Some("English")),
+            AudioTrack::of_stream(1, Some("fre"), None),
+        ];
+        let master = master_playlist(&rungs[..1], 30.0, &audio);
+        assert!(
+            master.contains("NAME=\"English\",LANGUAGE=\"eng\",DEFAULT=YES,AUTOSELECT=YES,URI=\"audio/index.m3u8\""),
+            "{master}"
+        );
+        assert!(
+            master.contains("NAME=\"fre\",LANGUAGE=\"fre\",DEFAULT=NO,AUTOSELECT=YES,URI=\"audio_1/index.m3u8\""),
+            "{master}"
+        );
         assert!(master.contains("RESOLUTION=640x360"), "{master}");
         assert!(master.contains("avc1.64001e,mp4a.40.2"), "{master}");
         assert!(!master.contains("SD/index.m3u8"));
-        let full = master_playlist(&rungs, 30.0, false);
+        let full = master_playlist(&rungs, 30.0, &[]);
         assert!(full.contains("avc1.640028\""), "{full}");
         assert!(!full.contains("AUDIO"));
         assert_eq!(full.matches("#EXT-X-STREAM-INF").count(), 4);
+    }
+
+    #[test]
+    fn text_tracks_replace_the_subtitles_group() {
+        let rungs = ladder(640, 360, &Definition::ALL);
+        let master = master_playlist(&rungs, 25.0, &[]);
+        let fr = TextEntry {
+            language: "fr",
+            name: "Fran\"çais",
+            kind: TextTrackKind::Subtitles,
+            default: true,
+            uri: "text/7.m3u8".into(),
+        };
+        let once = with_text_tracks(&master, &[fr]);
+        assert!(once.contains("NAME=\"Fran'çais\",LANGUAGE=\"fr\",DEFAULT=YES"), "{once}");
+        assert!(once.contains("SUBTITLES=\"subs\"\nLD/index.m3u8"), "{once}");
+        let cc = TextEntry {
+            language: "en",
+            name: "English CC",
+            kind: TextTrackKind::Captions,
+            default: false,
+            uri: "text/8.m3u8".into(),
+        };
+        let twice = with_text_tracks(&once, &[cc]);
+        assert_eq!(twice.matches("TYPE=SUBTITLES").count(), 1, "{twice}");
+        assert_eq!(twice.matches("SUBTITLES=\"subs\"").count(), 1, "{twice}");
+        assert!(twice.contains("describes-music-and-sound"), "{twice}");
+        assert_eq!(with_text_tracks(&twice, &[]), master);
+    }
+
+    #[test]
+    fn audio_only_lists_the_aac_ladder() {
+        let m = audio_only_master();
+        assert!(m.contains("CODECS=\"mp4a.40.2\"\naudio_64k/index.m3u8"), "{m}");
+        assert!(m.contains("audio_128k/index.m3u8"), "{m}");
     }
 }

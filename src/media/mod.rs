@@ -9,6 +9,7 @@ pub mod master;
 pub mod plan;
 pub mod probe;
 pub mod process;
+pub mod subtitles;
 pub mod sprite;
 pub mod transcode;
 
@@ -114,7 +115,50 @@ impl Media {
         let args = plan.ffmpeg_args(source, out);
         let timeout = plan.timeout(&self.config);
         self.ffmpeg(&args, timeout, plan.duration_ms, progress)
+            .await?;
+        let master = plan.master_playlist();
+        tokio::fs::write(out.join(crate::model::layout::MASTER), master)
             .await
+            .map_err(|e| MediaError::Transcode(format!("cannot write the master playlist: {e}")))
+    }
+
+    /// The MPEG-TS time (90 kHz) at which the HLS segment `segment` starts: what a WebVTT
+    /// track's `X-TIMESTAMP-MAP` maps its zero onto.
+    /// An encrypted segment is read through ffmpeg's `crypto` protocol with its `key`
+    /// and IV.
+    pub async fn segment_start_pts(
+        &self,
+        segment: &Path,
+        key: Option<([u8; 16], [u8; 16])>,
+    ) -> Result<u64, MediaError> {
+        let mut args: Vec<String> = Vec::new();
+        let mut input = segment.to_string_lossy().into_owned();
+        if let Some((key, iv)) = key {
+            args.extend(["-key".into(), hex::encode(key), "-iv".into(), hex::encode(iv)]);
+            input = format!("crypto:{input}");
+        }
+        args.extend([
+            "-v",
+            "error",
+            "-show_entries",
+            "format=start_time",
+            "-of",
+            "default=noprint_wrappers=1:nokey=1",
+            "-format_whitelist",
+            "mpegts",
+        ]
+        .map(String::from));
+        args.push(input);
+        let out = self
+            .tools
+            .run(&self.config.ffprobe, &args, PROBE_TIMEOUT)
+            .await
+            .map_err(MediaError::Tool)?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let secs: f64 = text.trim().parse().map_err(|_| {
+            MediaError::Transcode(format!("no start time in the first segment: {text:?}"))
+        })?;
+        Ok((secs.max(0.0) * 90_000.0).round() as u64)
     }
 
     /// Runs ffmpeg with `args` (which write `-progress pipe:1` for `duration_ms` of media

@@ -5,14 +5,22 @@
 use super::MediaError;
 use super::ladder::{MIN_SIDE, Rung, ladder};
 use crate::config::MediaConfig;
-use crate::model::MediaInfo;
+use crate::model::{AudioTrack, MediaInfo, MediaKind};
+
+/// Bitrates (kb/s) of an audio-only source's AAC ladder, smallest first.
+pub const AUDIO_LADDER_KBPS: [u32; 2] = [64, 128];
 
 /// What to make from one source.
 #[derive(Debug, Clone)]
 pub struct Plan {
-    /// Smallest first.
+    pub kind: MediaKind,
+    /// Smallest first; none for an audio-only source.
     pub rungs: Vec<Rung>,
-    pub has_audio: bool,
+    /// One HLS audio rendition per audio stream (none: a silent video). An audio-only
+    /// source has one, encoded at each of `AUDIO_LADDER_KBPS`.
+    pub audio: Vec<AudioTrack>,
+    /// `-hls_key_info_file` of an encrypted output (docs/architecture.md, "Encryption").
+    pub key_info: Option<std::path::PathBuf>,
     pub duration_ms: i64,
     pub fps: f64,
     pub snapshots: u32,
@@ -26,11 +34,10 @@ impl Plan {
         snapshots: u32,
         config: &MediaConfig,
     ) -> Result<Self, MediaError> {
-        let (w, h) = info.display_size().ok_or_else(|| {
-            MediaError::Unsuitable(
-                "no video stream: audio-only and other files are not transcoded".into(),
-            )
-        })?;
+        let audio = AudioTrack::of_info(info);
+        let Some((w, h)) = info.display_size() else {
+            return Self::audio_only(info, audio, config);
+        };
         if w < MIN_SIDE as i32 || h < MIN_SIDE as i32 {
             return Err(MediaError::Unsuitable(format!(
                 "the video is {w}x{h}; at least {MIN_SIDE}x{MIN_SIDE} is needed"
@@ -42,13 +49,48 @@ impl Plan {
         let fps = info.video.as_ref().and_then(|v| v.fps).unwrap_or(30.0);
         check_limits(w, h, duration_ms, fps, config)?;
         Ok(Self {
+            kind: MediaKind::Video,
             rungs: ladder(w as u32, h as u32, &config.definitions),
-            has_audio: info.audio.is_some(),
+            audio,
+            key_info: None,
             duration_ms,
             fps,
             snapshots,
             threads: config.threads,
         })
+    }
+
+    /// A file with sound and no pictures: one track, an AAC ladder, no snapshots.
+    fn audio_only(
+        info: &MediaInfo,
+        audio: Vec<AudioTrack>,
+        config: &MediaConfig,
+    ) -> Result<Self, MediaError> {
+        let track = audio.into_iter().next().ok_or_else(|| {
+            MediaError::Unsuitable("the file has neither a video nor an audio stream".into())
+        })?;
+        let duration_ms = info.duration_ms.filter(|d| *d > 0).ok_or_else(|| {
+            MediaError::Unsuitable("the file has no duration (empty or truncated?)".into())
+        })?;
+        check_limits(MIN_SIDE as i32, MIN_SIDE as i32, duration_ms, 1.0, config)?;
+        Ok(Self {
+            kind: MediaKind::Audio,
+            rungs: Vec::new(),
+            audio: vec![track],
+            key_info: None,
+            duration_ms,
+            fps: 0.0,
+            snapshots: 0,
+            threads: config.threads,
+        })
+    }
+
+    pub fn has_audio(&self) -> bool {
+        !self.audio.is_empty()
+    }
+
+    pub fn is_audio_only(&self) -> bool {
+        self.kind == MediaKind::Audio
     }
 
     /// How long the transcode may run: 2 minutes plus `timeout_factor` times the
@@ -64,7 +106,8 @@ impl Plan {
     /// Whether the source gets an early rung and a chunked ladder (long enough, and more
     /// than one rung).
     pub fn is_chunked(&self, config: &MediaConfig) -> bool {
-        self.rungs.len() > 1
+        self.kind == MediaKind::Video
+            && self.rungs.len() > 1
             && self.duration_ms as u64 >= config.chunk_threshold_secs.saturating_mul(1000)
     }
 

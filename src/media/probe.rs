@@ -100,6 +100,17 @@ fn rotation(stream: &RawStream) -> i32 {
     ((degrees.round() as i32 % 360) + 360) % 360 / 90 * 90
 }
 
+/// A tag of the stream (ffprobe keeps their case: `language`, `LANGUAGE`), trimmed and
+/// bounded: tags come from the uploaded file.
+fn tag(stream: &RawStream, name: &str) -> Option<String> {
+    stream
+        .tags
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.trim().chars().filter(|c| !c.is_control()).take(64).collect::<String>())
+        .filter(|v| !v.is_empty())
+}
+
 pub fn parse(json: &[u8]) -> Result<MediaInfo, ProbeError> {
     let raw: Raw = serde_json::from_slice(json).map_err(|e| ProbeError::Json(e.to_string()))?;
     let format = raw.format.ok_or(ProbeError::NoFormat)?;
@@ -118,16 +129,20 @@ pub fn parse(json: &[u8]) -> Result<MediaInfo, ProbeError> {
             pixel_format: s.pix_fmt.clone(),
             bit_rate: number(&s.bit_rate),
         });
-    let audio = raw
+    let audio_streams: Vec<AudioStream> = raw
         .streams
         .iter()
-        .find(|s| s.codec_type.as_deref() == Some("audio"))
+        .filter(|s| s.codec_type.as_deref() == Some("audio"))
         .map(|s| AudioStream {
             codec: s.codec_name.clone().unwrap_or_default(),
             channels: s.channels.unwrap_or(0),
             sample_rate: number(&s.sample_rate).unwrap_or(0),
             bit_rate: number(&s.bit_rate),
-        });
+            language: tag(s, "language"),
+            title: tag(s, "title"),
+        })
+        .collect();
+    let audio = audio_streams.first().cloned();
     let seconds: Option<f64> = number(&format.duration).or_else(|| {
         raw.streams
             .iter()
@@ -140,6 +155,7 @@ pub fn parse(json: &[u8]) -> Result<MediaInfo, ProbeError> {
         bit_rate: number(&format.bit_rate),
         video,
         audio,
+        audio_streams,
     })
 }
 

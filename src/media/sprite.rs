@@ -99,8 +99,10 @@ mod tests {
 
     fn plan(w: u32, h: u32) -> Plan {
         Plan {
+            kind: crate::model::MediaKind::Video,
+            key_info: None,
             rungs: ladder(w, h, &Definition::ALL),
-            has_audio: true,
+            audio: vec![crate::model::AudioTrack::of_stream(0, None, None)],
             duration_ms: 30_000,
             fps: 30.0,
             snapshots: 10,

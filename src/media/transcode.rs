@@ -4,8 +4,7 @@
 
 use std::path::Path;
 
-use super::plan::Plan;
-use crate::model::layout;
+use super::plan::{AUDIO_LADDER_KBPS, Plan};
 
 /// Segment length of the HLS output, seconds.
 pub const SEGMENT_SECS: u32 = 4;
@@ -39,9 +38,13 @@ impl Plan {
         ((self.fps.clamp(1.0, 120.0)) * f64::from(SEGMENT_SECS)).round() as u32
     }
 
-    /// The ffmpeg arguments writing into `out` (which must exist): `master.m3u8`,
-    /// `{DEF}/index.m3u8` + segments, `audio/…`, `snapshots/snap_NNN.jpg`, `sprite.jpg`.
+    /// The ffmpeg arguments writing into `out` (which must exist): `{DEF}/index.m3u8` +
+    /// segments, one `audio…/` per audio track, `snapshots/snap_NNN.jpg`, `sprite.jpg`
+    /// (the master playlist is Reel's: `Plan::master_playlist`).
     pub fn ffmpeg_args(&self, input: &Path, out: &Path) -> Vec<String> {
+        if self.is_audio_only() {
+            return self.audio_only_args(input, out);
+        }
         let o = |rel: &str| out.join(rel).to_string_lossy().into_owned();
         let sprite = self.sprite();
         let seconds = self.seconds();
@@ -95,21 +98,24 @@ impl Plan {
                 format!("-bufsize:v:{i}"),
                 format!("{}k", 2 * k),
             ]);
-            let group = if self.has_audio { ",agroup:audio" } else { "" };
+            let group = if self.has_audio() { ",agroup:audio" } else { "" };
             stream_map.push(format!("v:{i}{group},name:{}", rung.definition));
         }
-        if self.has_audio {
-            args.extend(["-map".into(), "0:a:0".into()]);
+        // Every audio stream, each its own rendition, from the same read of the file.
+        for (i, track) in self.audio.iter().enumerate() {
+            args.extend(["-map".into(), format!("0:a:{i}")]);
+            stream_map.push(format!("a:{i},agroup:audio,name:{}", track.dir));
+        }
+        if self.has_audio() {
             args.extend(AUDIO.map(String::from));
-            stream_map.push("a:0,agroup:audio,name:audio".into());
         }
         args.extend(self.encoder_settings());
         args.extend([
             "-force_key_frames".into(),
             format!("expr:gte(t,n_forced*{SEGMENT_SECS})"),
         ]);
-        args.extend(hls_settings());
-        args.extend(["-master_pl_name", layout::MASTER, "-hls_segment_filename"].map(String::from));
+        args.extend(hls_settings(self.key_info.as_deref()));
+        args.push("-hls_segment_filename".into());
         args.push(o("%v/seg_%05d.ts"));
         args.extend(["-var_stream_map".into(), stream_map.join(" ")]);
         args.push(o("%v/index.m3u8"));
@@ -117,6 +123,39 @@ impl Plan {
         args.extend(self.still_outputs(out));
         args
     }
+
+    /// An audio-only source: its first audio stream at each bitrate of the AAC ladder,
+    /// from one decode, into `audio_{kbps}k/`.
+    fn audio_only_args(&self, input: &Path, out: &Path) -> Vec<String> {
+        let mut args = self.reading_with_progress();
+        args.extend(["-i".into(), input.to_string_lossy().into_owned()]);
+        args.extend(["-vn", "-sn", "-dn"].map(String::from));
+        let mut stream_map = Vec::new();
+        for (i, kbps) in AUDIO_LADDER_KBPS.iter().enumerate() {
+            args.extend([
+                "-map".into(),
+                "0:a:0".into(),
+                format!("-c:a:{i}"),
+                "aac".into(),
+                format!("-b:a:{i}"),
+                format!("{kbps}k"),
+                format!("-ac:a:{i}"),
+                "2".into(),
+            ]);
+            stream_map.push(format!("a:{i},name:{}", audio_rung_dir(*kbps)));
+        }
+        args.extend(hls_settings(self.key_info.as_deref()));
+        args.push("-hls_segment_filename".into());
+        args.push(out.join("%v/seg_%05d.ts").to_string_lossy().into_owned());
+        args.extend(["-var_stream_map".into(), stream_map.join(" ")]);
+        args.push(out.join("%v/index.m3u8").to_string_lossy().into_owned());
+        args
+    }
+}
+
+/// The directory of an audio-only source's rung of `kbps`.
+pub fn audio_rung_dir(kbps: u32) -> String {
+    format!("audio_{kbps}k")
 }
 
 impl Plan {
@@ -145,11 +184,11 @@ impl Plan {
                     "-bufsize".into(),
                     format!("{}k", 2 * rung.video_kbps),
                 ]);
-                if self.has_audio {
+                if self.has_audio() {
                     args.extend(AUDIO.map(String::from));
                 }
                 args.extend(self.encoder_settings());
-                args.extend(hls_settings());
+                args.extend(hls_settings(None));
                 args.push("-hls_segment_filename".into());
                 args.push(dir.join("seg_%05d.ts").to_string_lossy().into_owned());
                 args.push(dir.join("index.m3u8").to_string_lossy().into_owned());
@@ -213,10 +252,11 @@ impl Plan {
     }
 }
 
-/// HLS output settings shared by the single pass and the per-rung comparison.
-pub(super) fn hls_settings() -> Vec<String> {
+/// HLS output settings shared by the single pass and the per-rung comparison; with
+/// `key_info`, segments are AES-128 encrypted as that file says (key URI, key file, IV).
+pub(super) fn hls_settings(key_info: Option<&Path>) -> Vec<String> {
     let segment = SEGMENT_SECS.to_string();
-    [
+    let mut args: Vec<String> = [
         "-f",
         "hls",
         "-hls_time",
@@ -229,7 +269,12 @@ pub(super) fn hls_settings() -> Vec<String> {
         "mpegts",
     ]
     .map(String::from)
-    .to_vec()
+    .to_vec();
+    if let Some(file) = key_info {
+        args.push("-hls_key_info_file".into());
+        args.push(file.to_string_lossy().into_owned());
+    }
+    args
 }
 
 /// Percent done from one `-progress` line (`out_time_us=…`), if it is one.
@@ -249,8 +294,13 @@ mod tests {
 
     fn plan(w: u32, h: u32, audio: bool) -> Plan {
         Plan {
+            kind: crate::model::MediaKind::Video,
             rungs: ladder(w, h, &Definition::ALL),
-            has_audio: audio,
+            audio: match audio {
+                true => vec![crate::model::AudioTrack::of_stream(0, Some("eng"), None)],
+                false => vec![],
+            },
+            key_info: None,
             duration_ms: 30_000,
             fps: 30.0,
             snapshots: 10,

@@ -10,6 +10,10 @@ use super::ids::{AppId, JobId, VideoId};
 /// File name of a generation's HLS master playlist.
 pub const MASTER: &str = "master.m3u8";
 
+/// The name an encrypted media playlist gives its key (relative): never a stored file;
+/// the origin answers it from the database for a viewer whose token opens the generation.
+pub const KEY_FILE: &str = "enc.key";
+
 /// The uploaded bytes of a source video (shared by instant uploads through `unique_id`).
 pub fn source_dir(owner: VideoId) -> String {
     format!("sources/{owner}/")

@@ -10,7 +10,12 @@ pub struct MediaInfo {
     pub duration_ms: Option<i64>,
     pub bit_rate: Option<i64>,
     pub video: Option<VideoStream>,
+    /// The first audio stream (the one a single-language player plays).
     pub audio: Option<AudioStream>,
+    /// Every audio stream, in the file's order (infos stored before they were kept list
+    /// none: `audio_streams()` falls back to `audio`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub audio_streams: Vec<AudioStream>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -33,9 +38,23 @@ pub struct AudioStream {
     pub channels: i32,
     pub sample_rate: i32,
     pub bit_rate: Option<i64>,
+    /// The stream's `language` tag (ISO 639), when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// The stream's `title` tag, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
 }
 
 impl MediaInfo {
+    /// Every audio stream, first one first.
+    pub fn audio_streams(&self) -> Vec<&AudioStream> {
+        match self.audio_streams.is_empty() {
+            true => self.audio.iter().collect(),
+            false => self.audio_streams.iter().collect(),
+        }
+    }
+
     /// Width and height as displayed (rotation applied).
     pub fn display_size(&self) -> Option<(i32, i32)> {
         let v = self.video.as_ref()?;

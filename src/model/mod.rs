@@ -8,9 +8,11 @@ pub mod layout;
 mod media_info;
 pub mod routes;
 mod status;
+mod tracks;
 
 pub use definition::{Definition, UnknownDefinition};
 pub use ids::{AppId, JobId, UploadId, VideoId, random_id};
 pub use layout::Generation;
 pub use media_info::{AudioStream, MediaInfo, VideoStream};
 pub use status::{UnknownStatus, VideoStatus};
+pub use tracks::{AudioTrack, MediaKind, TextTrackKind, UnknownTrackKind};

@@ -87,6 +87,9 @@ impl UploadService {
             return self.fail(session, reason).await.map(Some);
         }
         session.md5_state = None;
+        if let Some(target) = session.file.text_track.clone() {
+            return self.complete_text_track(session, target).await.map(Some);
+        }
         let Some(video) = session.video_id else {
             // A tus partial upload: its bytes wait for the final upload that joins them.
             session.file.md5 = md5;

@@ -35,6 +35,18 @@ impl UploadService {
         {
             return Err(UploadError::TooLarge(self.config.max_size));
         }
+        if let Some(target) = &file.text_track {
+            if !matches!(req.concat, Concat::None) || !matches!(req.transfer, TransferRequest::Stream)
+            {
+                return Err(UploadError::BadRequest(
+                    "a text track is one tus upload, not parts or a concatenation".into(),
+                ));
+            }
+            self.check_text_track(req.app, target, req.size).await?;
+            let session = self.new_session(req.app, None, Transfer::Stream, req.size, file, Concat::None);
+            self.sessions.put(&session).await?;
+            return Ok(InitOutcome::Upload(self.view_of(session).await?));
+        }
         let transfer = match req.transfer {
             TransferRequest::Stream => Transfer::Stream,
             TransferRequest::Parts { part_size } => {
@@ -106,6 +118,15 @@ impl UploadService {
         Ok(InitOutcome::Upload(self.view_of(session).await?))
     }
 
+    /// Whether the app encrypts every upload (its `encrypt_uploads` setting).
+    async fn app_encrypts(&self, app: AppId) -> Result<bool, UploadError> {
+        let mut conn = self.db.get().await.map_err(crate::error::InfraError::from)?;
+        let app = crate::db::apps::find(&mut conn, app)
+            .await
+            .map_err(crate::error::InfraError::from)?;
+        Ok(app.is_some_and(|a| a.encrypt_uploads))
+    }
+
     /// A session in `Receiving`, expiring after the configured time.
     pub(super) fn new_session(
         &self,
@@ -151,6 +172,7 @@ impl UploadService {
         new.file_size = size.unwrap_or(0) as i64;
         new.task_priority = file.priority;
         new.passthrough = file.passthrough.clone();
+        new.encrypt = file.encrypt || self.app_encrypts(app).await?;
         self.lifecycle
             .commit(|conn, changes| {
                 async move { Ok(lifecycle::insert(conn, changes, &new).await?) }.scope_boxed()

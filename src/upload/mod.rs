@@ -13,6 +13,7 @@ mod service;
 pub mod session;
 pub mod staging;
 mod sweep;
+mod text_track;
 mod view;
 
 pub use rules::{MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, validate_file_name};

@@ -8,6 +8,7 @@ use super::session::{
 };
 use super::staging::Staging;
 use super::view::UploadView;
+use crate::delivery::Origins;
 use crate::config::UploadConfig;
 use crate::db::DbPool;
 use crate::limits::Limits;
@@ -62,6 +63,8 @@ pub struct UploadService {
     pub(super) lifecycle: Lifecycle,
     pub(super) limits: Limits,
     pub(super) config: UploadConfig,
+    /// Where a text track upload's files are published.
+    pub(super) origins: Origins,
 }
 
 impl UploadService {
@@ -74,8 +77,10 @@ impl UploadService {
         lifecycle: Lifecycle,
         limits: Limits,
         config: UploadConfig,
+        origins: Origins,
     ) -> Self {
         Self {
+            origins,
             db,
             sessions,
             staging,
@@ -137,7 +142,7 @@ impl UploadService {
     /// `app`'s upload `id`, read after waiting (up to `LOCK_WAIT`) for a stream write in
     /// flight to finish, so the offset a resuming client is given (tus HEAD, seed resume,
     /// GraphQL `upload`) is not the one from before its own broken-off request.
-    async fn settled_session(
+    pub(super) async fn settled_session(
         &self,
         app: AppId,
         id: &UploadId,

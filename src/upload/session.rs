@@ -45,6 +45,22 @@ pub struct FileInfo {
     pub passthrough: Option<String>,
     /// tus `Upload-Metadata` as sent, echoed on HEAD.
     pub tus_metadata: Option<String>,
+    /// Encrypt the video's segments (AES-128), whatever the app's setting.
+    #[serde(default)]
+    pub encrypt: bool,
+    /// The upload is a text track of an existing video, not a video.
+    #[serde(default)]
+    pub text_track: Option<TextTrackFor>,
+}
+
+/// What a text track upload becomes (tus metadata `textTrackFor`, `language`, …).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TextTrackFor {
+    pub video: VideoId,
+    pub language: String,
+    pub name: Option<String>,
+    pub kind: crate::model::TextTrackKind,
+    pub default: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -2,8 +2,10 @@
 //! the service adapters call to read, transcode, play and delete them.
 
 pub mod fetch;
+pub mod keys;
 pub mod lifecycle;
 mod service;
+pub mod tracks;
 pub mod uri;
 pub mod work;
 

@@ -26,9 +26,9 @@ pub struct Page {
 
 #[derive(Clone)]
 pub struct VideoService {
-    db: DbPool,
+    pub(super) db: DbPool,
     storage: Storage,
-    delivery: Delivery,
+    pub(super) delivery: Delivery,
     lifecycle: Lifecycle,
     limits: Limits,
     config: Arc<Config>,
@@ -48,6 +48,15 @@ impl VideoService {
             .map(|r| r.definition)
             .filter(|d| !have.contains(d))
             .collect()
+    }
+
+    /// Text tracks of this service's videos.
+    pub fn tracks(&self) -> super::tracks::Tracks<'_> {
+        super::tracks::Tracks {
+            db: &self.db,
+            storage: &self.storage,
+            origins: self.delivery.origins(),
+        }
     }
 
     pub fn new(

@@ -8,6 +8,7 @@ mod playback;
 mod query;
 mod socket;
 mod subscription;
+mod tracks;
 mod types;
 mod upload;
 mod webhook;
@@ -38,6 +39,7 @@ pub struct Mutation(
     mutation::VideoMutation,
     upload::UploadMutation,
     webhook::WebhookMutation,
+    tracks::TrackMutation,
 );
 
 pub type ReelSchema = Schema<Query, Mutation, Subscription>;

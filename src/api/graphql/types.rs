@@ -108,6 +108,22 @@ impl VideoObject {
     async fn passthrough(&self) -> Option<&str> {
         self.0.passthrough.as_deref()
     }
+    /// `VIDEO`, or `AUDIO` for a source with sound only (known once transcoded).
+    async fn kind(&self) -> super::tracks::GqlMediaKind {
+        self.0.media_kind().into()
+    }
+    /// Its segments are AES-128 encrypted; players fetch the key with their play token.
+    async fn encrypted(&self) -> bool {
+        self.0.encrypt
+    }
+    /// Subtitles and captions, oldest first.
+    async fn text_tracks(&self, ctx: &Context<'_>) -> Result<Vec<super::tracks::TextTrackObject>> {
+        super::tracks::text_tracks(ctx, &self.0).await
+    }
+    /// The audio renditions (one per language of the source), the default first.
+    async fn audio_tracks(&self) -> Vec<super::tracks::AudioTrackObject> {
+        super::tracks::audio_tracks(&self.0)
+    }
     /// What the probe found; null until the video was probed.
     async fn media_info(&self) -> Option<MediaInfoObject> {
         let info = self.0.media_info.clone()?;
@@ -228,16 +244,21 @@ pub struct MediaInfoObject {
     /// Bits per second.
     bit_rate: Option<i64>,
     video: Option<VideoStreamObject>,
+    /// The first audio stream.
     audio: Option<AudioStreamObject>,
+    /// Every audio stream, in the file's order.
+    audio_streams: Vec<AudioStreamObject>,
 }
 
 impl From<MediaInfo> for MediaInfoObject {
     fn from(m: MediaInfo) -> Self {
+        let audio_streams = m.audio_streams().into_iter().cloned().map(Into::into).collect();
         Self {
             format: m.format,
             duration: m.duration_ms,
             bit_rate: m.bit_rate,
             video: m.video.map(Into::into),
+            audio_streams,
             audio: m.audio.map(Into::into),
         }
     }
@@ -279,6 +300,10 @@ pub struct AudioStreamObject {
     channels: i32,
     sample_rate: i32,
     bit_rate: Option<i64>,
+    /// The stream's language tag, when the file has one.
+    language: Option<String>,
+    /// The stream's title tag.
+    title: Option<String>,
 }
 
 impl From<AudioStream> for AudioStreamObject {
@@ -288,6 +313,8 @@ impl From<AudioStream> for AudioStreamObject {
             channels: a.channels,
             sample_rate: a.sample_rate,
             bit_rate: a.bit_rate,
+            language: a.language,
+            title: a.title,
         }
     }
 }

@@ -37,6 +37,9 @@ pub struct InitUploadInput {
     priority: i32,
     /// Echoed in every event and webhook of the video.
     passthrough: Option<String>,
+    /// Encrypt the video's segments (AES-128 HLS; the app may encrypt every upload).
+    #[graphql(default)]
+    encrypt: bool,
 }
 
 /// Either an upload to send bytes to, or (instant upload) the finished video.
@@ -160,6 +163,8 @@ impl UploadMutation {
                     priority: input.priority,
                     passthrough: input.passthrough,
                     tus_metadata: None,
+                    encrypt: input.encrypt,
+                    text_track: None,
                 },
                 size: Some(size),
                 transfer,

@@ -9,6 +9,7 @@ use poem::{Request, Response, Route, get, handler};
 
 use crate::Reel;
 use crate::delivery::token::MediaToken;
+use crate::model::Generation;
 
 /// Largest playlist read into memory for rewriting (ours are a few KiB).
 const MAX_PLAYLIST_BYTES: u64 = 4 << 20;
@@ -60,6 +61,9 @@ async fn media(req: &Request, Path(path): Path<String>) -> Response {
         Ok(t) => t,
         Err(e) => return refuse(StatusCode::FORBIDDEN, &e.to_string()),
     };
+    if crate::delivery::is_key(&path) {
+        return key(reel, req.method(), &token).await;
+    }
     let Some(root) = delivery.media_root() else {
         return refuse(StatusCode::NOT_FOUND, "this server has no built-in origin");
     };
@@ -75,6 +79,31 @@ async fn media(req: &Request, Path(path): Path<String>) -> Response {
         },
     )
     .await
+}
+
+/// The AES-128 key of the generation the viewer's token opens (docs/architecture.md,
+/// "Encryption"): 16 bytes, never cached by anyone; 404 when it is not encrypted.
+async fn key(reel: &Reel, method: &Method, token: &MediaToken) -> Response {
+    let Ok(generation) = Generation::try_from(token.scope.trim_start_matches('/').to_string())
+    else {
+        return refuse(StatusCode::FORBIDDEN, "the URL does not open a video");
+    };
+    let key = match reel.videos.media_key(&generation).await {
+        Ok(Some(key)) => key,
+        Ok(None) => return refuse(StatusCode::NOT_FOUND, "not found"),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read a media key");
+            return refuse(StatusCode::SERVICE_UNAVAILABLE, "try again");
+        }
+    };
+    let builder = Response::builder()
+        .content_type("application/octet-stream")
+        .header(header::CACHE_CONTROL, "private, no-store")
+        .header(header::CONTENT_LENGTH, key.len());
+    match *method == Method::HEAD {
+        true => builder.finish(),
+        false => builder.body(key.to_vec()),
+    }
 }
 
 /// A playlist, rewritten for the token's holder: never shared by caches.

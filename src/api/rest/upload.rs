@@ -164,6 +164,8 @@ impl UploadApi {
         priority: Query<Option<i32>>,
         /// Client string echoed in events.
         passthrough: Query<Option<String>>,
+        /// `1`: encrypt the video's segments (AES-128 HLS).
+        encrypt: Query<Option<String>>,
     ) -> Reply<InitReply> {
         may(&caller, Scope::Upload)?;
         let name = decode_name(&file_name)?;
@@ -184,6 +186,8 @@ impl UploadApi {
                     priority: priority.0.unwrap_or(0),
                     passthrough: passthrough.0,
                     tus_metadata: None,
+                    encrypt: parse_flag(encrypt.0.as_deref(), false)?,
+                    text_track: None,
                 },
                 size: Some(fsize.0),
                 transfer,

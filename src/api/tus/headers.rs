@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
+use crate::model::{TextTrackKind, UnknownTrackKind};
 use crate::upload::FileInfo;
+use crate::upload::session::TextTrackFor;
 
 /// `Upload-Metadata`: `key base64value,key2 base64value,flag` → map (a flag maps to "").
 pub fn parse_metadata(header: &str) -> Result<BTreeMap<String, String>, String> {
@@ -94,6 +96,29 @@ pub fn file_info(raw: Option<&str>) -> Result<FileInfo, String> {
             .parse()
             .map_err(|_| format!("priority {p:?} is not an integer"))?,
     };
+    let flag = |key: &str| match get(&[key]).as_deref() {
+        None | Some("false") | Some("0") => Ok(false),
+        Some("true") | Some("1") => Ok(true),
+        Some(other) => Err(format!("{key} must be true or false, not {other:?}")),
+    };
+    let encrypt = flag("encrypt")?;
+    let text_track = match get(&["textTrackFor"]) {
+        None => None,
+        Some(video) => Some(TextTrackFor {
+            video: video
+                .trim()
+                .parse()
+                .map_err(|_| format!("textTrackFor {video:?} is not a video id"))?,
+            language: get(&["language"])
+                .ok_or("a text track upload needs its language (metadata `language`)")?,
+            name: get(&["name", "label"]).filter(|n| !n.is_empty()),
+            kind: match get(&["kind"]) {
+                None => TextTrackKind::Subtitles,
+                Some(k) => k.parse().map_err(|e: UnknownTrackKind| e.to_string())?,
+            },
+            default: flag("default")?,
+        }),
+    };
     Ok(FileInfo {
         name: get(&["filename", "name"]).unwrap_or_else(|| "upload".into()),
         file_type: get(&["filetype", "type"]),
@@ -102,6 +127,8 @@ pub fn file_info(raw: Option<&str>) -> Result<FileInfo, String> {
         priority,
         passthrough: get(&["passthrough"]),
         tus_metadata: raw.map(str::to_string),
+        encrypt,
+        text_track,
     })
 }
 

@@ -1,0 +1,82 @@
+//! What a transcode does for tracks and protection (docs/architecture.md, "Tracks",
+//! "Encryption"): the generation's AES-128 key handed to ffmpeg, the MPEG-TS time of its
+//! first frame recorded for text tracks, and the text tracks written into it.
+
+use std::path::{Path, PathBuf};
+
+use super::{JobContext, JobError};
+use crate::db;
+use crate::media::Plan;
+use crate::media::transcode::audio_rung_dir;
+use crate::media::plan::AUDIO_LADDER_KBPS;
+use crate::model::{Generation, VideoId};
+use crate::video::keys::{self, MediaKey};
+use crate::video::tracks::Tracks;
+
+/// For an encrypted video: the generation's key (made now, or the one an earlier attempt
+/// made) written into `work` beside, never inside, the outputs, and ffmpeg's key info.
+pub async fn encryption(
+    ctx: &JobContext,
+    video: VideoId,
+    generation: &Generation,
+    work: &Path,
+) -> Result<(PathBuf, MediaKey), JobError> {
+    let key = {
+        let mut conn = ctx.db.get().await?;
+        keys::key_for(&mut conn, ctx.delivery.key(), video, generation)
+            .await
+            .map_err(|e| JobError::Transient(e.to_string()))?
+    };
+    let key_file = work.join("enc.key.bin");
+    tokio::fs::write(&key_file, key.key).await?;
+    let info = work.join("enc.keyinfo");
+    tokio::fs::write(&info, key.key_info(&key_file)).await?;
+    Ok((info, key))
+}
+
+/// The first segment of the outputs' first variant.
+fn first_segment(out: &Path, plan: &Plan) -> PathBuf {
+    let dir = match plan.rungs.first() {
+        Some(rung) => rung.definition.as_str().to_string(),
+        None => audio_rung_dir(AUDIO_LADDER_KBPS[0]),
+    };
+    out.join(dir).join("seg_00000.ts")
+}
+
+/// Records where the generation's timeline starts (text tracks map their zero onto it);
+/// a probe that fails leaves the default, logged.
+pub async fn record_timeline(
+    ctx: &JobContext,
+    video: VideoId,
+    generation: &Generation,
+    out: &Path,
+    plan: &Plan,
+    key: Option<&MediaKey>,
+) -> Result<(), JobError> {
+    let segment = first_segment(out, plan);
+    let pts = ctx
+        .media
+        .segment_start_pts(&segment, key.map(|k| (k.key, k.iv)))
+        .await;
+    match pts {
+        Ok(pts) => {
+            let mut conn = ctx.db.get().await?;
+            db::tracks::put_timeline(&mut conn, video, generation.prefix(), pts as i64).await?;
+        }
+        Err(e) => tracing::warn!(video = %video, error = %e, "no timeline start probed"),
+    }
+    Ok(())
+}
+
+/// Writes the video's text tracks into the generations it plays (`base`: a master just
+/// rewritten for `generation`), logged when it fails: the video plays without them.
+pub async fn refresh_tracks(ctx: &JobContext, video: VideoId, base: Option<(&Generation, &str)>) {
+    let tracks = Tracks {
+        db: &ctx.db,
+        storage: &ctx.storage,
+        origins: ctx.delivery.origins(),
+    };
+    if let Err(e) = tracks.refresh(video, base).await {
+        tracing::warn!(video = %video, error = %e, "text tracks not written");
+    }
+}

@@ -1,0 +1,258 @@
+//! Text tracks: added, replaced and deleted without re-encoding (docs/architecture.md,
+//! "Tracks"). A track's WebVTT lives in Postgres; `Tracks::refresh` writes it into every
+//! generation a video plays or is about to play, as `text/{id}.vtt` with its media
+//! playlist, then rewrites the master playlist to list it, and copies both to the origins.
+
+use diesel_async::AsyncConnection;
+
+use super::{Video, VideoError};
+use crate::db::{self, DbPool, models::NewTextTrack, models::TextTrack};
+use crate::delivery::origins::Origins;
+use crate::media::master::{TextEntry, with_text_tracks};
+use crate::media::subtitles::{self, SubtitleLimits};
+use crate::model::{AppId, Generation, TextTrackKind, VideoId};
+use crate::storage::Storage;
+
+/// Where ffmpeg's MPEG-TS output starts when no probe said otherwise (its 1.4 s delay).
+const DEFAULT_TIMELINE_PTS: u64 = 126_000;
+
+/// A text track to add, as an adapter parsed it.
+pub struct TextTrackInput {
+    pub video: VideoId,
+    pub language: String,
+    pub name: Option<String>,
+    pub kind: TextTrackKind,
+    pub default: bool,
+    /// The WebVTT or SRT file.
+    pub content: Vec<u8>,
+}
+
+/// What writing text tracks needs: the rows, the bytes, the origins.
+pub struct Tracks<'a> {
+    pub db: &'a DbPool,
+    pub storage: &'a Storage,
+    pub origins: &'a Origins,
+}
+
+/// A language tag as HLS and players take it (BCP 47 shape: `fr`, `pt-BR`, `zh-Hans`).
+pub fn check_language(language: &str) -> Result<String, VideoError> {
+    let language = language.trim();
+    let ok = (2..=35).contains(&language.len())
+        && language
+            .split('-')
+            .all(|p| !p.is_empty() && p.len() <= 8 && p.chars().all(|c| c.is_ascii_alphanumeric()));
+    match ok {
+        true => Ok(language.to_string()),
+        false => Err(VideoError::BadRequest(format!(
+            "{language:?} is not a language tag (e.g. \"en\", \"pt-BR\")"
+        ))),
+    }
+}
+
+fn track_name(name: Option<&str>, language: &str) -> Result<String, VideoError> {
+    let name = name.map(str::trim).filter(|n| !n.is_empty()).unwrap_or(language);
+    if name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(VideoError::BadRequest(
+            "a track name is at most 100 characters, without control characters".into(),
+        ));
+    }
+    Ok(name.to_string())
+}
+
+impl Tracks<'_> {
+    /// Adds a text track to `app`'s video (or replaces its track of that language and
+    /// kind), then lists it in the video's playlists.
+    pub async fn add(
+        &self,
+        app: AppId,
+        input: TextTrackInput,
+        limits: SubtitleLimits,
+    ) -> Result<TextTrack, VideoError> {
+        let language = check_language(&input.language)?;
+        let name = track_name(input.name.as_deref(), &language)?;
+        let parsed = subtitles::parse(&input.content, limits)
+            .map_err(|e| VideoError::BadRequest(format!("the text track is refused: {e}")))?;
+        let mut conn = self.db.get().await?;
+        let video = source_of(&mut conn, app, input.video).await?;
+        let row = NewTextTrack {
+            video_id: video.id,
+            language,
+            name,
+            kind: input.kind.as_str().to_string(),
+            is_default: input.default,
+            content: parsed.vtt,
+            cues: parsed.cues as i32,
+            end_ms: parsed.end_ms as i64,
+        };
+        let track = (*conn)
+            .transaction(async |conn| {
+                let track = db::tracks::upsert_text_track(conn, &row).await?;
+                if track.is_default {
+                    db::tracks::clear_other_defaults(conn, track.video_id, track.id).await?;
+                }
+                Ok::<_, VideoError>(track)
+            })
+            .await?;
+        drop(conn);
+        self.refresh(video.id, None).await?;
+        Ok(track)
+    }
+
+    /// `app`'s video's text tracks.
+    pub async fn list(&self, app: AppId, video: VideoId) -> Result<Vec<TextTrack>, VideoError> {
+        let mut conn = self.db.get().await?;
+        let video = source_of(&mut conn, app, video).await?;
+        Ok(db::tracks::text_tracks(&mut conn, video.id).await?)
+    }
+
+    /// Deletes one of `app`'s text tracks: gone from the playlists, then its files.
+    pub async fn delete(&self, app: AppId, id: i64) -> Result<bool, VideoError> {
+        let mut conn = self.db.get().await?;
+        let Some(track) = db::tracks::text_track(&mut conn, id).await? else {
+            return Ok(false);
+        };
+        let video = match source_of(&mut conn, app, track.video_id).await {
+            Err(VideoError::NotFound) => return Ok(false),
+            other => other?,
+        };
+        db::tracks::delete_text_track(&mut conn, id).await?;
+        drop(conn);
+        self.refresh(video.id, None).await?;
+        for generation in generations(&video) {
+            let prefix = generation.key(&format!("text/{id}."));
+            if let Err(e) = self.storage.remove_all(&prefix).await {
+                tracing::warn!(video = %video.id, error = %e, "a deleted track's files stay");
+            }
+            self.origins.remove(&prefix).await;
+        }
+        Ok(true)
+    }
+
+    /// Writes the video's text tracks into each generation it plays or is about to play
+    /// and lists them in its master playlist; `base` replaces one generation's stored
+    /// master (a ladder that just completed). Writers take the video's row lock in turn,
+    /// so the last change wins everywhere.
+    pub async fn refresh(
+        &self,
+        video: VideoId,
+        base: Option<(&Generation, &str)>,
+    ) -> Result<(), VideoError> {
+        let mut conn = self.db.get().await?;
+        (*conn).transaction(async |conn| {
+                if !db::tracks::lock_video(conn, video).await? {
+                    return Ok(());
+                }
+                let Some(row) = db::videos::find_any(conn, video).await? else {
+                    return Ok(());
+                };
+                let tracks = db::tracks::text_tracks(conn, video).await?;
+                for generation in generations(&row) {
+                    let pts = db::tracks::generation(conn, generation.prefix())
+                        .await?
+                        .and_then(|g| g.timeline_pts)
+                        .map_or(DEFAULT_TIMELINE_PTS, |p| p.max(0) as u64);
+                    let master = match base {
+                        Some((g, master)) if *g == generation => Some(master.to_string()),
+                        _ => self.stored(&generation.master()).await?,
+                    };
+                    let Some(master) = master else { continue };
+                    self.write(&row, &generation, &tracks, pts, &master).await?;
+                }
+                Ok::<_, VideoError>(())
+        })
+        .await
+    }
+
+    async fn stored(&self, key: &str) -> Result<Option<String>, VideoError> {
+        let bytes = self.storage.get_small(key).await.map_err(infra)?;
+        Ok(bytes.map(|b| String::from_utf8_lossy(&b).into_owned()))
+    }
+
+    /// One generation: the tracks' files, then the master naming them, then the origins.
+    async fn write(
+        &self,
+        video: &Video,
+        generation: &Generation,
+        tracks: &[TextTrack],
+        pts: u64,
+        master: &str,
+    ) -> Result<(), VideoError> {
+        let duration = video.duration.unwrap_or(0).max(0) as u64;
+        for t in tracks {
+            let vtt = subtitles::with_timestamp_map(&t.content, pts);
+            let playlist = subtitles::media_playlist(
+                &format!("{}.vtt", t.id),
+                duration.max(t.end_ms.max(0) as u64),
+            );
+            for (name, body) in [
+                (format!("text/{}.vtt", t.id), vtt),
+                (format!("text/{}.m3u8", t.id), playlist),
+            ] {
+                let key = generation.key(&name);
+                self.storage
+                    .put_bytes(&key, body.into_bytes())
+                    .await
+                    .map_err(infra)?;
+            }
+        }
+        let entries: Vec<TextEntry<'_>> = tracks
+            .iter()
+            .map(|t| TextEntry {
+                language: &t.language,
+                name: &t.name,
+                kind: t.track_kind(),
+                default: t.is_default,
+                uri: format!("text/{}.m3u8", t.id),
+            })
+            .collect();
+        let decorated = with_text_tracks(master, &entries);
+        let master_key = generation.master();
+        self.storage
+            .put_bytes(&master_key, decorated.into_bytes())
+            .await
+            .map_err(infra)?;
+        if self.origins.need_copies() {
+            let publish = |prefix: String| async move {
+                self.origins
+                    .publish(self.storage, &prefix)
+                    .await
+                    .map_err(|e| {
+                        let kind = opendal::ErrorKind::Unexpected;
+                        infra(opendal::Error::new(kind, e.to_string()))
+                    })
+            };
+            if !tracks.is_empty() {
+                publish(generation.key("text/")).await?;
+            }
+            publish(master_key).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The generations a video plays (published) or is about to (current), once each.
+fn generations(video: &Video) -> Vec<Generation> {
+    let mut out: Vec<Generation> = video.generation().into_iter().collect();
+    if let Some(p) = video.published_generation()
+        && !out.contains(&p)
+    {
+        out.push(p);
+    }
+    out
+}
+
+/// `app`'s source video `id` (a rendition or another app's video is not found).
+async fn source_of(
+    conn: &mut diesel_async::AsyncPgConnection,
+    app: AppId,
+    id: VideoId,
+) -> Result<Video, VideoError> {
+    db::videos::find(conn, app, id)
+        .await?
+        .filter(|v| v.parent_id.is_none())
+        .ok_or(VideoError::NotFound)
+}
+
+fn infra(e: impl Into<crate::error::InfraError>) -> VideoError {
+    VideoError::Infra(e.into())
+}
