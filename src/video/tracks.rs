@@ -119,11 +119,13 @@ impl Tracks<'_> {
         drop(conn);
         self.refresh(video.id, None).await?;
         for generation in generations(&video) {
-            let prefix = generation.key(&format!("text/{id}."));
-            if let Err(e) = self.storage.remove_all(&prefix).await {
-                tracing::warn!(video = %video.id, error = %e, "a deleted track's files stay");
+            for ext in ["m3u8", "vtt"] {
+                let key = generation.key(&format!("text/{id}.{ext}"));
+                if let Err(e) = self.storage.op().delete(&key).await {
+                    tracing::warn!(video = %video.id, error = %e, "a deleted track's file stays");
+                }
+                self.origins.remove(&key).await;
             }
-            self.origins.remove(&prefix).await;
         }
         Ok(true)
     }

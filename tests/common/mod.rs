@@ -537,10 +537,11 @@ pub async fn rest_at(
     params: &[(&str, &str)],
     body: Option<Vec<u8>>,
 ) -> (u16, Value) {
-    // Bodies are upload data here: signed as UNSIGNED-PAYLOAD.
+    // Part bodies are upload data: signed as UNSIGNED-PAYLOAD; any other body is hashed.
     let sig = signing::Signature::new(creds);
     let signature = match &body {
-        Some(_) => sig.sign_upload(method, path, params),
+        Some(_) if path == "/video/upload/upload" => sig.sign_upload(method, path, params),
+        Some(body) => sig.sign(method, path, params, body),
         None => sig.sign(method, path, params, b""),
     };
     let url = format!("{}{path}?{}", base, sig.query(&signature, params));

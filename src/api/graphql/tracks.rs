@@ -136,8 +136,10 @@ impl TrackMutation {
         video_id: ID,
         language: String,
         name: Option<String>,
-        #[graphql(default_with = "GqlTextTrackKind::Subtitles")] kind: GqlTextTrackKind,
-        #[graphql(default)] default: bool,
+        #[graphql(default_with = "Some(GqlTextTrackKind::Subtitles)")] kind: Option<
+            GqlTextTrackKind,
+        >,
+        #[graphql(default_with = "Some(false)")] default: Option<bool>,
         content: Option<String>,
         upload_id: Option<ID>,
     ) -> Result<TextTrackObject> {
@@ -145,6 +147,8 @@ impl TrackMutation {
         let id = video_id_of(&video_id)?;
         let reel = reel(ctx);
         let tracks = reel.videos.tracks();
+        let kind = kind.unwrap_or(GqlTextTrackKind::Subtitles);
+        let default = default.unwrap_or(false);
         let track = match (content, upload_id) {
             (Some(content), None) => {
                 let input = TextTrackInput {
