@@ -308,3 +308,31 @@ fn signed_like(app: &TestApp, url: &str, ttl: i64, scope: Option<&str>) -> Strin
     let base = url.split('?').next().unwrap();
     format!("{base}?{}", token.query(app.reel.delivery.key()))
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hls_js_switches_audio_language_and_shows_a_subtitle_cue() {
+    let app = TestApp::builder().config(|c| c.workers = 1).start().await;
+    let creds = app.create_app("player").await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = clip(
+        dir.path(),
+        "film.mkv",
+        "-f lavfi -i testsrc2=size=320x240:rate=25:duration=10 \
+         -f lavfi -i sine=frequency=440:duration=10 -f lavfi -i sine=frequency=880:duration=10 \
+         -map 0:v -map 1:a -map 2:a -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac \
+         -metadata:s:a:0 language=eng -metadata:s:a:1 language=fre -shortest",
+    );
+    let id = playable(&app, &creds, &file, &[]).await;
+    let vtt = "WEBVTT\n\n00:00:03.000 --> 00:00:06.000\nBonjour le monde\n";
+    let added = app
+        .graphql(&creds, ADD, json!({ "v": id.to_string(), "l": "fr", "c": vtt }))
+        .await;
+    assert!(added["errors"].is_null(), "{added}");
+    let v = video(&app, &creds, id).await;
+    let url = v["playUrl"]["url"].as_str().unwrap().to_string();
+    let hls = common::browser::repo().join("playground/node_modules/hls.js/dist/hls.min.js");
+    let page = app.url("/healthz");
+    let args: [&dyn AsRef<std::ffi::OsStr>; 7] =
+        [&page, &url, &hls, &"fre", &"fr", &"Bonjour le monde", &"3"];
+    common::browser::run("hls_tracks.mjs", &args, "OK: switched audio to fre").await;
+}
