@@ -34,7 +34,12 @@ async fn video(app: &TestApp, creds: &Credentials, id: VideoId) -> Value {
 }
 
 /// Uploads `file` (tus metadata `meta` besides the name) and waits until it settles.
-async fn playable(app: &TestApp, creds: &Credentials, file: &Path, meta: &[(&str, &str)]) -> VideoId {
+async fn playable(
+    app: &TestApp,
+    creds: &Credentials,
+    file: &Path,
+    meta: &[(&str, &str)],
+) -> VideoId {
     let token = app.token(creds, 3600).await;
     let id = match meta.is_empty() {
         true => upload(app, &token, file).await,
@@ -82,7 +87,11 @@ fn uri_of(playlist: &str, tag: &str) -> String {
 }
 
 fn join(base: &str, uri: &str) -> String {
-    reqwest::Url::parse(base).unwrap().join(uri).unwrap().to_string()
+    reqwest::Url::parse(base)
+        .unwrap()
+        .join(uri)
+        .unwrap()
+        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -136,18 +145,28 @@ async fn text_tracks_over_graphql_rest_and_tus() {
 
     // GraphQL: an SRT, converted.
     let added = app
-        .graphql(&creds, ADD, json!({ "v": vid, "l": "fr", "n": "Français", "c": SRT, "d": true }))
+        .graphql(
+            &creds,
+            ADD,
+            json!({ "v": vid, "l": "fr", "n": "Français", "c": SRT, "d": true }),
+        )
         .await;
     assert!(added["errors"].is_null(), "{added}");
     let fr = &added["data"]["addTextTrack"];
-    assert_eq!((fr["language"].as_str(), fr["kind"].as_str()), (Some("fr"), Some("SUBTITLES")));
+    assert_eq!(
+        (fr["language"].as_str(), fr["kind"].as_str()),
+        (Some("fr"), Some("SUBTITLES"))
+    );
     let vtt_playlist = text(&app, fr["url"].as_str().unwrap()).await;
     assert!(vtt_playlist.contains("#EXTINF:6."), "{vtt_playlist}");
     let segment = vtt_playlist.lines().find(|l| l.contains(".vtt")).unwrap();
     let vtt = text(&app, &join(fr["url"].as_str().unwrap(), segment)).await;
     let vtt_fetched = vtt.clone();
     assert!(vtt.starts_with("WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:"), "{vtt}");
-    assert!(vtt.contains("00:00:01.000 --> 00:00:03.500\nBonjour le monde"), "{vtt}");
+    assert!(
+        vtt.contains("00:00:01.000 --> 00:00:03.500\nBonjour le monde"),
+        "{vtt}"
+    );
 
     // A malformed file is refused with its line.
     let bad = "1\n00:00:01,000 --> 00:00:02,000\nok\n\n2\n00:00:05,000 -> 00:00:06,000\nbroken\n";
@@ -158,28 +177,54 @@ async fn text_tracks_over_graphql_rest_and_tus() {
     assert!(refused.to_string().contains("line 6"), "{refused}");
 
     // REST: a WebVTT as the body.
-    let params = [("vid", vid.as_str()), ("language", "en"), ("kind", "CAPTIONS")];
+    let params = [
+        ("vid", vid.as_str()),
+        ("language", "en"),
+        ("kind", "CAPTIONS"),
+    ];
     let (status, body) = app
-        .rest(&creds, "POST", "/video/texttrack/add", &params, Some(VTT.as_bytes().to_vec()))
+        .rest(
+            &creds,
+            "POST",
+            "/video/texttrack/add",
+            &params,
+            Some(VTT.as_bytes().to_vec()),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     let (status, listed) = app
-        .rest(&creds, "GET", "/video/texttrack/list", &[("vid", vid.as_str())], None)
+        .rest(
+            &creds,
+            "GET",
+            "/video/texttrack/list",
+            &[("vid", vid.as_str())],
+            None,
+        )
         .await;
     assert_eq!(status, 200, "{listed}");
     assert_eq!(listed["tracks"].as_array().unwrap().len(), 2, "{listed}");
 
     // tus: an upload whose metadata makes it a text track.
-    let tus = Tus { app: &app, token: app.token(&creds, 600).await };
+    let tus = Tus {
+        app: &app,
+        token: app.token(&creds, 600).await,
+    };
     let body = VTT.replace("Hello world", "Hallo Welt").into_bytes();
-    let meta = [("filename", "de.vtt"), ("textTrackFor", vid.as_str()), ("language", "de")];
+    let meta = [
+        ("filename", "de.vtt"),
+        ("textTrackFor", vid.as_str()),
+        ("language", "de"),
+    ];
     let url = tus.create_url(body.len(), &meta).await;
     let resp = tus.patch(&url, 0, body).await;
     assert_eq!(resp.status(), 204, "{:?}", resp.text().await);
 
     let v = video(&app, &creds, id).await;
     let tracks = v["textTracks"].as_array().unwrap();
-    let langs: Vec<&str> = tracks.iter().map(|t| t["language"].as_str().unwrap()).collect();
+    let langs: Vec<&str> = tracks
+        .iter()
+        .map(|t| t["language"].as_str().unwrap())
+        .collect();
     assert_eq!(langs, ["fr", "en", "de"]);
     let master = text(&app, v["playUrl"]["url"].as_str().unwrap()).await;
     assert_eq!(master.matches("TYPE=SUBTITLES").count(), 3, "{master}");
@@ -190,22 +235,47 @@ async fn text_tracks_over_graphql_rest_and_tus() {
     let de = tracks.iter().find(|t| t["language"] == "de").unwrap();
     let out = dir.path().join("de.vtt");
     let run = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-i", de["url"].as_str().unwrap(), "-f", "webvtt"])
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            de["url"].as_str().unwrap(),
+            "-f",
+            "webvtt",
+        ])
         .arg(&out)
         .output()
         .unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    assert!(std::fs::read_to_string(&out).unwrap().contains("Hallo Welt"));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(
+        std::fs::read_to_string(&out)
+            .unwrap()
+            .contains("Hallo Welt")
+    );
 
     // Deleted: gone from the master, and its files with it.
     let gone = app
-        .graphql(&creds, "mutation($id: ID!) { deleteTextTrack(id: $id) }", json!({ "id": fr["id"] }))
+        .graphql(
+            &creds,
+            "mutation($id: ID!) { deleteTextTrack(id: $id) }",
+            json!({ "id": fr["id"] }),
+        )
         .await;
     assert_eq!(gone["data"]["deleteTextTrack"], true, "{gone}");
     let master = text(&app, v["playUrl"]["url"].as_str().unwrap()).await;
     assert_eq!(master.matches("TYPE=SUBTITLES").count(), 2, "{master}");
     assert!(!vtt_fetched.is_empty());
-    let stale = app.http.get(fr["url"].as_str().unwrap()).send().await.unwrap();
+    let stale = app
+        .http
+        .get(fr["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(stale.status(), 404);
 
     // Another app sees none of it.
@@ -230,7 +300,11 @@ async fn an_mp3_becomes_audio_only_hls() {
     let v = video(&app, &creds, id).await;
     assert_eq!(v["kind"], "AUDIO", "{v}");
     let snaps = app
-        .graphql(&creds, "query($id: ID!) { video(id: $id) { snapshots { url } sprite } }", json!({ "id": id.to_string() }))
+        .graphql(
+            &creds,
+            "query($id: ID!) { video(id: $id) { snapshots { url } sprite } }",
+            json!({ "id": id.to_string() }),
+        )
         .await;
     assert_eq!(snaps["data"]["video"]["snapshots"], json!([]), "{snaps}");
     let url = v["playUrl"]["url"].as_str().unwrap();
@@ -247,8 +321,20 @@ async fn an_encrypted_video_plays_with_its_token_only() {
     let creds = app.create_app("locked").await;
     let dir = tempfile::tempdir().unwrap();
     let file = lavfi(dir.path(), "secret.mp4", 320, 240, 5, true);
-    let id = playable(&app, &creds, &file, &[("filename", "secret.mp4"), ("encrypt", "true")]).await;
-    let plain = playable(&app, &creds, &lavfi(dir.path(), "open.mp4", 320, 240, 3, false), &[]).await;
+    let id = playable(
+        &app,
+        &creds,
+        &file,
+        &[("filename", "secret.mp4"), ("encrypt", "true")],
+    )
+    .await;
+    let plain = playable(
+        &app,
+        &creds,
+        &lavfi(dir.path(), "open.mp4", 320, 240, 3, false),
+        &[],
+    )
+    .await;
     let v = video(&app, &creds, id).await;
     assert_eq!(v["encrypted"], true);
     let url = v["playUrl"]["url"].as_str().unwrap();
@@ -259,7 +345,10 @@ async fn an_encrypted_video_plays_with_its_token_only() {
 
     // The media playlist names the key; the key answers the play token only.
     let master = text(&app, url).await;
-    let rung_uri = master.lines().find(|l| l.contains(".m3u8") && !l.starts_with('#')).unwrap();
+    let rung_uri = master
+        .lines()
+        .find(|l| l.contains(".m3u8") && !l.starts_with('#'))
+        .unwrap();
     let rung_url = join(url, rung_uri);
     let media = text(&app, &rung_url).await;
     assert!(media.contains("#EXT-X-KEY:METHOD=AES-128"), "{media}");
@@ -276,14 +365,27 @@ async fn an_encrypted_video_plays_with_its_token_only() {
     let other = video(&app, &creds, plain).await;
     let other_url = other["playUrl"]["url"].as_str().unwrap();
     let scope = reqwest::Url::parse(other_url).unwrap();
-    let other_scope = scope.query_pairs().find(|(k, _)| k == "scope").unwrap().1.into_owned();
+    let other_scope = scope
+        .query_pairs()
+        .find(|(k, _)| k == "scope")
+        .unwrap()
+        .1
+        .into_owned();
     let borrowed = signed_like(&app, &key_url, 600, Some(&other_scope));
     assert_eq!(app.http.get(&borrowed).send().await.unwrap().status(), 403);
 
     // A segment fetched alone does not decode.
     let segment = media.lines().find(|l| l.contains(".ts")).unwrap();
     let seg_url = join(&rung_url, segment);
-    let bytes = app.http.get(&seg_url).send().await.unwrap().bytes().await.unwrap();
+    let bytes = app
+        .http
+        .get(&seg_url)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     let seg_file = dir.path().join("alone.ts");
     std::fs::write(&seg_file, &bytes).unwrap();
     let probe = Command::new("ffprobe")
@@ -292,14 +394,22 @@ async fn an_encrypted_video_plays_with_its_token_only() {
         .output()
         .unwrap();
     let streams = String::from_utf8_lossy(&probe.stdout);
-    assert!(!probe.status.success() || !streams.contains("video"), "{streams}");
+    assert!(
+        !probe.status.success() || !streams.contains("video"),
+        "{streams}"
+    );
 }
 
 /// `url` with a token signed by the server's key, expiring in `ttl` seconds, opening
 /// `scope` (default: the URL's own).
 fn signed_like(app: &TestApp, url: &str, ttl: i64, scope: Option<&str>) -> String {
     let parsed = reqwest::Url::parse(url).unwrap();
-    let own = parsed.query_pairs().find(|(k, _)| k == "scope").unwrap().1.into_owned();
+    let own = parsed
+        .query_pairs()
+        .find(|(k, _)| k == "scope")
+        .unwrap()
+        .1
+        .into_owned();
     let token = reel::delivery::token::MediaToken {
         expires_at: chrono::Utc::now().timestamp() + ttl,
         scope: scope.unwrap_or(&own).to_string(),
@@ -325,7 +435,11 @@ async fn hls_js_switches_audio_language_and_shows_a_subtitle_cue() {
     let id = playable(&app, &creds, &file, &[]).await;
     let vtt = "WEBVTT\n\n00:00:03.000 --> 00:00:06.000\nBonjour le monde\n";
     let added = app
-        .graphql(&creds, ADD, json!({ "v": id.to_string(), "l": "fr", "c": vtt }))
+        .graphql(
+            &creds,
+            ADD,
+            json!({ "v": id.to_string(), "l": "fr", "c": vtt }),
+        )
         .await;
     assert!(added["errors"].is_null(), "{added}");
     let v = video(&app, &creds, id).await;

@@ -8,8 +8,8 @@ use scoped_futures::ScopedFutureExt;
 use tokio::sync::watch;
 
 use super::early;
-use super::protect;
 use super::outputs::{self, Outputs};
+use super::protect;
 use super::{Job, JobContext, JobError};
 use crate::db::{models::Video, videos::VideoChange};
 use crate::media::process::trimmed;

@@ -105,7 +105,11 @@ pub fn stitch(chunks: &[String]) -> Result<String, StitchError> {
     // so the first chunk's key line holds for all.
     let key = chunks
         .first()
-        .and_then(|p| p.lines().map(str::trim).find(|l| l.starts_with("#EXT-X-KEY:")))
+        .and_then(|p| {
+            p.lines()
+                .map(str::trim)
+                .find(|l| l.starts_with("#EXT-X-KEY:"))
+        })
         .map(|l| format!("{l}\n"))
         .unwrap_or_default();
     for (i, playlist) in chunks.iter().enumerate() {

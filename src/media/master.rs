@@ -194,7 +194,9 @@ mod tests {
             "{master}"
         );
         assert!(
-            master.contains("NAME=\"fre\",LANGUAGE=\"fre\",DEFAULT=NO,AUTOSELECT=YES,URI=\"audio_1/index.m3u8\""),
+            master.contains(
+                "NAME=\"fre\",LANGUAGE=\"fre\",DEFAULT=NO,AUTOSELECT=YES,URI=\"audio_1/index.m3u8\""
+            ),
             "{master}"
         );
         assert!(master.contains("RESOLUTION=640x360"), "{master}");
@@ -218,7 +220,10 @@ mod tests {
             uri: "text/7.m3u8".into(),
         };
         let once = with_text_tracks(&master, &[fr]);
-        assert!(once.contains("NAME=\"Fran'çais\",LANGUAGE=\"fr\",DEFAULT=YES"), "{once}");
+        assert!(
+            once.contains("NAME=\"Fran'çais\",LANGUAGE=\"fr\",DEFAULT=YES"),
+            "{once}"
+        );
         assert!(once.contains("SUBTITLES=\"subs\"\nLD/index.m3u8"), "{once}");
         let cc = TextEntry {
             language: "en",
@@ -237,7 +242,10 @@ mod tests {
     #[test]
     fn audio_only_lists_the_aac_ladder() {
         let m = audio_only_master();
-        assert!(m.contains("CODECS=\"mp4a.40.2\"\naudio_64k/index.m3u8"), "{m}");
+        assert!(
+            m.contains("CODECS=\"mp4a.40.2\"\naudio_64k/index.m3u8"),
+            "{m}"
+        );
         assert!(m.contains("audio_128k/index.m3u8"), "{m}");
     }
 }

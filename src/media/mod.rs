@@ -9,8 +9,8 @@ pub mod master;
 pub mod plan;
 pub mod probe;
 pub mod process;
-pub mod subtitles;
 pub mod sprite;
+pub mod subtitles;
 pub mod transcode;
 
 use std::path::Path;
@@ -134,20 +134,27 @@ impl Media {
         let mut args: Vec<String> = Vec::new();
         let mut input = segment.to_string_lossy().into_owned();
         if let Some((key, iv)) = key {
-            args.extend(["-key".into(), hex::encode(key), "-iv".into(), hex::encode(iv)]);
+            args.extend([
+                "-key".into(),
+                hex::encode(key),
+                "-iv".into(),
+                hex::encode(iv),
+            ]);
             input = format!("crypto:{input}");
         }
-        args.extend([
-            "-v",
-            "error",
-            "-show_entries",
-            "format=start_time",
-            "-of",
-            "default=noprint_wrappers=1:nokey=1",
-            "-format_whitelist",
-            "mpegts",
-        ]
-        .map(String::from));
+        args.extend(
+            [
+                "-v",
+                "error",
+                "-show_entries",
+                "format=start_time",
+                "-of",
+                "default=noprint_wrappers=1:nokey=1",
+                "-format_whitelist",
+                "mpegts",
+            ]
+            .map(String::from),
+        );
         args.push(input);
         let out = self
             .tools

@@ -107,7 +107,13 @@ fn tag(stream: &RawStream, name: &str) -> Option<String> {
         .tags
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.trim().chars().filter(|c| !c.is_control()).take(64).collect::<String>())
+        .map(|(_, v)| {
+            v.trim()
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(64)
+                .collect::<String>()
+        })
         .filter(|v| !v.is_empty())
 }
 

@@ -98,7 +98,11 @@ impl Plan {
                 format!("-bufsize:v:{i}"),
                 format!("{}k", 2 * k),
             ]);
-            let group = if self.has_audio() { ",agroup:audio" } else { "" };
+            let group = if self.has_audio() {
+                ",agroup:audio"
+            } else {
+                ""
+            };
             stream_map.push(format!("v:{i}{group},name:{}", rung.definition));
         }
         // Every audio stream, each its own rendition, from the same read of the file.

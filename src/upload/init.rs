@@ -36,14 +36,22 @@ impl UploadService {
             return Err(UploadError::TooLarge(self.config.max_size));
         }
         if let Some(target) = &file.text_track {
-            if !matches!(req.concat, Concat::None) || !matches!(req.transfer, TransferRequest::Stream)
+            if !matches!(req.concat, Concat::None)
+                || !matches!(req.transfer, TransferRequest::Stream)
             {
                 return Err(UploadError::BadRequest(
                     "a text track is one tus upload, not parts or a concatenation".into(),
                 ));
             }
             self.check_text_track(req.app, target, req.size).await?;
-            let session = self.new_session(req.app, None, Transfer::Stream, req.size, file, Concat::None);
+            let session = self.new_session(
+                req.app,
+                None,
+                Transfer::Stream,
+                req.size,
+                file,
+                Concat::None,
+            );
             self.sessions.put(&session).await?;
             return Ok(InitOutcome::Upload(self.view_of(session).await?));
         }
@@ -120,7 +128,11 @@ impl UploadService {
 
     /// Whether the app encrypts every upload (its `encrypt_uploads` setting).
     async fn app_encrypts(&self, app: AppId) -> Result<bool, UploadError> {
-        let mut conn = self.db.get().await.map_err(crate::error::InfraError::from)?;
+        let mut conn = self
+            .db
+            .get()
+            .await
+            .map_err(crate::error::InfraError::from)?;
         let app = crate::db::apps::find(&mut conn, app)
             .await
             .map_err(crate::error::InfraError::from)?;

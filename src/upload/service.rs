@@ -8,9 +8,9 @@ use super::session::{
 };
 use super::staging::Staging;
 use super::view::UploadView;
-use crate::delivery::Origins;
 use crate::config::UploadConfig;
 use crate::db::DbPool;
+use crate::delivery::Origins;
 use crate::limits::Limits;
 use crate::model::{AppId, UploadId};
 use crate::storage::Storage;

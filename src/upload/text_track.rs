@@ -66,7 +66,10 @@ impl UploadService {
         mut session: UploadSession,
         target: TextTrackFor,
     ) -> Result<UploadSession, UploadError> {
-        let (_, Collect(content)) = self.staging.read_all(&session.id, Collect::default()).await?;
+        let (_, Collect(content)) = self
+            .staging
+            .read_all(&session.id, Collect::default())
+            .await?;
         let input = TextTrackInput {
             video: target.video,
             language: target.language,

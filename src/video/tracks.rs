@@ -50,7 +50,10 @@ pub fn check_language(language: &str) -> Result<String, VideoError> {
 }
 
 fn track_name(name: Option<&str>, language: &str) -> Result<String, VideoError> {
-    let name = name.map(str::trim).filter(|n| !n.is_empty()).unwrap_or(language);
+    let name = name
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .unwrap_or(language);
     if name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(VideoError::BadRequest(
             "a track name is at most 100 characters, without control characters".into(),
@@ -140,7 +143,8 @@ impl Tracks<'_> {
         base: Option<(&Generation, &str)>,
     ) -> Result<(), VideoError> {
         let mut conn = self.db.get().await?;
-        (*conn).transaction(async |conn| {
+        (*conn)
+            .transaction(async |conn| {
                 if !db::tracks::lock_video(conn, video).await? {
                     return Ok(());
                 }
@@ -161,8 +165,8 @@ impl Tracks<'_> {
                     self.write(&row, &generation, &tracks, pts, &master).await?;
                 }
                 Ok::<_, VideoError>(())
-        })
-        .await
+            })
+            .await
     }
 
     async fn stored(&self, key: &str) -> Result<Option<String>, VideoError> {

@@ -252,7 +252,12 @@ pub struct MediaInfoObject {
 
 impl From<MediaInfo> for MediaInfoObject {
     fn from(m: MediaInfo) -> Self {
-        let audio_streams = m.audio_streams().into_iter().cloned().map(Into::into).collect();
+        let audio_streams = m
+            .audio_streams()
+            .into_iter()
+            .cloned()
+            .map(Into::into)
+            .collect();
         Self {
             format: m.format,
             duration: m.duration_ms,
