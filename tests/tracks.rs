@@ -450,3 +450,54 @@ async fn hls_js_switches_audio_language_and_shows_a_subtitle_cue() {
         [&page, &url, &hls, &"fre", &"fr", &"Bonjour le monde", &"3"];
     common::browser::run("hls_tracks.mjs", &args, "OK: switched audio to fre").await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_app_setting_encrypts_every_upload_and_a_retranscode_rotates_the_key() {
+    let app = TestApp::builder().config(|c| c.workers = 1).start().await;
+    let creds = app.create_app("always-locked").await;
+    app.reel
+        .apps
+        .set_encrypt_uploads("always-locked", true)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let id = playable(
+        &app,
+        &creds,
+        &lavfi(dir.path(), "a.mp4", 320, 240, 3, true),
+        &[],
+    )
+    .await;
+    let first = key_of(&app, &creds, id).await;
+    let again = app
+        .graphql(
+            &creds,
+            "mutation($id: ID!) { retranscode(id: $id) { id } }",
+            json!({ "id": id.to_string() }),
+        )
+        .await;
+    assert!(again["errors"].is_null(), "{again}");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let states = [VideoStatus::Playable, VideoStatus::TranscodeFailed];
+    wait_for(&app, creds.app_id, id, &states).await;
+    let second = key_of(&app, &creds, id).await;
+    assert_ne!(first, second, "a retranscode rotates the key");
+}
+
+/// The key bytes of the video's published generation, through its play URL.
+async fn key_of(app: &TestApp, creds: &Credentials, id: VideoId) -> Vec<u8> {
+    let v = video(app, creds, id).await;
+    assert_eq!(v["encrypted"], true, "{v}");
+    let url = v["playUrl"]["url"].as_str().unwrap();
+    let master = text(app, url).await;
+    let rung = master
+        .lines()
+        .find(|l| l.contains(".m3u8") && !l.starts_with('#'))
+        .unwrap();
+    let rung_url = join(url, rung);
+    let media = text(app, &rung_url).await;
+    let key_url = join(&rung_url, &uri_of(&media, "#EXT-X-KEY"));
+    let resp = app.http.get(&key_url).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    resp.bytes().await.unwrap().to_vec()
+}

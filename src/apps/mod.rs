@@ -153,22 +153,7 @@ impl AppService {
         grace: std::time::Duration,
     ) -> Result<Credentials, AppError> {
         let mut conn = self.db.get().await.map_err(InfraError::from)?;
-        let app = match db::apps::find_by_key(&mut conn, which).await? {
-            Some(app) => app,
-            None => {
-                let mut named = db::apps::find_all_by_name(&mut conn, which.trim()).await?;
-                match named.len() {
-                    0 => return Err(AppError::NotFound(which.to_string())),
-                    1 => named.remove(0),
-                    count => {
-                        return Err(AppError::Ambiguous {
-                            name: which.to_string(),
-                            count,
-                        });
-                    }
-                }
-            }
-        };
+        let app = self.resolve(&mut conn, which).await?;
         let secret = new_secret();
         let stored = self.sealing.seal(&app.app_key, &secret);
         let grace_until = chrono::Duration::from_std(grace)
@@ -181,6 +166,34 @@ impl AppService {
             app,
             secret,
         })
+    }
+
+    /// Makes every upload of the app named or keyed `which` encrypted (AES-128 HLS), or
+    /// leaves it to each upload again.
+    pub async fn set_encrypt_uploads(&self, which: &str, on: bool) -> Result<App, AppError> {
+        let mut conn = self.db.get().await.map_err(InfraError::from)?;
+        let app = self.resolve(&mut conn, which).await?;
+        Ok(db::apps::set_encrypt_uploads(&mut conn, app.id, on).await?)
+    }
+
+    /// The app whose key, or else whose only name, is `which`.
+    async fn resolve(
+        &self,
+        conn: &mut diesel_async::AsyncPgConnection,
+        which: &str,
+    ) -> Result<App, AppError> {
+        if let Some(app) = db::apps::find_by_key(conn, which).await? {
+            return Ok(app);
+        }
+        let mut named = db::apps::find_all_by_name(conn, which.trim()).await?;
+        match named.len() {
+            0 => Err(AppError::NotFound(which.to_string())),
+            1 => Ok(named.remove(0)),
+            count => Err(AppError::Ambiguous {
+                name: which.to_string(),
+                count,
+            }),
+        }
     }
 
     /// Checks at start that every stored secret opens, and seals again those stored in

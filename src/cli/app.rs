@@ -36,6 +36,13 @@ pub enum AppCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Encrypt every upload of an app (by name or app_key) with AES-128 HLS (`on`), or
+    /// leave it to each upload (`off`, the default).
+    Encrypt {
+        app: String,
+        #[arg(value_parser = ["on", "off"])]
+        setting: String,
+    },
 }
 
 pub async fn run(config: Config, cmd: AppCommand) -> anyhow::Result<()> {
@@ -56,6 +63,10 @@ pub async fn run(config: Config, cmd: AppCommand) -> anyhow::Result<()> {
         AppCommand::RotateSecret { app, grace, json } => {
             let rotated = apps.rotate_secret(&app, grace).await?;
             print_credentials(&rotated, json, "new secret for app");
+        }
+        AppCommand::Encrypt { app, setting } => {
+            let app = apps.set_encrypt_uploads(&app, setting == "on").await?;
+            println!("{}\t{}\tencrypt uploads: {setting}", app.app_key, app.name);
         }
         AppCommand::List { json } => {
             let list = apps.list().await?;

@@ -122,3 +122,16 @@ pub async fn restore_secrets(
     .await?;
     Ok(changed == 1)
 }
+
+/// Sets whether every upload of the app is encrypted.
+pub async fn set_encrypt_uploads(
+    conn: &mut AsyncPgConnection,
+    id: AppId,
+    on: bool,
+) -> QueryResult<App> {
+    diesel::update(apps::table.find(id))
+        .set(apps::encrypt_uploads.eq(on))
+        .returning(App::as_returning())
+        .get_result(conn)
+        .await
+}
