@@ -208,10 +208,13 @@ async fn bad_inputs_fail_with_a_reason_and_the_worker_goes_on() {
     let truncated = dir.path().join("truncated.mp4");
     let bytes = std::fs::read(&hd).unwrap();
     std::fs::write(&truncated, &bytes[..bytes.len() / 3]).unwrap();
-    let audio = clip(
+    // Subtitles only: neither pictures nor sound (an audio file is media: tests/tracks.rs).
+    let srt = dir.path().join("only.srt");
+    std::fs::write(&srt, "1\n00:00:00,000 --> 00:00:01,000\nhi\n").unwrap();
+    let subtitles = clip(
         dir.path(),
-        "audio.m4a",
-        "-f lavfi -i sine=duration=2 -c:a aac",
+        "subtitles.mkv",
+        &format!("-i {}", srt.display()),
     );
     let tiny = clip(
         dir.path(),
@@ -221,7 +224,7 @@ async fn bad_inputs_fail_with_a_reason_and_the_worker_goes_on() {
 
     let cases = [
         (dir.path().join("notes.txt"), "not a media file"),
-        (audio, "no video stream"),
+        (subtitles, "neither a video nor an audio stream"),
         (tiny, "at least 16x16"),
     ];
     for (file, reason) in &cases {

@@ -3,6 +3,7 @@
 //! they make no domain decisions (those are `video::lifecycle`'s).
 
 pub mod apps;
+pub mod audio;
 pub mod jobs;
 pub mod models;
 pub mod outputs;

@@ -209,3 +209,22 @@ pub struct NewTextTrack {
     pub cues: i32,
     pub end_ms: i64,
 }
+
+/// An audio track added to a video from an audio file (`added_audio`).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = super::schema::added_audio, check_for_backend(diesel::pg::Pg))]
+pub struct AddedAudio {
+    pub id: i64,
+    pub video_id: VideoId,
+    pub language: String,
+    pub name: String,
+    pub source_key: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl AddedAudio {
+    /// Its directory in a generation.
+    pub fn dir(&self) -> String {
+        format!("audio_t{}", self.id)
+    }
+}

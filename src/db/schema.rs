@@ -163,7 +163,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    added_audio (id) {
+        id -> Int8,
+        video_id -> Int8,
+        language -> Text,
+        name -> Text,
+        source_key -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    added_audio_outputs (track_id, generation) {
+        track_id -> Int8,
+        generation -> Text,
+    }
+}
+
 diesel::joinable!(videos -> apps (app_id));
+diesel::joinable!(added_audio -> videos (video_id));
+diesel::joinable!(added_audio_outputs -> added_audio (track_id));
 diesel::joinable!(video_snapshots -> videos (video_id));
 diesel::joinable!(text_tracks -> videos (video_id));
 diesel::joinable!(generations -> videos (video_id));
@@ -180,5 +200,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_deliveries,
     webhook_attempts,
     text_tracks,
-    generations
+    generations,
+    added_audio,
+    added_audio_outputs
 );

@@ -183,14 +183,9 @@ pub async fn put_timeline(
 /// Forgets a purged generation (its key with it).
 pub async fn delete_generation(
     conn: &mut AsyncPgConnection,
-    video: VideoId,
     generation: &str,
 ) -> QueryResult<usize> {
-    diesel::delete(
-        generations::table
-            .filter(generations::video_id.eq(video))
-            .filter(generations::generation.eq(generation)),
-    )
-    .execute(conn)
-    .await
+    diesel::delete(generations::table.filter(generations::generation.eq(generation)))
+        .execute(conn)
+        .await
 }

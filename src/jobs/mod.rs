@@ -4,6 +4,7 @@
 //! Adding a kind: a file here with its payload (`queue::Payload`) and `impl Job`, and one
 //! line in `registry()`.
 
+mod audio_track;
 mod chunk;
 mod context;
 mod early;
@@ -36,6 +37,7 @@ pub fn registry() -> Registry {
         .with::<crate::video::work::Transcode>()
         .with::<crate::video::work::Import>()
         .with::<crate::video::work::Hash>()
+        .with::<crate::video::work::AddedAudioTrack>()
         .with::<ladder::EncodeChunk>()
         .with::<ladder::FinishLadder>()
         .with::<publish::Publish>()

@@ -80,3 +80,24 @@ pub async fn refresh_tracks(ctx: &JobContext, video: VideoId, base: Option<(&Gen
         tracing::warn!(video = %video, error = %e, "text tracks not written");
     }
 }
+
+/// Queues the encode of every audio track added to the video into its new generation.
+pub async fn requeue_added_audio(ctx: &JobContext, video: VideoId) -> Result<(), JobError> {
+    use scoped_futures::ScopedFutureExt;
+    ctx.lifecycle
+        .commit(|conn, changes| {
+            async move {
+                let Some(row) = db::videos::find_any(conn, video).await? else {
+                    return Ok(());
+                };
+                for track in db::audio::of_video(conn, video).await? {
+                    let payload = crate::video::work::AddedAudioTrack { track: track.id };
+                    let job = crate::queue::NewJob::new(&payload).for_video(&row);
+                    crate::video::lifecycle::enqueue(conn, changes, job).await?;
+                }
+                Ok::<_, JobError>(())
+            }
+            .scope_boxed()
+        })
+        .await
+}

@@ -88,6 +88,7 @@ impl Job for Transcode {
         match swapped {
             Ok(Some(())) => {
                 protect::refresh_tracks(ctx, id, None).await;
+                protect::requeue_added_audio(ctx, id).await?;
                 let seconds = started.elapsed().as_secs_f64();
                 let realtime = plan.seconds() / seconds.max(0.001);
                 metrics::histogram!(crate::metrics::TRANSCODE_SECONDS).record(seconds);

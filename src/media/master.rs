@@ -1,12 +1,12 @@
 //! The master playlist, written by Reel (a chunked ladder's pieces come from several
-//! ffmpeg processes, and text tracks join later): the rungs that exist so far with their
-//! bandwidth, resolution and codecs, the audio group with one rendition per language, and
-//! the subtitles group (`with_text_tracks`).
+//! ffmpeg processes, and tracks join later: `decorate`): the rungs that exist so far with
+//! their bandwidth, resolution and codecs, and the audio group with one rendition per
+//! language of the source.
 
 use super::ladder::Rung;
 use super::plan::{AUDIO_LADDER_KBPS, Plan};
 use super::transcode::audio_rung_dir;
-use crate::model::{AudioTrack, TextTrackKind};
+use crate::model::AudioTrack;
 
 impl Plan {
     /// The master playlist of this plan's outputs.
@@ -19,7 +19,7 @@ impl Plan {
 }
 
 /// An attribute value as HLS allows it inside quotes (no `"`, no line breaks).
-fn quoted(value: &str) -> String {
+pub(super) fn quoted(value: &str) -> String {
     value
         .chars()
         .map(|c| if c == '"' { '\'' } else { c })
@@ -95,63 +95,6 @@ pub fn master_playlist(rungs: &[Rung], fps: f64, audio: &[AudioTrack]) -> String
     out
 }
 
-/// A text track as the master playlist lists it.
-pub struct TextEntry<'a> {
-    pub language: &'a str,
-    pub name: &'a str,
-    pub kind: TextTrackKind,
-    pub default: bool,
-    /// Its media playlist, relative to the master.
-    pub uri: String,
-}
-
-/// `master` with `tracks` as its subtitles group (and every variant pointing at it), in
-/// place of whatever text tracks it listed before: the master changes, never a segment.
-pub fn with_text_tracks(master: &str, tracks: &[TextEntry<'_>]) -> String {
-    const GROUP: &str = ",SUBTITLES=\"subs\"";
-    let mut out = String::with_capacity(master.len() + 200 * tracks.len());
-    let mut listed = false;
-    for line in master.lines() {
-        if line.starts_with("#EXT-X-MEDIA:TYPE=SUBTITLES") {
-            continue;
-        }
-        if line.starts_with("#EXT-X-STREAM-INF:") {
-            if !listed {
-                listed = true;
-                for t in tracks {
-                    out.push_str(&text_media_line(t));
-                }
-            }
-            out.push_str(&line.replace(GROUP, ""));
-            if !tracks.is_empty() {
-                out.push_str(GROUP);
-            }
-        } else {
-            out.push_str(line);
-        }
-        out.push('\n');
-    }
-    out
-}
-
-fn text_media_line(t: &TextEntry<'_>) -> String {
-    let default = if t.default { "YES" } else { "NO" };
-    let characteristics = match t.kind {
-        TextTrackKind::Captions => {
-            ",CHARACTERISTICS=\"public.accessibility.transcribes-spoken-dialog,\
-             public.accessibility.describes-music-and-sound\""
-        }
-        TextTrackKind::Subtitles => "",
-    };
-    format!(
-        "#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"subs\",NAME=\"{}\",LANGUAGE=\"{}\",\
-         DEFAULT={default},AUTOSELECT=YES,FORCED=NO{characteristics},URI=\"{}\"\n",
-        quoted(t.name),
-        quoted(t.language),
-        t.uri
-    )
-}
-
 /// The lowest H.264 level (times ten) whose frame size, macroblock rate and bitrate fit
 /// the rung, as x264 chooses it (ITU-T H.264 table A-1, High profile bitrates).
 fn h264_level(rung: &Rung, fps: f64) -> u32 {
@@ -206,37 +149,6 @@ mod tests {
         assert!(full.contains("avc1.640028\""), "{full}");
         assert!(!full.contains("AUDIO"));
         assert_eq!(full.matches("#EXT-X-STREAM-INF").count(), 4);
-    }
-
-    #[test]
-    fn text_tracks_replace_the_subtitles_group() {
-        let rungs = ladder(640, 360, &Definition::ALL);
-        let master = master_playlist(&rungs, 25.0, &[]);
-        let fr = TextEntry {
-            language: "fr",
-            name: "Fran\"çais",
-            kind: TextTrackKind::Subtitles,
-            default: true,
-            uri: "text/7.m3u8".into(),
-        };
-        let once = with_text_tracks(&master, &[fr]);
-        assert!(
-            once.contains("NAME=\"Fran'çais\",LANGUAGE=\"fr\",DEFAULT=YES"),
-            "{once}"
-        );
-        assert!(once.contains("SUBTITLES=\"subs\"\nLD/index.m3u8"), "{once}");
-        let cc = TextEntry {
-            language: "en",
-            name: "English CC",
-            kind: TextTrackKind::Captions,
-            default: false,
-            uri: "text/8.m3u8".into(),
-        };
-        let twice = with_text_tracks(&once, &[cc]);
-        assert_eq!(twice.matches("TYPE=SUBTITLES").count(), 1, "{twice}");
-        assert_eq!(twice.matches("SUBTITLES=\"subs\"").count(), 1, "{twice}");
-        assert!(twice.contains("describes-music-and-sound"), "{twice}");
-        assert_eq!(with_text_tracks(&twice, &[]), master);
     }
 
     #[test]

@@ -2,8 +2,10 @@
 //! pass), and the one wrapper that runs both tools. No database and no storage here, so
 //! `reel media plan` runs without Postgres or Redis.
 
+pub mod audio;
 pub mod chunked;
 pub mod chunks;
+pub mod decorate;
 pub mod ladder;
 pub mod master;
 pub mod plan;

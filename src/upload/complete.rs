@@ -90,6 +90,9 @@ impl UploadService {
         if let Some(target) = session.file.text_track.clone() {
             return self.complete_text_track(session, target).await.map(Some);
         }
+        if let Some(target) = session.file.audio_track.clone() {
+            return self.complete_audio_track(session, target).await.map(Some);
+        }
         let Some(video) = session.video_id else {
             // A tus partial upload: its bytes wait for the final upload that joins them.
             session.file.md5 = md5;
@@ -193,6 +196,7 @@ impl UploadService {
         let mut new = NewVideo::source(app, VideoStatus::Uploading, file.name.clone());
         new.task_priority = file.priority;
         new.passthrough = file.passthrough.clone();
+        new.encrypt = file.encrypt;
         let after = after_upload(file, false);
         self.lifecycle
             .commit(|conn, changes| {

@@ -35,6 +35,26 @@ impl UploadService {
         {
             return Err(UploadError::TooLarge(self.config.max_size));
         }
+        if let Some(target) = &file.audio_track {
+            if !matches!(req.concat, Concat::None)
+                || !matches!(req.transfer, TransferRequest::Stream)
+            {
+                return Err(UploadError::BadRequest(
+                    "an audio track is one tus upload, not parts or a concatenation".into(),
+                ));
+            }
+            self.check_audio_track(req.app, target).await?;
+            let session = self.new_session(
+                req.app,
+                None,
+                Transfer::Stream,
+                req.size,
+                file,
+                Concat::None,
+            );
+            self.sessions.put(&session).await?;
+            return Ok(InitOutcome::Upload(self.view_of(session).await?));
+        }
         if let Some(target) = &file.text_track {
             if !matches!(req.concat, Concat::None)
                 || !matches!(req.transfer, TransferRequest::Stream)
@@ -126,19 +146,6 @@ impl UploadService {
         Ok(InitOutcome::Upload(self.view_of(session).await?))
     }
 
-    /// Whether the app encrypts every upload (its `encrypt_uploads` setting).
-    async fn app_encrypts(&self, app: AppId) -> Result<bool, UploadError> {
-        let mut conn = self
-            .db
-            .get()
-            .await
-            .map_err(crate::error::InfraError::from)?;
-        let app = crate::db::apps::find(&mut conn, app)
-            .await
-            .map_err(crate::error::InfraError::from)?;
-        Ok(app.is_some_and(|a| a.encrypt_uploads))
-    }
-
     /// A session in `Receiving`, expiring after the configured time.
     pub(super) fn new_session(
         &self,
@@ -184,7 +191,7 @@ impl UploadService {
         new.file_size = size.unwrap_or(0) as i64;
         new.task_priority = file.priority;
         new.passthrough = file.passthrough.clone();
-        new.encrypt = file.encrypt || self.app_encrypts(app).await?;
+        new.encrypt = file.encrypt;
         self.lifecycle
             .commit(|conn, changes| {
                 async move { Ok(lifecycle::insert(conn, changes, &new).await?) }.scope_boxed()

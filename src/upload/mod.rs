@@ -2,6 +2,7 @@
 //! (stream and parts), the view every protocol renders, and the one completion path that
 //! hands staged bytes to the video lifecycle.
 
+mod audio_track;
 mod complete;
 mod concat;
 pub mod digest;

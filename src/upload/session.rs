@@ -51,6 +51,17 @@ pub struct FileInfo {
     /// The upload is a text track of an existing video, not a video.
     #[serde(default)]
     pub text_track: Option<TextTrackFor>,
+    /// The upload is an audio track (another language) of an existing video.
+    #[serde(default)]
+    pub audio_track: Option<AudioTrackFor>,
+}
+
+/// What an audio track upload becomes (tus metadata `audioTrackFor`, `language`, `name`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AudioTrackFor {
+    pub video: VideoId,
+    pub language: String,
+    pub name: Option<String>,
 }
 
 /// What a text track upload becomes (tus metadata `textTrackFor`, `language`, …).

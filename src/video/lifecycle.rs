@@ -82,7 +82,14 @@ pub async fn insert(
     changes: &mut Changes,
     new: &NewVideo,
 ) -> QueryResult<Video> {
-    let video = db::videos::insert(conn, new).await?;
+    let mut new = new.clone();
+    // The app's setting encrypts every video it makes, however it arrives.
+    if !new.encrypt && new.parent_id.is_none() {
+        new.encrypt = db::apps::find(conn, new.app_id)
+            .await?
+            .is_some_and(|a| a.encrypt_uploads);
+    }
+    let video = db::videos::insert(conn, &new).await?;
     announced(conn, changes, &video).await?;
     Ok(video)
 }

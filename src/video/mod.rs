@@ -1,6 +1,7 @@
 //! Videos: the lifecycle (the one place a video changes state), the work it queues, and
 //! the service adapters call to read, transcode, play and delete them.
 
+pub mod added_audio;
 pub mod fetch;
 pub mod keys;
 pub mod lifecycle;

@@ -8,7 +8,7 @@ use diesel_async::AsyncConnection;
 use super::{Video, VideoError};
 use crate::db::{self, DbPool, models::NewTextTrack, models::TextTrack};
 use crate::delivery::origins::Origins;
-use crate::media::master::{TextEntry, with_text_tracks};
+use crate::media::decorate::{AudioEntry, TextEntry, with_tracks};
 use crate::media::subtitles::{self, SubtitleLimits};
 use crate::model::{AppId, Generation, TextTrackKind, VideoId};
 use crate::storage::Storage;
@@ -162,7 +162,17 @@ impl Tracks<'_> {
                         _ => self.stored(&generation.master()).await?,
                     };
                     let Some(master) = master else { continue };
-                    self.write(&row, &generation, &tracks, pts, &master).await?;
+                    let added = db::audio::in_generation(conn, video, generation.prefix()).await?;
+                    let audio: Vec<AudioEntry<'_>> = added
+                        .iter()
+                        .map(|a| AudioEntry {
+                            language: &a.language,
+                            name: &a.name,
+                            dir: a.dir(),
+                        })
+                        .collect();
+                    self.write(&row, &generation, (&audio, &tracks), pts, &master)
+                        .await?;
                 }
                 Ok::<_, VideoError>(())
             })
@@ -174,12 +184,13 @@ impl Tracks<'_> {
         Ok(bytes.map(|b| String::from_utf8_lossy(&b).into_owned()))
     }
 
-    /// One generation: the tracks' files, then the master naming them, then the origins.
+    /// One generation: the text tracks' files, then the master naming them and the added
+    /// audio renditions it holds, then the origins.
     async fn write(
         &self,
         video: &Video,
         generation: &Generation,
-        tracks: &[TextTrack],
+        (audio, tracks): (&[AudioEntry<'_>], &[TextTrack]),
         pts: u64,
         master: &str,
     ) -> Result<(), VideoError> {
@@ -211,7 +222,7 @@ impl Tracks<'_> {
                 uri: format!("text/{}.m3u8", t.id),
             })
             .collect();
-        let decorated = with_text_tracks(master, &entries);
+        let decorated = with_tracks(master, audio, &entries);
         let master_key = generation.master();
         self.storage
             .put_bytes(&master_key, decorated.into_bytes())

@@ -39,3 +39,15 @@ pub struct Import {
 impl Payload for Import {
     const KIND: &'static str = "import";
 }
+
+/// Encode an audio track added from an audio file into the generations the video plays
+/// or is about to play, then list it in their master playlists (`jobs/audio_track.rs`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AddedAudioTrack {
+    /// `added_audio.id`.
+    pub track: i64,
+}
+
+impl Payload for AddedAudioTrack {
+    const KIND: &'static str = "audio_track";
+}

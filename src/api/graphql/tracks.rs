@@ -5,7 +5,7 @@ use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 
 use super::errors::{allowed, coded, gql, reel, video_id as video_id_of};
 use crate::auth::Scope;
-use crate::db::models::TextTrack;
+use crate::db::models::{AddedAudio, TextTrack};
 use crate::error::ErrorCode;
 use crate::media::subtitles::SubtitleLimits;
 use crate::model::{AudioTrack, MediaKind, TextTrackKind};
@@ -74,11 +74,13 @@ impl TextTrackObject {
     }
 }
 
-/// One audio rendition (a language of the source).
+/// One audio rendition: a language of the source, or a track added from an audio file.
 #[derive(SimpleObject)]
 #[graphql(name = "AudioTrack")]
 pub struct AudioTrackObject {
-    /// ISO 639 / BCP 47 code from the source's tags; null when it has none.
+    /// An added track's id (for `deleteAudioTrack`); null for the source's own.
+    id: Option<ID>,
+    /// ISO 639 / BCP 47 code (from the source's tags, or as added); null when unknown.
     language: Option<String>,
     name: String,
     default: bool,
@@ -87,9 +89,21 @@ pub struct AudioTrackObject {
 impl From<AudioTrack> for AudioTrackObject {
     fn from(t: AudioTrack) -> Self {
         Self {
+            id: None,
             language: t.language,
             name: t.name,
             default: t.default,
+        }
+    }
+}
+
+impl From<AddedAudio> for AudioTrackObject {
+    fn from(t: AddedAudio) -> Self {
+        Self {
+            id: Some(ID(t.id.to_string())),
+            language: Some(t.language),
+            name: t.name,
+            default: false,
         }
     }
 }
@@ -109,15 +123,23 @@ pub async fn text_tracks(ctx: &Context<'_>, video: &Video) -> Result<Vec<TextTra
         .collect())
 }
 
-/// The audio renditions of a transcoded source (none before, or for a silent video).
-pub fn audio_tracks(video: &Video) -> Vec<AudioTrackObject> {
-    match video.info() {
+/// The audio renditions of a source: its own (once probed), then those added.
+pub async fn audio_tracks(ctx: &Context<'_>, video: &Video) -> Result<Vec<AudioTrackObject>> {
+    let mut out: Vec<AudioTrackObject> = match video.info() {
         Some(info) => AudioTrack::of_info(&info)
             .into_iter()
             .map(Into::into)
             .collect(),
         None => Vec::new(),
-    }
+    };
+    let added = reel(ctx)
+        .videos
+        .tracks()
+        .added_audio(video.app_id, video.id)
+        .await
+        .map_err(gql)?;
+    out.extend(added.into_iter().map(AudioTrackObject::from));
+    Ok(out)
 }
 
 #[derive(Default)]
@@ -199,6 +221,47 @@ impl TrackMutation {
             .map_err(gql)?
             .ok_or_else(|| coded(ErrorCode::NotFound, "video not found"))?;
         Ok(TextTrackObject::new(track, &video, &reel.videos))
+    }
+
+    /// The audio track a finished tus upload made (metadata `audioTrackFor` = the video,
+    /// `language`, `name`): it is encoded into the video's playlists in the background.
+    async fn add_audio_track(
+        &self,
+        ctx: &Context<'_>,
+        video_id: ID,
+        upload_id: ID,
+    ) -> Result<AudioTrackObject> {
+        let caller = allowed(ctx, Scope::Upload)?;
+        let id = video_id_of(&video_id)?;
+        let reel = reel(ctx);
+        let key = crate::video::added_audio::source_key(id, upload_id.as_str());
+        let tracks = reel.videos.tracks();
+        let found = tracks.added_audio(caller.app_id, id).await.map_err(gql)?;
+        found
+            .into_iter()
+            .find(|t| t.source_key == key)
+            .map(AudioTrackObject::from)
+            .ok_or_else(|| {
+                coded(
+                    ErrorCode::NotFound,
+                    "no audio track of this video came from that upload (tus metadata \
+                     audioTrackFor, and the upload finished)",
+                )
+            })
+    }
+
+    /// Deletes an added audio track; false when there is no such track.
+    async fn delete_audio_track(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let caller = allowed(ctx, Scope::Upload)?;
+        let id: i64 = id
+            .parse()
+            .map_err(|_| coded(ErrorCode::BadRequest, "not an audio track id"))?;
+        reel(ctx)
+            .videos
+            .tracks()
+            .delete_audio(caller.app_id, id)
+            .await
+            .map_err(gql)
     }
 
     /// Deletes a text track; false when there is no such track.

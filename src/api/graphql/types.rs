@@ -120,9 +120,13 @@ impl VideoObject {
     async fn text_tracks(&self, ctx: &Context<'_>) -> Result<Vec<super::tracks::TextTrackObject>> {
         super::tracks::text_tracks(ctx, &self.0).await
     }
-    /// The audio renditions (one per language of the source), the default first.
-    async fn audio_tracks(&self) -> Vec<super::tracks::AudioTrackObject> {
-        super::tracks::audio_tracks(&self.0)
+    /// The audio renditions: one per language of the source (the default first), then
+    /// the tracks added from audio files.
+    async fn audio_tracks(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<super::tracks::AudioTrackObject>> {
+        super::tracks::audio_tracks(ctx, &self.0).await
     }
     /// What the probe found; null until the video was probed.
     async fn media_info(&self) -> Option<MediaInfoObject> {

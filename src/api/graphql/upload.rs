@@ -165,6 +165,7 @@ impl UploadMutation {
                     tus_metadata: None,
                     encrypt: input.encrypt,
                     text_track: None,
+                    audio_track: None,
                 },
                 size: Some(size),
                 transfer,

@@ -188,6 +188,7 @@ impl UploadApi {
                     tus_metadata: None,
                     encrypt: parse_flag(encrypt.0.as_deref(), false)?,
                     text_track: None,
+                    audio_track: None,
                 },
                 size: Some(fsize.0),
                 transfer,

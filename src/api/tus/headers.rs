@@ -7,7 +7,7 @@ use base64::engine::general_purpose::STANDARD;
 
 use crate::model::{TextTrackKind, UnknownTrackKind};
 use crate::upload::FileInfo;
-use crate::upload::session::TextTrackFor;
+use crate::upload::session::{AudioTrackFor, TextTrackFor};
 
 /// `Upload-Metadata`: `key base64value,key2 base64value,flag` → map (a flag maps to "").
 pub fn parse_metadata(header: &str) -> Result<BTreeMap<String, String>, String> {
@@ -119,6 +119,21 @@ pub fn file_info(raw: Option<&str>) -> Result<FileInfo, String> {
             default: flag("default")?,
         }),
     };
+    let audio_track = match get(&["audioTrackFor"]) {
+        None => None,
+        Some(video) => Some(AudioTrackFor {
+            video: video
+                .trim()
+                .parse()
+                .map_err(|_| format!("audioTrackFor {video:?} is not a video id"))?,
+            language: get(&["language"])
+                .ok_or("an audio track upload needs its language (metadata `language`)")?,
+            name: get(&["label", "name"]).filter(|n| !n.is_empty()),
+        }),
+    };
+    if text_track.is_some() && audio_track.is_some() {
+        return Err("an upload is a text track or an audio track, not both".into());
+    }
     Ok(FileInfo {
         name: get(&["filename", "name"]).unwrap_or_else(|| "upload".into()),
         file_type: get(&["filetype", "type"]),
@@ -129,6 +144,7 @@ pub fn file_info(raw: Option<&str>) -> Result<FileInfo, String> {
         tus_metadata: raw.map(str::to_string),
         encrypt,
         text_track,
+        audio_track,
     })
 }
 

@@ -1,0 +1,2 @@
+DROP TABLE added_audio_outputs;
+DROP TABLE added_audio;
