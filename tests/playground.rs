@@ -67,3 +67,73 @@ async fn graphiql_works_without_the_internet() {
     let token = app.token(&creds, 600).await;
     browser::run("graphiql.mjs", &[&app.base, &token], "PASS").await;
 }
+
+/// The player's tracks: the audio language menu switches hls.js to French, a SubRip file
+/// added through the "Text tracks" form shows up as a subtitle with its cue, and an
+/// encrypted video has its badges and plays.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_playground_shows_tracks_and_adds_a_subtitle() {
+    use common::media::{clip, lavfi, upload, video_id_header, wait_for};
+    use common::tus::Tus;
+    use reel::model::VideoStatus;
+
+    let dist = built("index.html");
+    let app = TestApp::builder()
+        .config(move |c| {
+            c.workers = 1;
+            c.playground.dir = dist;
+        })
+        .start()
+        .await;
+    let creds = app.create_app("playground-tracks").await;
+    let token = app.token(&creds, 3600).await;
+    let dir = tempfile::tempdir().unwrap();
+    let shots = repo().join("target/playground-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+
+    // (a) Two audio languages: eng (titled English), then fre.
+    let languages = clip(
+        dir.path(),
+        "languages.mkv",
+        "-f lavfi -i testsrc2=size=320x240:rate=25:duration=8 \
+         -f lavfi -i sine=frequency=440:duration=8 -f lavfi -i sine=frequency=880:duration=8 \
+         -map 0:v -map 1:a -map 2:a -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac \
+         -metadata:s:a:0 language=eng -metadata:s:a:0 title=English \
+         -metadata:s:a:1 language=fre -shortest",
+    );
+    let languages = upload(&app, &token, &languages).await;
+    // (b) Encrypted (AES-128) by its upload's metadata.
+    let secret = lavfi(dir.path(), "secret.mp4", 320, 240, 4, true);
+    let tus = Tus {
+        app: &app,
+        token: token.clone(),
+    };
+    let data = std::fs::read(&secret).unwrap();
+    let url = tus
+        .create_url(
+            data.len(),
+            &[("filename", "secret.mp4"), ("encrypt", "true")],
+        )
+        .await;
+    let encrypted = video_id_header(&tus.patch(&url, 0, data).await);
+    let states = [VideoStatus::Playable, VideoStatus::TranscodeFailed];
+    for id in [languages, encrypted] {
+        let v = wait_for(&app, creds.app_id, id, &states).await;
+        assert_eq!(v.status, VideoStatus::Playable, "{id}: {:?}", v.error);
+    }
+
+    let srt = dir.path().join("bonjour.srt");
+    std::fs::write(&srt, "1\n00:00:01,000 --> 00:00:04,000\nBonjour\n").unwrap();
+    let page = app.url(&format!("/playground/#token={token}"));
+    let (languages, encrypted) = (languages.to_string(), encrypted.to_string());
+    let log = browser::run(
+        "playground_tracks.mjs",
+        &[&page, &languages, &encrypted, &srt, &shots],
+        "PASS",
+    )
+    .await;
+    println!("{log}");
+    for shot in ["subtitles.png", "tracks.png"] {
+        assert!(shots.join(shot).is_file(), "{shot} saved");
+    }
+}

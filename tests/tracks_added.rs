@@ -223,3 +223,75 @@ async fn an_encrypted_chunked_ladder_with_two_languages_plays_every_rung() {
     let secs = copied(spanish.as_str(), &dir.path().join("spa.ts"));
     assert!((secs - 24.0).abs() < 0.3, "{secs}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn captions_come_from_the_operators_speech_to_text_command() {
+    let dir = tempfile::tempdir().unwrap();
+    // The operator's command: here a script that "hears" the WAV's magic bytes.
+    let script = dir.path().join("stt.sh");
+    std::fs::write(
+        &script,
+        "magic=$(head -c 4 \"$1\")\n\
+         printf 'WEBVTT\\n\\n00:00:00.500 --> 00:00:02.000\\nheard %s in %s\\n' \"$magic\" \"$3\" > \"$2\"\n",
+    )
+    .unwrap();
+    let command: Vec<String> = [
+        "sh",
+        &script.to_string_lossy(),
+        "{input}",
+        "{output}",
+        "{language}",
+    ]
+    .map(String::from)
+    .to_vec();
+    let app = TestApp::builder()
+        .config(move |c| {
+            c.workers = 1;
+            c.media.captions_command = command;
+            c.media.captions_language = "de".into();
+        })
+        .start()
+        .await;
+    let creds = app.create_app("captions").await;
+    let token = app.token(&creds, 3600).await;
+    let id = upload(
+        &app,
+        &token,
+        &lavfi(dir.path(), "talk.mp4", 320, 240, 3, true),
+    )
+    .await;
+    let q = "query($id: ID!) { video(id: $id) { textTracks { language name kind url } } }";
+    for _ in 0..300 {
+        let out = app
+            .graphql(&creds, q, json!({ "id": id.to_string() }))
+            .await;
+        let tracks = out["data"]["video"]["textTracks"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        // Listed once its row commits; served once its files are written just after.
+        let served = |t: &&Value| t["url"].as_str().map(str::to_string);
+        let ready = match tracks.first().and_then(|t| served(&t)) {
+            Some(url) => app.http.get(&url).send().await.unwrap().status() == 200,
+            None => false,
+        };
+        if let Some(t) = tracks.first().filter(|_| ready) {
+            assert_eq!(
+                (t["language"].as_str(), t["kind"].as_str()),
+                (Some("de"), Some("CAPTIONS"))
+            );
+            assert_eq!(t["name"], "Auto-generated");
+            let playlist = text(&app, t["url"].as_str().unwrap()).await;
+            let segment = playlist.lines().find(|l| l.contains(".vtt")).unwrap();
+            let vtt_url = reqwest::Url::parse(t["url"].as_str().unwrap())
+                .unwrap()
+                .join(segment)
+                .unwrap();
+            let vtt = text(&app, vtt_url.as_str()).await;
+            assert!(vtt.contains("heard RIFF in de"), "{vtt}");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no captions were made");
+}

@@ -50,6 +50,15 @@ pub struct MediaConfig {
     /// x264 preset of the early rung (the lowest, encoded first so that the video plays
     /// seconds after upload): faster presets play sooner at a lower quality.
     pub early_preset: String,
+    /// Captions made by speech-to-text: the operator's command (program and arguments),
+    /// run on a 16 kHz mono WAV of each transcoded video's first audio stream, writing
+    /// WebVTT; `{input}`, `{output}` and `{language}` in the arguments are replaced.
+    /// Empty: off (docs/configuration.md, "Captions by speech-to-text").
+    pub captions_command: Vec<String>,
+    /// The language (BCP 47) of the captions the command makes.
+    pub captions_language: String,
+    /// The command must be done within this many seconds.
+    pub captions_timeout_secs: u64,
 }
 
 impl Default for MediaConfig {
@@ -75,6 +84,9 @@ impl Default for MediaConfig {
             chunk_threshold_secs: 60,
             chunk_secs: 30,
             early_preset: "superfast".into(),
+            captions_command: Vec::new(),
+            captions_language: "en".into(),
+            captions_timeout_secs: 3600,
         }
     }
 }

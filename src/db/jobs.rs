@@ -118,7 +118,8 @@ pub async fn claim(
     .optional()
 }
 
-/// Extends the lease; false when the job is gone (video deleted) or taken over.
+/// Extends the lease; false when the job is gone (video deleted) or taken over (a job
+/// that finished itself stays its worker's).
 pub async fn renew(
     conn: &mut AsyncPgConnection,
     id: JobId,
@@ -134,7 +135,19 @@ pub async fn renew(
     .bind::<Integer, _>(lease_secs)
     .execute(conn)
     .await?;
-    Ok(n == 1)
+    if n == 1 {
+        return Ok(true);
+    }
+    // A job that finished itself with its effects (`Claimed::finish`) is still its
+    // worker's while it cleans up: nobody else can take a done job.
+    let done: i64 = jobs::table
+        .filter(jobs::id.eq(id))
+        .filter(jobs::worker.eq(worker))
+        .filter(jobs::state.eq("done"))
+        .count()
+        .get_result(conn)
+        .await?;
+    Ok(done == 1)
 }
 
 /// Marks the job done and frees what waited for it; false when it was no longer ours.

@@ -5,6 +5,7 @@
 //! line in `registry()`.
 
 mod audio_track;
+mod captions;
 mod chunk;
 mod context;
 mod early;
@@ -38,6 +39,7 @@ pub fn registry() -> Registry {
         .with::<crate::video::work::Import>()
         .with::<crate::video::work::Hash>()
         .with::<crate::video::work::AddedAudioTrack>()
+        .with::<crate::video::work::Captions>()
         .with::<ladder::EncodeChunk>()
         .with::<ladder::FinishLadder>()
         .with::<publish::Publish>()

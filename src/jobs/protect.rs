@@ -101,3 +101,30 @@ pub async fn requeue_added_audio(ctx: &JobContext, video: VideoId) -> Result<(),
         })
         .await
 }
+
+/// Queues speech-to-text captions of a freshly transcoded video with sound, when the
+/// operator configured a command.
+pub async fn queue_captions(
+    ctx: &JobContext,
+    video: VideoId,
+    has_audio: bool,
+) -> Result<(), JobError> {
+    use scoped_futures::ScopedFutureExt;
+    if ctx.media.config().captions_command.is_empty() || !has_audio {
+        return Ok(());
+    }
+    ctx.lifecycle
+        .commit(|conn, changes| {
+            async move {
+                let Some(row) = db::videos::find_any(conn, video).await? else {
+                    return Ok(());
+                };
+                let job =
+                    crate::queue::NewJob::new(&crate::video::work::Captions {}).for_video(&row);
+                crate::video::lifecycle::enqueue(conn, changes, job).await?;
+                Ok::<_, JobError>(())
+            }
+            .scope_boxed()
+        })
+        .await
+}

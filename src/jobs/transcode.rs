@@ -89,6 +89,7 @@ impl Job for Transcode {
             Ok(Some(())) => {
                 protect::refresh_tracks(ctx, id, None).await;
                 protect::requeue_added_audio(ctx, id).await?;
+                protect::queue_captions(ctx, id, plan.has_audio()).await?;
                 let seconds = started.elapsed().as_secs_f64();
                 let realtime = plan.seconds() / seconds.max(0.001);
                 metrics::histogram!(crate::metrics::TRANSCODE_SECONDS).record(seconds);

@@ -17,6 +17,33 @@ pub fn start_probe_args(input: &Path, out: &Path) -> Vec<String> {
     args
 }
 
+/// `input`'s first audio stream as the 16 kHz mono WAV speech-to-text tools take.
+pub fn speech_wav_args(input: &Path, out: &Path) -> Vec<String> {
+    let mut args = reading();
+    args.extend(["-i".into(), input.to_string_lossy().into_owned()]);
+    args.extend(
+        [
+            "-map", "0:a:0", "-vn", "-sn", "-dn", "-ac", "1", "-ar", "16000",
+        ]
+        .map(String::from),
+    );
+    args.extend(["-c:a", "pcm_s16le", "-f", "wav"].map(String::from));
+    args.push(out.to_string_lossy().into_owned());
+    args
+}
+
+/// The operator's speech-to-text `command` with its placeholders filled in.
+pub fn speech_command(command: &[String], wav: &Path, vtt: &Path, language: &str) -> Vec<String> {
+    command
+        .iter()
+        .map(|a| {
+            a.replace("{input}", &wav.to_string_lossy())
+                .replace("{output}", &vtt.to_string_lossy())
+                .replace("{language}", language)
+        })
+        .collect()
+}
+
 /// The rendition into `dir` (`index.m3u8`, `seg_NNNNN.ts`), its timestamps moved by
 /// `shift_secs`, encrypted as `key_info` says.
 pub fn rendition_args(
@@ -41,6 +68,24 @@ pub fn rendition_args(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_speech_command_gets_its_files() {
+        let cmd = [
+            "whisper".to_string(),
+            "-f".into(),
+            "{input}".into(),
+            "-o".into(),
+            "{output}".into(),
+            "-l".into(),
+            "{language}".into(),
+        ];
+        let filled = speech_command(&cmd, Path::new("/w/a.wav"), Path::new("/w/c.vtt"), "fr");
+        assert_eq!(
+            filled,
+            ["whisper", "-f", "/w/a.wav", "-o", "/w/c.vtt", "-l", "fr"]
+        );
+    }
 
     #[test]
     fn the_rendition_is_shifted_and_encrypted_as_asked() {

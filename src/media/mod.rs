@@ -196,6 +196,32 @@ impl Media {
             })
     }
 
+    /// Runs the operator's speech-to-text command on `wav`, which writes WebVTT to `vtt`.
+    pub async fn speech_to_text(&self, wav: &Path, vtt: &Path) -> Result<(), MediaError> {
+        let config = &self.config;
+        let filled = audio::speech_command(
+            &config.captions_command,
+            wav,
+            vtt,
+            &config.captions_language,
+        );
+        let Some((program, args)) = filled.split_first() else {
+            return Err(MediaError::Unsuitable("no speech-to-text command".into()));
+        };
+        let timeout = Duration::from_secs(config.captions_timeout_secs.max(1));
+        self.tools
+            .run(program, args, timeout)
+            .await
+            .map(|_| ())
+            .map_err(|e| match e {
+                ToolError::Failed { stderr, .. } => MediaError::Transcode(format!(
+                    "the speech-to-text command failed: {}",
+                    process::trimmed(&stderr)
+                )),
+                other => MediaError::Tool(other),
+            })
+    }
+
     /// What the chunked ladder would run for `source` (`reel media plan --chunks`).
     pub async fn chunked_plan(
         &self,

@@ -51,3 +51,12 @@ pub struct AddedAudioTrack {
 impl Payload for AddedAudioTrack {
     const KIND: &'static str = "audio_track";
 }
+
+/// Captions by the operator's speech-to-text command, added as a text track
+/// (`jobs/captions.rs`; `media.captions_command`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Captions {}
+
+impl Payload for Captions {
+    const KIND: &'static str = "captions";
+}
