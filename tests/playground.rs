@@ -73,7 +73,7 @@ async fn graphiql_works_without_the_internet() {
 /// encrypted video has its badges and plays.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_playground_shows_tracks_and_adds_a_subtitle() {
-    use common::media::{clip, lavfi, upload, video_id_header, wait_for};
+    use common::media::{lavfi, two_languages, upload, video_id_header, wait_for};
     use common::tus::Tus;
     use reel::model::VideoStatus;
 
@@ -92,15 +92,7 @@ async fn the_playground_shows_tracks_and_adds_a_subtitle() {
     std::fs::create_dir_all(&shots).unwrap();
 
     // (a) Two audio languages: eng (titled English), then fre.
-    let languages = clip(
-        dir.path(),
-        "languages.mkv",
-        "-f lavfi -i testsrc2=size=320x240:rate=25:duration=8 \
-         -f lavfi -i sine=frequency=440:duration=8 -f lavfi -i sine=frequency=880:duration=8 \
-         -map 0:v -map 1:a -map 2:a -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac \
-         -metadata:s:a:0 language=eng -metadata:s:a:0 title=English \
-         -metadata:s:a:1 language=fre -shortest",
-    );
+    let languages = two_languages(dir.path(), "languages.mkv", 8);
     let languages = upload(&app, &token, &languages).await;
     // (b) Encrypted (AES-128) by its upload's metadata.
     let secret = lavfi(dir.path(), "secret.mp4", 320, 240, 4, true);

@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::media::{clip, lavfi, upload, video_id_header, wait_for};
+use common::media::{clip, lavfi, text, two_languages, upload, video_id_header, wait_for};
 use common::tus::Tus;
 use common::{Credentials, TestApp, error_code};
 use reel::model::{VideoId, VideoStatus};
@@ -56,13 +56,6 @@ async fn playable(
     id
 }
 
-/// The body of `url` (a playlist or a file), asserting 200.
-async fn text(app: &TestApp, url: &str) -> String {
-    let resp = app.http.get(url).send().await.unwrap();
-    assert_eq!(resp.status(), 200, "{url}");
-    resp.text().await.unwrap()
-}
-
 /// ffmpeg reads `url` to the end into `out`; returns the output's duration.
 fn ffmpeg_copy(url: &str, out: &Path, args: &[&str]) -> f64 {
     let run = Command::new("ffmpeg")
@@ -99,15 +92,7 @@ async fn two_audio_languages_become_two_audio_renditions() {
     let app = TestApp::builder().config(|c| c.workers = 1).start().await;
     let creds = app.create_app("languages").await;
     let dir = tempfile::tempdir().unwrap();
-    let file = clip(
-        dir.path(),
-        "two.mkv",
-        "-f lavfi -i testsrc2=size=320x240:rate=25:duration=4 \
-         -f lavfi -i sine=frequency=440:duration=4 -f lavfi -i sine=frequency=880:duration=4 \
-         -map 0:v -map 1:a -map 2:a -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac \
-         -metadata:s:a:0 language=eng -metadata:s:a:0 title=English \
-         -metadata:s:a:1 language=fre -shortest",
-    );
+    let file = two_languages(dir.path(), "two.mkv", 4);
     let id = playable(&app, &creds, &file, &[]).await;
     let v = video(&app, &creds, id).await;
     assert_eq!(v["kind"], "VIDEO");
@@ -424,14 +409,7 @@ async fn hls_js_switches_audio_language_and_shows_a_subtitle_cue() {
     let app = TestApp::builder().config(|c| c.workers = 1).start().await;
     let creds = app.create_app("player").await;
     let dir = tempfile::tempdir().unwrap();
-    let file = clip(
-        dir.path(),
-        "film.mkv",
-        "-f lavfi -i testsrc2=size=320x240:rate=25:duration=10 \
-         -f lavfi -i sine=frequency=440:duration=10 -f lavfi -i sine=frequency=880:duration=10 \
-         -map 0:v -map 1:a -map 2:a -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac \
-         -metadata:s:a:0 language=eng -metadata:s:a:1 language=fre -shortest",
-    );
+    let file = two_languages(dir.path(), "film.mkv", 10);
     let id = playable(&app, &creds, &file, &[]).await;
     let vtt = "WEBVTT\n\n00:00:03.000 --> 00:00:06.000\nBonjour le monde\n";
     let added = app

@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::ladder::{ladder_complete, setup, worker};
-use common::media::{clip, lavfi, upload, video_id_header, wait_for};
+use common::media::{clip, lavfi, text, upload, video_id_header, wait_for};
 use common::tus::Tus;
 use common::{Credentials, TestApp};
 use reel::model::{VideoId, VideoStatus};
@@ -23,12 +23,6 @@ async fn video(app: &TestApp, creds: &Credentials, id: VideoId) -> Value {
         .await;
     assert!(out["errors"].is_null(), "{out}");
     out["data"]["video"].clone()
-}
-
-async fn text(app: &TestApp, url: &str) -> String {
-    let resp = app.http.get(url).send().await.unwrap();
-    assert_eq!(resp.status(), 200, "{url}");
-    resp.text().await.unwrap()
 }
 
 /// The master playlist once `ready` holds for it (60 s at most).

@@ -88,13 +88,7 @@ async fn encode_into(
         .await?;
     let start = ctx.media.segment_start_pts(&probe, None).await? as f64 / 90_000.0;
     let key_info = match &key {
-        Some(key) => {
-            let file = work.path().join("enc.key.bin");
-            tokio::fs::write(&file, key.key).await?;
-            let info = work.path().join("enc.keyinfo");
-            tokio::fs::write(&info, key.key_info(&file)).await?;
-            Some(info)
-        }
+        Some(key) => Some(super::protect::key_files(work.path(), key).await?),
         None => None,
     };
     let dir = work.path().join("out");

@@ -45,13 +45,7 @@ impl Job for EncodeChunk {
                 .map_err(|e| JobError::Transient(e.to_string()))?
         };
         let key_info = match key {
-            Some(key) => {
-                let key_file = work.path().join("enc.key.bin");
-                tokio::fs::write(&key_file, key.key).await?;
-                let info = work.path().join("enc.keyinfo");
-                tokio::fs::write(&info, key.key_info(&key_file)).await?;
-                Some(info)
-            }
+            Some(key) => Some(super::protect::key_files(work.path(), &key).await?),
             None => None,
         };
         let plan = Plan {

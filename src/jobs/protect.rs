@@ -27,11 +27,17 @@ pub async fn encryption(
             .await
             .map_err(|e| JobError::Transient(e.to_string()))?
     };
+    Ok((key_files(work, &key).await?, key))
+}
+
+/// Writes `key` and ffmpeg's key info into `work` (beside the outputs, never among them:
+/// the key is never stored); returns the key info's path for `-hls_key_info_file`.
+pub async fn key_files(work: &Path, key: &MediaKey) -> Result<PathBuf, JobError> {
     let key_file = work.join("enc.key.bin");
     tokio::fs::write(&key_file, key.key).await?;
     let info = work.join("enc.keyinfo");
     tokio::fs::write(&info, key.key_info(&key_file)).await?;
-    Ok((info, key))
+    Ok(info)
 }
 
 /// The first segment of the outputs' first variant.

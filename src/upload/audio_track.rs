@@ -7,7 +7,6 @@ use scoped_futures::ScopedFutureExt;
 use super::UploadError;
 use super::service::UploadService;
 use super::session::{AudioTrackFor, SessionState, UploadSession};
-use crate::error::InfraError;
 use crate::model::AppId;
 use crate::video::{VideoError, added_audio};
 
@@ -20,14 +19,7 @@ impl UploadService {
     ) -> Result<(), UploadError> {
         crate::video::tracks::check_language(&target.language)
             .map_err(|e| UploadError::BadRequest(e.to_string()))?;
-        let mut conn = self.db.get().await.map_err(InfraError::from)?;
-        let video = crate::db::videos::find(&mut conn, app, target.video)
-            .await
-            .map_err(InfraError::from)?;
-        match video {
-            Some(v) if v.parent_id.is_none() => Ok(()),
-            _ => Err(UploadError::NotFound),
-        }
+        self.check_own_source(app, target.video).await
     }
 
     /// The last byte of an audio track arrived: stored, recorded, its encode queued.

@@ -35,35 +35,21 @@ impl UploadService {
         {
             return Err(UploadError::TooLarge(self.config.max_size));
         }
-        if let Some(target) = &file.audio_track {
+        // A track of an existing video: one tus stream, no video of its own.
+        let track = match (&file.audio_track, &file.text_track) {
+            (Some(target), _) => Some(self.check_audio_track(req.app, target).await),
+            (None, Some(target)) => Some(self.check_text_track(req.app, target, req.size).await),
+            (None, None) => None,
+        };
+        if let Some(checked) = track {
+            checked?;
             if !matches!(req.concat, Concat::None)
                 || !matches!(req.transfer, TransferRequest::Stream)
             {
                 return Err(UploadError::BadRequest(
-                    "an audio track is one tus upload, not parts or a concatenation".into(),
+                    "a track is one tus upload, not parts or a concatenation".into(),
                 ));
             }
-            self.check_audio_track(req.app, target).await?;
-            let session = self.new_session(
-                req.app,
-                None,
-                Transfer::Stream,
-                req.size,
-                file,
-                Concat::None,
-            );
-            self.sessions.put(&session).await?;
-            return Ok(InitOutcome::Upload(self.view_of(session).await?));
-        }
-        if let Some(target) = &file.text_track {
-            if !matches!(req.concat, Concat::None)
-                || !matches!(req.transfer, TransferRequest::Stream)
-            {
-                return Err(UploadError::BadRequest(
-                    "a text track is one tus upload, not parts or a concatenation".into(),
-                ));
-            }
-            self.check_text_track(req.app, target, req.size).await?;
             let session = self.new_session(
                 req.app,
                 None,

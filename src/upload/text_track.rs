@@ -49,8 +49,17 @@ impl UploadService {
             Some(_) => {}
         }
         crate::video::tracks::check_language(&target.language).map_err(bad)?;
+        self.check_own_source(app, target.video).await
+    }
+
+    /// Refuses a track for a video that is not one of `app`'s sources.
+    pub(super) async fn check_own_source(
+        &self,
+        app: AppId,
+        video: crate::model::VideoId,
+    ) -> Result<(), UploadError> {
         let mut conn = self.db.get().await.map_err(InfraError::from)?;
-        let video = crate::db::videos::find(&mut conn, app, target.video)
+        let video = crate::db::videos::find(&mut conn, app, video)
             .await
             .map_err(InfraError::from)?;
         match video {

@@ -35,6 +35,30 @@ pub fn lavfi(dir: &Path, name: &str, w: u32, h: u32, secs: u32, audio: bool) -> 
     )
 }
 
+/// A 320x240 clip of `secs` seconds with two audio streams: English (`eng`, titled
+/// "English") and French (`fre`, untitled), at two pitches.
+pub fn two_languages(dir: &Path, name: &str, secs: u32) -> PathBuf {
+    clip(
+        dir,
+        name,
+        &format!(
+            "-f lavfi -i testsrc2=size=320x240:rate=25:duration={secs} \
+             -f lavfi -i sine=frequency=440:duration={secs} \
+             -f lavfi -i sine=frequency=880:duration={secs} \
+             -map 0:v -map 1:a -map 2:a -c:v libx264 -preset ultrafast -pix_fmt yuv420p \
+             -c:a aac -metadata:s:a:0 language=eng -metadata:s:a:0 title=English \
+             -metadata:s:a:1 language=fre -shortest"
+        ),
+    )
+}
+
+/// The body of `url` (a playlist or a file), asserting 200.
+pub async fn text(app: &TestApp, url: &str) -> String {
+    let resp = app.http.get(url).send().await.unwrap();
+    assert_eq!(resp.status(), 200, "{url}");
+    resp.text().await.unwrap()
+}
+
 /// Uploads `file` through tus in one PATCH (autoTranscode on); returns the video id.
 pub async fn upload(app: &TestApp, token: &str, file: &Path) -> VideoId {
     let data = std::fs::read(file).unwrap();
