@@ -46,7 +46,7 @@ impl Job for AddedAudioTrack {
                 db::audio::mark_encoded(&mut conn, track.id, generation.prefix()).await?;
             }
         }
-        refresh_tracks(ctx, video.id, None).await;
+        refresh_tracks(ctx, video.id).await;
         Ok(())
     }
 

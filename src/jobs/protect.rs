@@ -74,15 +74,15 @@ pub async fn record_timeline(
     Ok(())
 }
 
-/// Writes the video's text tracks into the generations it plays (`base`: a master just
-/// rewritten for `generation`), logged when it fails: the video plays without them.
-pub async fn refresh_tracks(ctx: &JobContext, video: VideoId, base: Option<(&Generation, &str)>) {
+/// Writes the video's tracks into the generations it plays, logged when it fails: the
+/// video plays without them.
+pub async fn refresh_tracks(ctx: &JobContext, video: VideoId) {
     let tracks = Tracks {
         db: &ctx.db,
         storage: &ctx.storage,
         origins: ctx.delivery.origins(),
     };
-    if let Err(e) = tracks.refresh(video, base).await {
+    if let Err(e) = tracks.refresh(video).await {
         tracing::warn!(video = %video, error = %e, "text tracks not written");
     }
 }

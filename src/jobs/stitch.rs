@@ -105,7 +105,7 @@ impl FinishLadder {
             .put_bytes(&master_key, master.into_bytes())
             .await?;
         publish(master_key.clone()).await?;
-        super::protect::refresh_tracks(ctx, id, None).await;
+        super::protect::refresh_tracks(ctx, id).await;
 
         let generation = &self.generation;
         let duration = Some(self.duration_ms);

@@ -87,7 +87,7 @@ impl Job for Transcode {
         let swapped = outputs::swap(ctx, &video, &info, &plan, &outputs, job, rest.as_ref()).await;
         match swapped {
             Ok(Some(())) => {
-                protect::refresh_tracks(ctx, id, None).await;
+                protect::refresh_tracks(ctx, id).await;
                 protect::requeue_added_audio(ctx, id).await?;
                 protect::queue_captions(ctx, id, plan.has_audio()).await?;
                 let seconds = started.elapsed().as_secs_f64();

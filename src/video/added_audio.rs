@@ -64,7 +64,7 @@ impl Tracks<'_> {
         };
         db::audio::delete(&mut conn, id).await?;
         drop(conn);
-        self.refresh(video.id, None).await?;
+        self.refresh(video.id).await?;
         let mut prefixes: Vec<String> = [video.generation(), video.published_generation()]
             .into_iter()
             .flatten()

@@ -97,7 +97,7 @@ impl Tracks<'_> {
             })
             .await?;
         drop(conn);
-        self.refresh(video.id, None).await?;
+        self.refresh(video.id).await?;
         Ok(track)
     }
 
@@ -120,7 +120,7 @@ impl Tracks<'_> {
         };
         db::tracks::delete_text_track(&mut conn, id).await?;
         drop(conn);
-        self.refresh(video.id, None).await?;
+        self.refresh(video.id).await?;
         for generation in generations(&video) {
             for ext in ["m3u8", "vtt"] {
                 let key = generation.key(&format!("text/{id}.{ext}"));
@@ -134,14 +134,9 @@ impl Tracks<'_> {
     }
 
     /// Writes the video's text tracks into each generation it plays or is about to play
-    /// and lists them in its master playlist; `base` replaces one generation's stored
-    /// master (a ladder that just completed). Writers take the video's row lock in turn,
-    /// so the last change wins everywhere.
-    pub async fn refresh(
-        &self,
-        video: VideoId,
-        base: Option<(&Generation, &str)>,
-    ) -> Result<(), VideoError> {
+    /// and lists them, and the added audio renditions each holds, in its master playlist.
+    /// Writers take the video's row lock in turn, so the last change wins everywhere.
+    pub async fn refresh(&self, video: VideoId) -> Result<(), VideoError> {
         let mut conn = self.db.get().await?;
         (*conn)
             .transaction(async |conn| {
@@ -157,10 +152,7 @@ impl Tracks<'_> {
                         .await?
                         .and_then(|g| g.timeline_pts)
                         .map_or(DEFAULT_TIMELINE_PTS, |p| p.max(0) as u64);
-                    let master = match base {
-                        Some((g, master)) if *g == generation => Some(master.to_string()),
-                        _ => self.stored(&generation.master()).await?,
-                    };
+                    let master = self.stored(&generation.master()).await?;
                     let Some(master) = master else { continue };
                     let added = db::audio::in_generation(conn, video, generation.prefix()).await?;
                     let audio: Vec<AudioEntry<'_>> = added
