@@ -127,10 +127,12 @@ async fn target_start(
     work: &Path,
 ) -> Result<f64, JobError> {
     let first = work.join("first.ts");
-    let audio = ctx
-        .storage
-        .local_file(&generation.key("audio/seg_00000.ts"), &first)
-        .await?;
+    let first_key = generation.key("audio/seg_00000.ts");
+    // A silent source has none (an object store's missing key is an error, not `None`).
+    let audio = match ctx.storage.op().exists(&first_key).await? {
+        true => ctx.storage.local_file(&first_key, &first).await?,
+        false => None,
+    };
     if let Some(segment) = audio {
         let pts = ctx
             .media
