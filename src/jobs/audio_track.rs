@@ -10,13 +10,11 @@ use super::protect::refresh_tracks;
 use super::{Job, JobContext, JobError};
 use crate::db::{self, models::AddedAudio};
 use crate::media::audio::{rendition_args, start_probe_args};
+use crate::media::transcode::MPEGTS_START_PTS;
 use crate::model::Generation;
 use crate::queue::Claimed;
 use crate::video::keys::{self, MediaKey};
 use crate::video::work::AddedAudioTrack;
-
-/// Where ffmpeg's MPEG-TS output starts when nothing else says (its 1.4 s delay).
-const DEFAULT_START_SECS: f64 = 1.4;
 
 impl Job for AddedAudioTrack {
     async fn run(self, ctx: &JobContext, _: &Claimed) -> Result<(), JobError> {
@@ -144,5 +142,6 @@ async fn target_start(
     let timeline = db::tracks::generation(&mut conn, generation.prefix())
         .await?
         .and_then(|g| g.timeline_pts);
-    Ok(timeline.map_or(DEFAULT_START_SECS, |p| p as f64 / 90_000.0))
+    let pts = timeline.map_or(MPEGTS_START_PTS, |p| p.max(0) as u64);
+    Ok(pts as f64 / 90_000.0)
 }

@@ -6,6 +6,10 @@ use std::path::Path;
 
 use super::plan::{AUDIO_LADDER_KBPS, Plan};
 
+/// Where ffmpeg's MPEG-TS output starts its timestamps (90 kHz) for a source starting at
+/// zero: its 1.4 s mux delay. Used only when no probe of the output says otherwise.
+pub const MPEGTS_START_PTS: u64 = 126_000;
+
 /// Segment length of the HLS output, seconds.
 pub const SEGMENT_SECS: u32 = 4;
 /// The one audio encoding (stereo AAC).

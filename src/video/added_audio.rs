@@ -53,6 +53,18 @@ impl Tracks<'_> {
         }
     }
 
+    /// The track the tus upload `upload` added to `app`'s video, if it did.
+    pub async fn added_audio_of_upload(
+        &self,
+        app: AppId,
+        video: VideoId,
+        upload: &str,
+    ) -> Result<Option<AddedAudio>, VideoError> {
+        let key = source_key(video, upload);
+        let tracks = self.added_audio(app, video).await?;
+        Ok(tracks.into_iter().find(|t| t.source_key == key))
+    }
+
     /// Deletes one of `app`'s added audio tracks: gone from the playlists, then its files.
     pub async fn delete_audio(&self, app: AppId, id: i64) -> Result<bool, VideoError> {
         let mut conn = self.db.get().await?;

@@ -13,8 +13,12 @@ use crate::media::subtitles::{self, SubtitleLimits};
 use crate::model::{AppId, Generation, TextTrackKind, VideoId};
 use crate::storage::Storage;
 
-/// Where ffmpeg's MPEG-TS output starts when no probe said otherwise (its 1.4 s delay).
-const DEFAULT_TIMELINE_PTS: u64 = 126_000;
+use crate::media::transcode::MPEGTS_START_PTS;
+
+/// A text track's file in a generation, relative to it (`ext`: `m3u8` or `vtt`).
+fn text_file(id: i64, ext: &str) -> String {
+    format!("text/{id}.{ext}")
+}
 
 /// A text track to add, as an adapter parsed it.
 pub struct TextTrackInput {
@@ -123,7 +127,7 @@ impl Tracks<'_> {
         self.refresh(video.id).await?;
         for generation in generations(&video) {
             for ext in ["m3u8", "vtt"] {
-                let key = generation.key(&format!("text/{id}.{ext}"));
+                let key = generation.key(&text_file(id, ext));
                 if let Err(e) = self.storage.op().delete(&key).await {
                     tracing::warn!(video = %video.id, error = %e, "a deleted track's file stays");
                 }
@@ -151,7 +155,7 @@ impl Tracks<'_> {
                     let pts = db::tracks::generation(conn, generation.prefix())
                         .await?
                         .and_then(|g| g.timeline_pts)
-                        .map_or(DEFAULT_TIMELINE_PTS, |p| p.max(0) as u64);
+                        .map_or(MPEGTS_START_PTS, |p| p.max(0) as u64);
                     let master = self.stored(&generation.master()).await?;
                     let Some(master) = master else { continue };
                     let added = db::audio::in_generation(conn, video, generation.prefix()).await?;
@@ -194,8 +198,8 @@ impl Tracks<'_> {
                 duration.max(t.end_ms.max(0) as u64),
             );
             for (name, body) in [
-                (format!("text/{}.vtt", t.id), vtt),
-                (format!("text/{}.m3u8", t.id), playlist),
+                (text_file(t.id, "vtt"), vtt),
+                (text_file(t.id, "m3u8"), playlist),
             ] {
                 let key = generation.key(&name);
                 self.storage
@@ -211,7 +215,7 @@ impl Tracks<'_> {
                 name: &t.name,
                 kind: t.track_kind(),
                 default: t.is_default,
-                uri: format!("text/{}.m3u8", t.id),
+                uri: text_file(t.id, "m3u8"),
             })
             .collect();
         let decorated = with_tracks(master, audio, &entries);
@@ -264,4 +268,14 @@ async fn source_of(
 
 fn infra(e: impl Into<crate::error::InfraError>) -> VideoError {
     VideoError::Infra(e.into())
+}
+
+impl super::VideoService {
+    /// The signed URL of a text track's media playlist in the generation every origin
+    /// holds; `None` before the video is published.
+    pub fn text_track_url(&self, video: &Video, track: i64) -> Option<String> {
+        let generation = video.published_generation()?;
+        self.delivery
+            .file_url(&generation.key(&text_file(track, "m3u8")))
+    }
 }

@@ -37,10 +37,7 @@ pub struct TextTrackObject {
 
 impl TextTrackObject {
     pub fn new(track: TextTrack, video: &Video, videos: &VideoService) -> Self {
-        let url = video
-            .published_generation()
-            .map(|g| videos.media_url(&g.key(&format!("text/{}.m3u8", track.id))))
-            .filter(|u| !u.is_empty());
+        let url = videos.text_track_url(video, track.id);
         Self { track, url }
     }
 }
@@ -234,12 +231,11 @@ impl TrackMutation {
         let caller = allowed(ctx, Scope::Upload)?;
         let id = video_id_of(&video_id)?;
         let reel = reel(ctx);
-        let key = crate::video::added_audio::source_key(id, upload_id.as_str());
-        let tracks = reel.videos.tracks();
-        let found = tracks.added_audio(caller.app_id, id).await.map_err(gql)?;
-        found
-            .into_iter()
-            .find(|t| t.source_key == key)
+        reel.videos
+            .tracks()
+            .added_audio_of_upload(caller.app_id, id, upload_id.as_str())
+            .await
+            .map_err(gql)?
             .map(AudioTrackObject::from)
             .ok_or_else(|| {
                 coded(

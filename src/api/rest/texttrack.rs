@@ -131,10 +131,7 @@ async fn read_body(reel: &Reel, body: Body, max_bytes: usize) -> Result<Vec<u8>,
 
 /// A track as the API shows it; its URL points into the generation every origin holds.
 fn item(reel: &Reel, video: &Video, track: TextTrack) -> TextTrackItem {
-    let url = video.published_generation().and_then(|generation| {
-        let key = generation.key(&format!("text/{}.m3u8", track.id));
-        reel.delivery.file_url(&key)
-    });
+    let url = reel.videos.text_track_url(video, track.id);
     TextTrackItem {
         id: track.id,
         language: track.language,
