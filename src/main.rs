@@ -102,6 +102,24 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Client: save a video's MP4 download (or the M4A with `--definition AUDIO`).
+    Download {
+        vid: String,
+        /// A rung name (`HD`, …), `HIGHEST` or `AUDIO`; default: the largest made.
+        #[arg(long)]
+        definition: Option<String>,
+        /// The file (or directory) to write; default: `VID-DEFINITION.mp4` here.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Ask the server to make it when it has none, and wait for it.
+        #[arg(long)]
+        enable: bool,
+        /// With --enable: how long to wait, in seconds.
+        #[arg(long, default_value_t = 600)]
+        wait: u64,
+        #[arg(long)]
+        json: bool,
+    },
     /// Client: a video's subtitles and captions (WebVTT or SRT).
     #[command(subcommand)]
     Track(TrackCommand),
@@ -166,6 +184,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         | Command::Videos { .. }
         | Command::Play { .. }
         | Command::Delete { .. }
+        | Command::Download { .. }
         | Command::Track(_) => unreachable!("handled above"),
         Command::Serve { workers } => {
             if let Some(n) = workers {
@@ -254,6 +273,22 @@ async fn client_command(cli: Cli) -> Result<anyhow::Result<()>, Box<Cli>> {
         } => async { Ok(client::play(&connect()?, vid, cdn.as_deref(), &out(json)).await?) }.await,
         Command::Delete { ref vid, json } => {
             async { Ok(client::delete(&connect()?, vid, &out(json)).await?) }.await
+        }
+        Command::Download {
+            ref vid,
+            ref definition,
+            ref output,
+            enable,
+            wait,
+            json,
+        } => {
+            let options = client::DownloadOptions {
+                definition: definition.clone(),
+                output: output.clone(),
+                enable,
+                wait: std::time::Duration::from_secs(wait),
+            };
+            async { Ok(client::download(&connect()?, vid, &options, &out(json)).await?) }.await
         }
         Command::Track(ref cmd) => async { cli::track::run(&connect()?, cmd, tty).await }.await,
         _ => return Err(Box::new(cli)),

@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::media::{clip, lavfi, text, two_languages, upload, video_id_header, wait_for};
+use common::media::{clip, lavfi, playable, text, two_languages, wait_for};
 use common::tus::Tus;
 use common::{Credentials, TestApp, error_code};
 use reel::model::{VideoId, VideoStatus};
@@ -31,29 +31,6 @@ async fn video(app: &TestApp, creds: &Credentials, id: VideoId) -> Value {
         .await;
     assert!(out["errors"].is_null(), "{out}");
     out["data"]["video"].clone()
-}
-
-/// Uploads `file` (tus metadata `meta` besides the name) and waits until it settles.
-async fn playable(
-    app: &TestApp,
-    creds: &Credentials,
-    file: &Path,
-    meta: &[(&str, &str)],
-) -> VideoId {
-    let token = app.token(creds, 3600).await;
-    let id = match meta.is_empty() {
-        true => upload(app, &token, file).await,
-        false => {
-            let tus = Tus { app, token };
-            let data = std::fs::read(file).unwrap();
-            let url = tus.create_url(data.len(), meta).await;
-            video_id_header(&tus.patch(&url, 0, data).await)
-        }
-    };
-    let states = [VideoStatus::Playable, VideoStatus::TranscodeFailed];
-    let v = wait_for(app, creds.app_id, id, &states).await;
-    assert_eq!(v.status, VideoStatus::Playable, "{:?}", v.error);
-    id
 }
 
 /// ffmpeg reads `url` to the end into `out`; returns the output's duration.

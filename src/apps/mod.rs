@@ -176,6 +176,19 @@ impl AppService {
         Ok(db::apps::set_encrypt_uploads(&mut conn, app.id, on).await?)
     }
 
+    /// The downloads every new video of the app named or keyed `which` asks for
+    /// (definitions already checked; empty: none).
+    pub async fn set_default_downloads(
+        &self,
+        which: &str,
+        definitions: &[String],
+    ) -> Result<App, AppError> {
+        let mut conn = self.db.get().await.map_err(InfraError::from)?;
+        let app = self.resolve(&mut conn, which).await?;
+        db::downloads::set_app_default(&mut conn, app.id, definitions).await?;
+        Ok(app)
+    }
+
     /// The app whose key, or else whose only name, is `which`.
     async fn resolve(
         &self,

@@ -43,6 +43,9 @@ pub enum AppCommand {
         #[arg(value_parser = ["on", "off"])]
         setting: String,
     },
+    /// The MP4/M4A downloads every new video of an app gets: comma-separated
+    /// definitions (`HIGHEST`, rung names, `AUDIO`), or `none`.
+    Downloads { app: String, definitions: String },
 }
 
 pub async fn run(config: Config, cmd: AppCommand) -> anyhow::Result<()> {
@@ -63,6 +66,20 @@ pub async fn run(config: Config, cmd: AppCommand) -> anyhow::Result<()> {
         AppCommand::RotateSecret { app, grace, json } => {
             let rotated = apps.rotate_secret(&app, grace).await?;
             print_credentials(&rotated, json, "new secret for app");
+        }
+        AppCommand::Downloads { app, definitions } => {
+            let given: Vec<&str> = match definitions.trim() {
+                "none" | "" => Vec::new(),
+                list => list.split(',').collect(),
+            };
+            let checked = reel::video::downloads::parse_definitions(&given)?;
+            let app = apps.set_default_downloads(&app, &checked).await?;
+            let shown = if checked.is_empty() {
+                "none".into()
+            } else {
+                checked.join(",")
+            };
+            println!("{}	{}	downloads: {shown}", app.app_key, app.name);
         }
         AppCommand::Encrypt { app, setting } => {
             let app = apps.set_encrypt_uploads(&app, setting == "on").await?;

@@ -2,12 +2,14 @@
 //! resumable tus uploads, following a video's status live, and its text tracks.
 
 mod commands;
+mod download;
 mod tracks;
 mod tus;
 mod upload;
 mod watch;
 
 pub use commands::{Output, delete, play, status, videos};
+pub use download::{DownloadOptions, download};
 pub use tracks::{
     MAX_TRACK_FILE_BYTES, TextTrack, TrackOptions, add_track, delete_track, list_tracks,
 };
@@ -125,6 +127,11 @@ impl Client {
 
     pub fn base(&self) -> &str {
         &self.base
+    }
+
+    /// The HTTP client, for URLs that carry their own signature (downloads).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
     }
 
     /// A request to `url` (on this server) signed with headers; `body` is `None` for upload

@@ -4,6 +4,8 @@
 
 pub mod apps;
 pub mod audio;
+pub mod clips;
+pub mod downloads;
 pub mod jobs;
 pub mod models;
 pub mod outputs;

@@ -181,6 +181,44 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    download_requests (video_id) {
+        video_id -> Int8,
+        definitions -> Array<Text>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    downloads (video_id, definition) {
+        video_id -> Int8,
+        definition -> Text,
+        generation -> Text,
+        storage_key -> Text,
+        file_size -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    app_download_defaults (app_id) {
+        app_id -> Int8,
+        definitions -> Array<Text>,
+    }
+}
+
+diesel::table! {
+    clips (video_id) {
+        video_id -> Int8,
+        parent_id -> Nullable<Int8>,
+        start_ms -> Int8,
+        end_ms -> Int8,
+        precise -> Bool,
+        generation -> Nullable<Text>,
+        files -> Array<Text>,
+    }
+}
+
 diesel::joinable!(videos -> apps (app_id));
 diesel::joinable!(added_audio -> videos (video_id));
 diesel::joinable!(added_audio_outputs -> added_audio (track_id));
@@ -202,5 +240,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     text_tracks,
     generations,
     added_audio,
-    added_audio_outputs
+    added_audio_outputs,
+    download_requests,
+    downloads,
+    app_download_defaults,
+    clips
 );

@@ -147,11 +147,10 @@ impl Delivery {
         expires_in: Option<i64>,
         viewer: &str,
     ) -> Result<PlayUrl, DeliveryError> {
-        let generation =
-            published_generation(video).ok_or(DeliveryError::NotPlayable(video.status))?;
+        let (generation, master) =
+            published_master(video).ok_or(DeliveryError::NotPlayable(video.status))?;
         let expires_at = self.expiry(expires_in)?;
         let cdns = self.choose(requested, &format!("{viewer}/{}", video.id))?;
-        let master = generation.master();
         let url =
             |cdn: &Cdn, key: &str| self.playlist_url(cdn, generation.prefix(), key, expires_at);
         let chosen = cdns[0];
@@ -223,6 +222,15 @@ impl Delivery {
         }
     }
 
+    /// URL of a download: `file_url`, and the file name the built-in origin puts in its
+    /// `Content-Disposition` (other CDNs ignore it).
+    pub fn download_url(&self, key: &str, file_name: &str) -> Option<String> {
+        let url = self.file_url(key)?;
+        let sep = if url.contains('?') { '&' } else { '?' };
+        let name: String = url::form_urlencoded::byte_serialize(file_name.as_bytes()).collect();
+        Some(format!("{url}{sep}filename={name}"))
+    }
+
     /// A playlist from the media origin, rewritten for the holder of `token`.
     pub fn rewrite_playlist(
         &self,
@@ -286,11 +294,15 @@ pub fn is_key(path: &str) -> bool {
     path.rsplit('/').next() == Some(crate::model::layout::KEY_FILE)
 }
 
-/// The generation players may be given: published, and the video not failed or gone.
-fn published_generation(video: &Video) -> Option<Generation> {
+/// The generation players may be given and the master playlist in it (the generation's,
+/// or an instant clip's beside it): published, and the video not failed or gone.
+fn published_master(video: &Video) -> Option<(Generation, String)> {
     use VideoStatus::*;
     match video.status {
-        Playable | TranscodeQueued | Transcoding | Transcoded => video.published_generation(),
+        Playable | TranscodeQueued | Transcoding | Transcoded => {
+            let master = video.published_uri.clone()?;
+            Some((Generation::of_playlist(&master)?, master))
+        }
         _ => None,
     }
 }

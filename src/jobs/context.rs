@@ -90,11 +90,28 @@ impl JobContext {
         }
     }
 
-    /// Removes a generation of outputs from storage and every origin (best effort).
-    pub async fn remove_generation(&self, prefix: &str) {
+    /// Removes a generation of outputs from storage and every origin (best effort),
+    /// unless an instant clip still plays its segments (the clip's deletion removes it).
+    /// False when it stays.
+    pub async fn remove_generation(&self, prefix: &str) -> bool {
+        match self.db.get().await {
+            Ok(mut conn) => match db::clips::generation_in_use(&mut conn, prefix).await {
+                Ok(false) => {}
+                Ok(true) => return false,
+                Err(e) => {
+                    tracing::warn!(prefix, error = %e, "kept a generation: cannot check its clips");
+                    return false;
+                }
+            },
+            Err(e) => {
+                tracing::warn!(prefix, error = %e, "kept a generation: cannot check its clips");
+                return false;
+            }
+        }
         if let Err(e) = self.storage.remove_all(prefix).await {
             tracing::warn!(prefix, error = %e, "could not remove a generation");
         }
         self.delivery.origins().remove(prefix).await;
+        true
     }
 }

@@ -8,6 +8,7 @@ mod audio_track;
 mod captions;
 mod chunk;
 mod context;
+mod downloads;
 mod early;
 mod hash;
 mod import;
@@ -40,6 +41,7 @@ pub fn registry() -> Registry {
         .with::<crate::video::work::Hash>()
         .with::<crate::video::work::AddedAudioTrack>()
         .with::<crate::video::work::Captions>()
+        .with::<crate::video::work::MakeDownloads>()
         .with::<ladder::EncodeChunk>()
         .with::<ladder::FinishLadder>()
         .with::<publish::Publish>()

@@ -19,7 +19,9 @@ impl Payload for Purge {
 
 impl Job for Purge {
     async fn run(self, ctx: &JobContext, _: &Claimed) -> Result<(), JobError> {
-        ctx.remove_generation(self.prefix.prefix()).await;
+        if !ctx.remove_generation(self.prefix.prefix()).await {
+            return Ok(());
+        }
         // Its key and timeline go with it: nobody can be given its playlists any more.
         let mut conn = ctx.db.get().await?;
         crate::db::tracks::delete_generation(&mut conn, self.prefix.prefix()).await?;

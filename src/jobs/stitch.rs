@@ -128,6 +128,9 @@ impl FinishLadder {
                     let defs: Vec<_> = added.iter().map(|r| r.definition).collect();
                     let done =
                         lifecycle::ladder_completed(conn, changes, id, master_key, &defs).await?;
+                    if done.is_some() {
+                        crate::video::downloads::queue_if_asked(conn, changes, &source).await?;
+                    }
                     if !job.finish(conn).await? {
                         return Err(JobError::Transient(
                             "the job was taken over by another worker".into(),

@@ -31,12 +31,20 @@ impl Job for Transcode {
         let work = ctx.work_dir("transcode-").await?;
         let source = local_source(ctx, &video, work.path()).await?;
         let snapshots = video.image_count.clamp(1, 100) as u32;
-        let (info, mut plan) = ctx.media.plan_file(&source, snapshots).await?;
-        {
+        let (mut info, mut plan) = ctx.media.plan_file(&source, snapshots).await?;
+        // A precise clip: only its range of the shared source, in one pass.
+        let range = {
             let mut conn = ctx.db.get().await?;
+            let clip = crate::db::clips::find(&mut conn, id).await?;
+            let range = clip.filter(|c| c.precise).map(|c| (c.start_ms, c.end_ms));
+            if let Some((start_ms, end_ms)) = range {
+                plan.duration_ms = end_ms - start_ms;
+                info.duration_ms = Some(plan.duration_ms);
+            }
             crate::db::videos::record_media_info(&mut conn, id, &info).await?;
             crate::db::tracks::set_kind(&mut conn, id, plan.kind).await?;
-        }
+            range
+        };
         let (tx, rx) = watch::channel(0i16);
         let reporter = tokio::spawn(report_progress(ctx.clone(), id, rx));
         let report = move |p: i16| {
@@ -53,7 +61,7 @@ impl Job for Transcode {
             false => None,
         };
         let out = work.path().join("out");
-        let keyframes = match plan.is_chunked(ctx.media.config()) {
+        let keyframes = match range.is_none() && plan.is_chunked(ctx.media.config()) {
             true => early::keyframes(ctx, id, &source).await,
             false => None,
         };
@@ -72,7 +80,10 @@ impl Job for Transcode {
             }
             None => {
                 tokio::fs::create_dir_all(out.join("snapshots")).await?;
-                let transcoded = ctx.media.transcode(&plan, &source, &out, &report).await;
+                let transcoded = ctx
+                    .media
+                    .transcode(&plan, &source, range, &out, &report)
+                    .await;
                 transcoded?;
                 let outputs = Outputs::collect(&out, &plan, &generation)?;
                 (plan, outputs, None)
@@ -90,6 +101,7 @@ impl Job for Transcode {
                 protect::refresh_tracks(ctx, id).await;
                 protect::requeue_added_audio(ctx, id).await?;
                 protect::queue_captions(ctx, id, plan.has_audio()).await?;
+                super::downloads::queue(ctx, id).await?;
                 let seconds = started.elapsed().as_secs_f64();
                 let realtime = plan.seconds() / seconds.max(0.001);
                 metrics::histogram!(crate::metrics::TRANSCODE_SECONDS).record(seconds);
@@ -102,7 +114,9 @@ impl Job for Transcode {
             // output directory, which goes whole, with the chunks' sources).
             Ok(None) => {
                 match self.dst {
-                    Some(_) => ctx.remove_generation(generation.prefix()).await,
+                    Some(_) => {
+                        ctx.remove_generation(generation.prefix()).await;
+                    }
                     None => remove_outputs(ctx, id).await,
                 }
                 Ok(())

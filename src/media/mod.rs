@@ -5,7 +5,9 @@
 pub mod audio;
 pub mod chunked;
 pub mod chunks;
+pub mod clip;
 pub mod decorate;
+pub mod download;
 pub mod ladder;
 pub mod master;
 pub mod plan;
@@ -105,16 +107,20 @@ impl Media {
         Ok((info, plan))
     }
 
-    /// Runs `plan` on `source` into `out`, calling `progress` with the percent done,
-    /// within `Plan::timeout`.
+    /// Runs `plan` on `source` (or its `range` in ms: a precise clip) into `out`, calling
+    /// `progress` with the percent done, within `Plan::timeout`.
     pub async fn transcode(
         &self,
         plan: &Plan,
         source: &Path,
+        range: Option<(i64, i64)>,
         out: &Path,
         progress: impl FnMut(i16) + Send,
     ) -> Result<(), MediaError> {
-        let args = plan.ffmpeg_args(source, out);
+        let mut args = plan.ffmpeg_args(source, out);
+        if let Some((start_ms, end_ms)) = range {
+            clip::trim_input(&mut args, start_ms, end_ms);
+        }
         let timeout = plan.timeout(&self.config);
         self.ffmpeg(&args, timeout, plan.duration_ms, progress)
             .await?;

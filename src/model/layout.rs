@@ -83,6 +83,12 @@ impl Generation {
             .and_then(|prefix| Self::try_from(prefix.to_string()).ok())
     }
 
+    /// The generation a top-level playlist (its master, or an instant clip's) sits in.
+    pub fn of_playlist(key: &str) -> Option<Self> {
+        let (dir, _) = key.rsplit_once('/')?;
+        Self::try_from(format!("{dir}/")).ok()
+    }
+
     /// The prefix every key of the generation starts with (ends with `/`).
     pub fn prefix(&self) -> &str {
         &self.0

@@ -140,6 +140,16 @@ impl Storage {
     pub async fn remove_all(&self, prefix: &str) -> Result<(), opendal::Error> {
         self.op.delete_with(prefix).recursive(true).await
     }
+
+    /// The keys and prefixes directly under `prefix` (a directory ending in `/`).
+    pub async fn children(&self, prefix: &str) -> Result<Vec<String>, opendal::Error> {
+        let entries = self.op.list(prefix).await?;
+        Ok(entries
+            .into_iter()
+            .map(|e| e.path().to_string())
+            .filter(|p| p != prefix)
+            .collect())
+    }
 }
 
 /// Builds the operator of the configured service.

@@ -197,6 +197,7 @@ impl UploadService {
         new.task_priority = file.priority;
         new.passthrough = file.passthrough.clone();
         new.encrypt = file.encrypt;
+        let downloads = file.downloads.clone();
         let after = after_upload(file, false);
         self.lifecycle
             .commit(|conn, changes| {
@@ -214,6 +215,7 @@ impl UploadService {
                     }
                     new.unique_id = Some(owner);
                     let video = lifecycle::insert(conn, changes, &new).await?;
+                    lifecycle::ask_downloads(conn, video.id, downloads.as_deref()).await?;
                     let stored = Stored {
                         key: existing.storage_uri,
                         size: existing.file_size,

@@ -178,9 +178,15 @@ impl UploadService {
         new.task_priority = file.priority;
         new.passthrough = file.passthrough.clone();
         new.encrypt = file.encrypt;
+        let downloads = file.downloads.clone();
         self.lifecycle
             .commit(|conn, changes| {
-                async move { Ok(lifecycle::insert(conn, changes, &new).await?) }.scope_boxed()
+                async move {
+                    let video = lifecycle::insert(conn, changes, &new).await?;
+                    lifecycle::ask_downloads(conn, video.id, downloads.as_deref()).await?;
+                    Ok(video)
+                }
+                .scope_boxed()
             })
             .await
     }

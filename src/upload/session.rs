@@ -54,6 +54,9 @@ pub struct FileInfo {
     /// The upload is an audio track (another language) of an existing video.
     #[serde(default)]
     pub audio_track: Option<AudioTrackFor>,
+    /// The downloads the video asks for (checked definitions); `None`: the app's default.
+    #[serde(default)]
+    pub downloads: Option<Vec<String>>,
 }
 
 /// What an audio track upload becomes (tus metadata `audioTrackFor`, `language`, `name`).

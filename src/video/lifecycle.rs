@@ -90,8 +90,24 @@ pub async fn insert(
             .is_some_and(|a| a.encrypt_uploads);
     }
     let video = db::videos::insert(conn, &new).await?;
+    if new.parent_id.is_none() {
+        let downloads = db::downloads::app_default(conn, new.app_id).await?;
+        db::downloads::set_requested(conn, video.id, &downloads).await?;
+    }
     announced(conn, changes, &video).await?;
     Ok(video)
+}
+
+/// The downloads an upload asked for, replacing its app's default (`None`: the default).
+pub async fn ask_downloads(
+    conn: &mut AsyncPgConnection,
+    video: VideoId,
+    asked: Option<&[String]>,
+) -> QueryResult<()> {
+    match asked {
+        Some(asked) => db::downloads::set_requested(conn, video, asked).await,
+        None => Ok(()),
+    }
 }
 
 /// Moves a video to `to` if the status machine allows it from where it is; `None` when
@@ -111,7 +127,7 @@ pub async fn transition(
 }
 
 /// A new status: its webhook event (sources only) and its live event.
-async fn announced(
+pub(super) async fn announced(
     conn: &mut AsyncPgConnection,
     changes: &mut Changes,
     video: &Video,

@@ -2,6 +2,8 @@
 //! the service adapters call to read, transcode, play and delete them.
 
 pub mod added_audio;
+pub mod clips;
+pub mod downloads;
 pub mod fetch;
 pub mod keys;
 pub mod lifecycle;

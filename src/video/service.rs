@@ -27,10 +27,10 @@ pub struct Page {
 #[derive(Clone)]
 pub struct VideoService {
     pub(super) db: DbPool,
-    storage: Storage,
+    pub(super) storage: Storage,
     pub(super) delivery: Delivery,
-    lifecycle: Lifecycle,
-    limits: Limits,
+    pub(super) lifecycle: Lifecycle,
+    pub(super) limits: Limits,
     config: Arc<Config>,
 }
 
@@ -320,11 +320,13 @@ impl VideoService {
         let mut changes = Changes::default();
         let mut conn = self.db.get().await?;
         // Committed and announced apart: the bytes go before the last event does.
-        let deleted = conn
+        let (deleted, clips) = conn
             .transaction::<_, VideoError, _>(async |conn| {
-                lifecycle::delete(conn, &mut changes, app, id)
+                let clips = super::clips::Deleting::before(conn, id).await?;
+                let deleted = lifecycle::delete(conn, &mut changes, app, id)
                     .await?
-                    .ok_or(VideoError::NotFound)
+                    .ok_or(VideoError::NotFound)?;
+                Ok((deleted, clips.after(conn).await?))
             })
             .await?;
         drop(conn);
@@ -335,6 +337,7 @@ impl VideoService {
         if let Some(generation) = deleted.rows.first().and_then(Video::generation) {
             dirs.push(generation.prefix().to_string());
         }
+        let dirs = self.without_clipped(clips, dirs).await;
         for dir in dirs {
             if let Err(e) = self.storage.remove_all(&dir).await {
                 // The rows are gone; leftover bytes are unreachable and only cost space.

@@ -60,3 +60,11 @@ pub struct Captions {}
 impl Payload for Captions {
     const KIND: &'static str = "captions";
 }
+
+/// Remux the downloads a video asks for from its current generation (`jobs/downloads.rs`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MakeDownloads {}
+
+impl Payload for MakeDownloads {
+    const KIND: &'static str = "downloads";
+}

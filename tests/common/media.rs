@@ -73,6 +73,29 @@ pub async fn upload(app: &TestApp, token: &str, file: &Path) -> VideoId {
     video_id_header(&resp)
 }
 
+/// Uploads `file` (tus metadata `meta` besides the name) and waits until it settles.
+pub async fn playable(
+    app: &TestApp,
+    creds: &super::Credentials,
+    file: &Path,
+    meta: &[(&str, &str)],
+) -> VideoId {
+    let token = app.token(creds, 3600).await;
+    let id = match meta.is_empty() {
+        true => upload(app, &token, file).await,
+        false => {
+            let tus = super::tus::Tus { app, token };
+            let data = std::fs::read(file).unwrap();
+            let url = tus.create_url(data.len(), meta).await;
+            video_id_header(&tus.patch(&url, 0, data).await)
+        }
+    };
+    let states = [VideoStatus::Playable, VideoStatus::TranscodeFailed];
+    let v = wait_for(app, creds.app_id, id, &states).await;
+    assert_eq!(v.status, VideoStatus::Playable, "{:?}", v.error);
+    id
+}
+
 /// The video a finished tus upload made (`Reel-Video-Id`).
 pub fn video_id_header(resp: &reqwest::Response) -> VideoId {
     let id = resp.headers()["reel-video-id"].to_str().unwrap();

@@ -1,5 +1,6 @@
 //! GraphQL over HTTP (`/graphql`) and WebSocket (`/graphql/ws`, both sub-protocols).
 
+mod derived;
 mod enums;
 pub(crate) mod errors;
 mod loaders;
@@ -40,6 +41,7 @@ pub struct Mutation(
     upload::UploadMutation,
     webhook::WebhookMutation,
     tracks::TrackMutation,
+    derived::DerivedMutation,
 );
 
 pub type ReelSchema = Schema<Query, Mutation, Subscription>;

@@ -128,6 +128,14 @@ impl VideoObject {
     ) -> Result<Vec<super::tracks::AudioTrackObject>> {
         super::tracks::audio_tracks(ctx, &self.0).await
     }
+    /// The downloadable files made so far (`enableDownloads`; needs `PLAY`).
+    async fn downloads(&self, ctx: &Context<'_>) -> Result<Vec<super::derived::DownloadObject>> {
+        super::derived::downloads(ctx, &self.0).await
+    }
+    /// The video a clip was cut from (null for other videos, or once it is deleted).
+    async fn clip_of(&self, ctx: &Context<'_>) -> Result<Option<VideoObject>> {
+        super::derived::clip_of(ctx, &self.0).await
+    }
     /// What the probe found; null until the video was probed.
     async fn media_info(&self) -> Option<MediaInfoObject> {
         let info = self.0.media_info.clone()?;

@@ -12,6 +12,7 @@ use crate::upload::{
     Concat, FileInfo, InitOutcome, NewUpload, Transfer, TransferRequest, UploadState as State,
     UploadView,
 };
+use crate::video::downloads::parse_definitions;
 
 #[derive(Default)]
 pub struct UploadQuery;
@@ -40,6 +41,9 @@ pub struct InitUploadInput {
     /// Encrypt the video's segments (AES-128 HLS; the app may encrypt every upload).
     #[graphql(default)]
     encrypt: bool,
+    /// Downloads to make once transcoded (`HIGHEST`, rung names, `AUDIO`); default: the
+    /// app's setting.
+    downloads: Option<Vec<String>>,
 }
 
 /// Either an upload to send bytes to, or (instant upload) the finished video.
@@ -166,6 +170,10 @@ impl UploadMutation {
                     encrypt: input.encrypt,
                     text_track: None,
                     audio_track: None,
+                    downloads: match input.downloads {
+                        Some(d) => Some(parse_definitions(&d).map_err(gql)?),
+                        None => None,
+                    },
                 },
                 size: Some(size),
                 transfer,

@@ -1,6 +1,7 @@
 //! `/media/…`: the built-in origin. Checks the signed token, serves files of the fs
 //! media origin, and rewrites playlists so every URI inside carries the viewer's access.
 
+mod download;
 pub mod files;
 
 use poem::http::{Method, StatusCode, header};
@@ -71,14 +72,15 @@ async fn media(req: &Request, Path(path): Path<String>) -> Response {
     if path.ends_with(".m3u8") {
         return playlist(reel, req.method(), &file, &path, &token).await;
     }
-    files::serve(
+    let served = files::serve(
         &file,
         files::FileRequest {
             method: req.method(),
             headers: req.headers(),
         },
     )
-    .await
+    .await;
+    download::with_file_name(served, &path, &pairs)
 }
 
 /// The AES-128 key of the generation the viewer's token opens (docs/architecture.md,

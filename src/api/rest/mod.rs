@@ -1,6 +1,7 @@
 //! The seed's REST API under `/video/` (docs/api.md), as thin poem-openapi adapters.
 //! Every response carries a stable `code` and a `message`.
 
+mod derived;
 mod play;
 mod texttrack;
 mod upload;
@@ -120,7 +121,7 @@ const OK: &str = "OK";
 
 /// `/video/...`: the API (authenticated), its OpenAPI document and Swagger UI (public).
 pub fn routes(reel: Reel) -> Route {
-    let api = OpenApiService::new((upload::UploadApi, video::VideoApi, play::PlayApi, texttrack::TextTrackApi), "Reel seed API", env!("CARGO_PKG_VERSION"))
+    let api = OpenApiService::new((upload::UploadApi, video::VideoApi, play::PlayApi, texttrack::TextTrackApi, derived::DerivedApi), "Reel seed API", env!("CARGO_PKG_VERSION"))
         .server(format!("{}/video", reel.config.public_base()))
         .description("The seed's REST API. Sign every request (see the README) or send `Authorization: Bearer <token>`.");
     let spec = api.spec_endpoint();

@@ -8,6 +8,7 @@ use poem_openapi::param::{Header, Query};
 use poem_openapi::payload::{Binary, Json};
 use poem_openapi::{Object, OpenApi};
 
+use super::derived::downloads_param;
 use super::{ErrorReply, OK, Reply, may};
 use crate::Reel;
 use crate::auth::Caller;
@@ -166,6 +167,9 @@ impl UploadApi {
         passthrough: Query<Option<String>>,
         /// `1`: encrypt the video's segments (AES-128 HLS).
         encrypt: Query<Option<String>>,
+        /// Downloads to make once transcoded, comma-separated (`HIGHEST`, rung names,
+        /// `AUDIO`); default: the app's setting.
+        downloads: Query<Option<String>>,
     ) -> Reply<InitReply> {
         may(&caller, Scope::Upload)?;
         let name = decode_name(&file_name)?;
@@ -189,6 +193,7 @@ impl UploadApi {
                     encrypt: parse_flag(encrypt.0.as_deref(), false)?,
                     text_track: None,
                     audio_track: None,
+                    downloads: downloads_param(downloads.0.as_deref())?,
                 },
                 size: Some(fsize.0),
                 transfer,

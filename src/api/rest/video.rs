@@ -74,7 +74,7 @@ pub struct MediaInfoReply {
     media_info: Option<serde_json::Value>,
 }
 
-fn vid(raw: &str) -> Result<VideoId, ErrorReply> {
+pub(super) fn vid(raw: &str) -> Result<VideoId, ErrorReply> {
     raw.parse::<VideoId>()
         .ok()
         .filter(|v| v.0 > 0)

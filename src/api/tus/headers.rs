@@ -8,6 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use crate::model::{TextTrackKind, UnknownTrackKind};
 use crate::upload::FileInfo;
 use crate::upload::session::{AudioTrackFor, TextTrackFor};
+use crate::video::downloads::parse_definitions;
 
 /// `Upload-Metadata`: `key base64value,key2 base64value,flag` → map (a flag maps to "").
 pub fn parse_metadata(header: &str) -> Result<BTreeMap<String, String>, String> {
@@ -131,6 +132,13 @@ pub fn file_info(raw: Option<&str>) -> Result<FileInfo, String> {
             name: get(&["label", "name"]).filter(|n| !n.is_empty()),
         }),
     };
+    let downloads = match get(&["downloads"]) {
+        None => None,
+        Some(list) => {
+            let given: Vec<&str> = list.split(',').filter(|d| !d.trim().is_empty()).collect();
+            Some(parse_definitions(&given).map_err(|e| e.to_string())?)
+        }
+    };
     if text_track.is_some() && audio_track.is_some() {
         return Err("an upload is a text track or an audio track, not both".into());
     }
@@ -145,6 +153,7 @@ pub fn file_info(raw: Option<&str>) -> Result<FileInfo, String> {
         encrypt,
         text_track,
         audio_track,
+        downloads,
     })
 }
 
