@@ -6,8 +6,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::media::{clip, lavfi, text, two_languages, upload, video_id_header, wait_for};
-use common::tus::Tus;
+use common::media::{clip, lavfi, playable, signed_like, text, two_languages};
 use common::{Credentials, TestApp, error_code};
 use reel::model::{VideoId, VideoStatus};
 use serde_json::{Value, json};
@@ -31,29 +30,6 @@ async fn video(app: &TestApp, creds: &Credentials, id: VideoId) -> Value {
         .await;
     assert!(out["errors"].is_null(), "{out}");
     out["data"]["video"].clone()
-}
-
-/// Uploads `file` (tus metadata `meta` besides the name) and waits until it settles.
-async fn playable(
-    app: &TestApp,
-    creds: &Credentials,
-    file: &Path,
-    meta: &[(&str, &str)],
-) -> VideoId {
-    let token = app.token(creds, 3600).await;
-    let id = match meta.is_empty() {
-        true => upload(app, &token, file).await,
-        false => {
-            let tus = Tus { app, token };
-            let data = std::fs::read(file).unwrap();
-            let url = tus.create_url(data.len(), meta).await;
-            video_id_header(&tus.patch(&url, 0, data).await)
-        }
-    };
-    let states = [VideoStatus::Playable, VideoStatus::TranscodeFailed];
-    let v = wait_for(app, creds.app_id, id, &states).await;
-    assert_eq!(v.status, VideoStatus::Playable, "{:?}", v.error);
-    id
 }
 
 /// ffmpeg reads `url` to the end into `out`; returns the output's duration.
@@ -383,25 +359,6 @@ async fn an_encrypted_video_plays_with_its_token_only() {
         !probe.status.success() || !streams.contains("video"),
         "{streams}"
     );
-}
-
-/// `url` with a token signed by the server's key, expiring in `ttl` seconds, opening
-/// `scope` (default: the URL's own).
-fn signed_like(app: &TestApp, url: &str, ttl: i64, scope: Option<&str>) -> String {
-    let parsed = reqwest::Url::parse(url).unwrap();
-    let own = parsed
-        .query_pairs()
-        .find(|(k, _)| k == "scope")
-        .unwrap()
-        .1
-        .into_owned();
-    let token = reel::delivery::token::MediaToken {
-        expires_at: chrono::Utc::now().timestamp() + ttl,
-        scope: scope.unwrap_or(&own).to_string(),
-        cdn: String::new(),
-    };
-    let base = url.split('?').next().unwrap();
-    format!("{base}?{}", token.query(app.reel.delivery.key()))
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -6,6 +6,7 @@ pub mod audio;
 pub mod chunked;
 pub mod chunks;
 pub mod decorate;
+pub mod image;
 pub mod ladder;
 pub mod master;
 pub mod plan;

@@ -3,6 +3,7 @@
 
 pub mod added_audio;
 pub mod fetch;
+pub mod images;
 pub mod keys;
 pub mod lifecycle;
 mod service;

@@ -2,7 +2,9 @@
 
 mod enums;
 pub(crate) mod errors;
+mod images;
 mod loaders;
+mod media_info;
 mod mutation;
 mod playback;
 mod query;

@@ -1,7 +1,9 @@
 //! `/media/…`: the built-in origin. Checks the signed token, serves files of the fs
-//! media origin, and rewrites playlists so every URI inside carries the viewer's access.
+//! media origin, rewrites playlists so every URI inside carries the viewer's access, and
+//! answers images of a generation (`images`) from any storage.
 
 pub mod files;
+mod images;
 
 use poem::http::{Method, StatusCode, header};
 use poem::web::Path;
@@ -63,6 +65,9 @@ async fn media(req: &Request, Path(path): Path<String>) -> Response {
     };
     if crate::delivery::is_key(&path) {
         return key(reel, req.method(), &token).await;
+    }
+    if images::is_image(&path) {
+        return images::serve(reel, req.method(), &path, &pairs).await;
     }
     let Some(root) = delivery.media_root() else {
         return refuse(StatusCode::NOT_FOUND, "this server has no built-in origin");
