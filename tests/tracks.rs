@@ -6,7 +6,8 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::media::{clip, lavfi, playable, signed_like, text, two_languages};
+use common::media::{clip, lavfi, playable, signed_like, text, two_languages, wait_for};
+use common::tus::Tus;
 use common::{Credentials, TestApp, error_code};
 use reel::model::{VideoId, VideoStatus};
 use serde_json::{Value, json};

@@ -57,18 +57,18 @@ pub fn variants(master: &str) -> Vec<Variant> {
                 let (w, h) = r.split_once('x')?;
                 Some((w.parse().ok()?, h.parse().ok()?))
             });
-        } else if !line.is_empty() && !line.starts_with('#') {
-            if let Some((width, height)) = pending.take()
-                && width > 0
-                && height > 0
-                && plain(line)
-            {
-                out.push(Variant {
-                    width,
-                    height,
-                    uri: line.to_string(),
-                });
-            }
+        } else if !line.is_empty()
+            && !line.starts_with('#')
+            && let Some((width, height)) = pending.take()
+            && width > 0
+            && height > 0
+            && plain(line)
+        {
+            out.push(Variant {
+                width,
+                height,
+                uri: line.to_string(),
+            });
         }
     }
     out.sort_by_key(|v| (v.width, v.height));
@@ -112,17 +112,17 @@ pub fn media_playlist(text: &str) -> MediaPlaylist {
                 .filter(|d| d.is_finite() && *d > 0.0);
         } else if let Some(attrs) = line.strip_prefix("#EXT-X-KEY:") {
             out.encrypted = attribute(attrs, "METHOD").is_some_and(|m| m != "NONE");
-        } else if !line.is_empty() && !line.starts_with('#') {
-            if let Some(duration) = pending.take()
-                && plain(line)
-            {
-                out.segments.push(Segment {
-                    uri: line.to_string(),
-                    start,
-                    duration,
-                });
-                start += duration;
-            }
+        } else if !line.is_empty()
+            && !line.starts_with('#')
+            && let Some(duration) = pending.take()
+            && plain(line)
+        {
+            out.segments.push(Segment {
+                uri: line.to_string(),
+                start,
+                duration,
+            });
+            start += duration;
         }
     }
     out

@@ -140,7 +140,7 @@ mod tests {
             let flights = flights.clone();
             tokio::spawn(async move {
                 flights
-                    .run("a".to_string(), || std::future::pending::<u32>())
+                    .run("a".to_string(), std::future::pending::<u32>)
                     .await
             })
         };
@@ -158,7 +158,7 @@ mod tests {
             let flights = flights.clone();
             tokio::spawn(async move {
                 flights
-                    .run("b".to_string(), || std::future::pending::<u32>())
+                    .run("b".to_string(), std::future::pending::<u32>)
                     .await
             })
         };
