@@ -20,6 +20,7 @@ use crate::storage::{Storage, StorageSetupError};
 use crate::upload::UploadService;
 use crate::upload::session::SessionStore;
 use crate::upload::staging::Staging;
+use crate::video::images::ImageService;
 use crate::video::{Lifecycle, VideoService};
 use crate::webhook::{ResealError, WebhookService};
 
@@ -49,6 +50,8 @@ pub struct Reel {
     pub auth: Authenticator,
     pub apps: AppService,
     pub videos: VideoService,
+    /// Thumbnails and animated previews made on demand (`/media/…/thumbnail.jpg`).
+    pub images: ImageService,
     pub uploads: UploadService,
     pub delivery: Delivery,
     pub webhooks: WebhookService,
@@ -124,8 +127,10 @@ impl Reel {
             lifecycle.clone(),
             sealing,
         );
+        let images = ImageService::new(&config, db.clone(), storage.clone(), delivery.clone());
         let config = Arc::new(config);
         Ok(Self {
+            images,
             uploads,
             auth: Authenticator::new(db.clone(), apps.clone(), kv.clone(), config.auth.clone()),
             apps,

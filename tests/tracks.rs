@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::media::{clip, lavfi, playable, text, two_languages, wait_for};
+use common::media::{clip, lavfi, playable, signed_like, text, two_languages, wait_for};
 use common::tus::Tus;
 use common::{Credentials, TestApp, error_code};
 use reel::model::{VideoId, VideoStatus};
@@ -360,25 +360,6 @@ async fn an_encrypted_video_plays_with_its_token_only() {
         !probe.status.success() || !streams.contains("video"),
         "{streams}"
     );
-}
-
-/// `url` with a token signed by the server's key, expiring in `ttl` seconds, opening
-/// `scope` (default: the URL's own).
-fn signed_like(app: &TestApp, url: &str, ttl: i64, scope: Option<&str>) -> String {
-    let parsed = reqwest::Url::parse(url).unwrap();
-    let own = parsed
-        .query_pairs()
-        .find(|(k, _)| k == "scope")
-        .unwrap()
-        .1
-        .into_owned();
-    let token = reel::delivery::token::MediaToken {
-        expires_at: chrono::Utc::now().timestamp() + ttl,
-        scope: scope.unwrap_or(&own).to_string(),
-        cdn: String::new(),
-    };
-    let base = url.split('?').next().unwrap();
-    format!("{base}?{}", token.query(app.reel.delivery.key()))
 }
 
 #[tokio::test(flavor = "multi_thread")]

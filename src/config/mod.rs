@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod delivery;
+pub mod images;
 pub mod limits;
 pub mod media;
 pub mod server;
@@ -17,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 pub use auth::{AuthConfig, SecretString};
 pub use delivery::DeliveryConfig;
+pub use images::ImagesConfig;
 pub use limits::LimitsConfig;
 pub use media::MediaConfig;
 pub use server::ServerConfig;
@@ -48,6 +50,8 @@ pub struct Config {
     /// Transcode workers embedded in `reel serve` (`--workers`), or run by `reel worker`.
     pub workers: usize,
     pub media: MediaConfig,
+    /// Thumbnails and animated previews made on demand (`[images]`).
+    pub images: ImagesConfig,
     pub jobs: JobsConfig,
     pub delivery: DeliveryConfig,
     pub webhooks: WebhookConfig,
@@ -211,6 +215,7 @@ impl Default for Config {
             upload: UploadConfig::default(),
             workers: 1,
             media: MediaConfig::default(),
+            images: ImagesConfig::default(),
             jobs: JobsConfig::default(),
             delivery: Default::default(),
             webhooks: Default::default(),

@@ -133,6 +133,19 @@ pub async fn generation(
         .optional()
 }
 
+/// Whether `video`'s transcode recorded `generation` (and it was not purged).
+pub async fn has_generation(
+    conn: &mut AsyncPgConnection,
+    video: VideoId,
+    generation: &str,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        generations::table.find((video, generation)),
+    ))
+    .get_result(conn)
+    .await
+}
+
 /// Stores the key of a generation unless it has one (a retried attempt keeps the first),
 /// and returns the one stored.
 pub async fn put_key(

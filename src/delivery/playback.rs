@@ -231,6 +231,28 @@ impl Delivery {
         Some(format!("{url}{sep}filename={name}"))
     }
 
+    /// A URL of Reel's own `/media/` for `relative` (a file under the video's published
+    /// generation, such as an image made on demand) with `query`, signed for the
+    /// generation with the default lifetime; `None` while nothing is published. Never
+    /// through a CDN's scheme: only Reel makes what it names.
+    pub fn generation_url(&self, video: &Video, relative: &str, query: &str) -> Option<String> {
+        let (generation, master) = published_master(video)?;
+        // An instant clip plays its parent's generation: its images would be the parent's.
+        Generation::of_master(&master)?;
+        let token = MediaToken {
+            expires_at: Utc::now().timestamp() + self.inner.default_ttl,
+            scope: format!("/{}", generation.prefix()),
+            cdn: String::new(),
+        };
+        let sep = if query.is_empty() { "" } else { "&" };
+        Some(format!(
+            "{}/{}{relative}?{query}{sep}{}",
+            self.inner.media_base,
+            generation.prefix(),
+            token.query(&self.inner.key)
+        ))
+    }
+
     /// A playlist from the media origin, rewritten for the holder of `token`.
     pub fn rewrite_playlist(
         &self,

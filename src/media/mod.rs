@@ -8,6 +8,7 @@ pub mod chunks;
 pub mod clip;
 pub mod decorate;
 pub mod download;
+pub mod image;
 pub mod ladder;
 pub mod master;
 pub mod plan;

@@ -106,6 +106,15 @@ impl Generation {
     pub fn contains(&self, key: &str) -> bool {
         key.starts_with(&self.0)
     }
+
+    /// The video whose outputs it would hold, read from its shape (`…/{video}/{job}/`,
+    /// as `new` makes it); the caller checks the video does hold it.
+    pub fn video(&self) -> Option<VideoId> {
+        let mut dirs = self.0.trim_end_matches('/').rsplit('/');
+        let _job: i64 = dirs.next()?.parse().ok()?;
+        let id: i64 = dirs.next()?.parse().ok()?;
+        (id > 0).then_some(VideoId(id))
+    }
 }
 
 impl TryFrom<String> for Generation {
@@ -151,6 +160,21 @@ mod tests {
         assert!(!g.contains("videos/7/4/HD/index.m3u8"));
         let dst = Generation::new(Some("exports/a/"), VideoId(7), JobId(42));
         assert_eq!(dst.master(), "exports/a/7/42/master.m3u8");
+        assert_eq!(
+            (g.video(), dst.video()),
+            (Some(VideoId(7)), Some(VideoId(7)))
+        );
+        for other in [
+            "videos/7/",
+            "videos/x/42/",
+            "videos/7/42/HD/",
+            "videos/0/1/",
+        ] {
+            assert_eq!(
+                Generation::try_from(other.to_string()).unwrap().video(),
+                None
+            );
+        }
     }
 
     #[test]

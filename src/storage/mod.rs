@@ -127,6 +127,52 @@ impl Storage {
             .map(|_| ())
     }
 
+    /// Writes a small object that readers may look for at any moment (a cached image):
+    /// never seen half-written. Object stores replace whole objects; on fs the bytes go
+    /// to a temporary file beside it, renamed into place.
+    pub async fn put_whole(&self, key: &str, bytes: bytes::Bytes) -> Result<(), CopyError> {
+        let Some(path) = self.local_path(key) else {
+            self.op
+                .write_with(key, bytes)
+                .content_type(content_type(key))
+                .await?;
+            return Ok(());
+        };
+        let dir = path.parent().unwrap_or(&path).to_path_buf();
+        tokio::task::spawn_blocking(move || {
+            std::fs::create_dir_all(&dir)?;
+            let mut file = tempfile::NamedTempFile::new_in(&dir)?;
+            std::io::Write::write_all(&mut file, &bytes)?;
+            // As readable as the store's other files (a temporary file starts private).
+            use std::os::unix::fs::PermissionsExt;
+            file.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+            file.persist(&path).map_err(|e| e.error)?;
+            Ok::<_, std::io::Error>(())
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        Ok(())
+    }
+
+    /// A stored object's length and bytes, read through the store in parts of at most
+    /// 512 KiB (whatever the backend); `None` when it does not exist.
+    pub async fn read_object(
+        &self,
+        key: &str,
+    ) -> Result<Option<(u64, Pin<Box<dyn Chunks>>)>, CopyError> {
+        let meta = match self.op.stat(key).await {
+            Ok(meta) if meta.is_file() => meta,
+            Ok(_) => return Ok(None),
+            Err(e) if e.kind() == opendal::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let len = meta.content_length();
+        let reader = self.op.reader_with(key).chunk(512 << 10).await?;
+        let stream = reader.into_bytes_stream(..len).await?;
+        Ok(Some((len, Box::pin(stream))))
+    }
+
     /// Reads a small object (a playlist) whole; `None` when it does not exist.
     pub async fn get_small(&self, key: &str) -> Result<Option<Vec<u8>>, opendal::Error> {
         match self.op.read(key).await {
@@ -188,6 +234,9 @@ pub fn content_type(name: &str) -> &'static str {
         ("mp4", "video/mp4"),
         ("jpg", "image/jpeg"),
         ("jpeg", "image/jpeg"),
+        ("png", "image/png"),
+        ("webp", "image/webp"),
+        ("gif", "image/gif"),
         ("vtt", "text/vtt"),
     ];
     let Some((_, ext)) = name.rsplit_once('.') else {

@@ -5,6 +5,7 @@ pub mod added_audio;
 pub mod clips;
 pub mod downloads;
 pub mod fetch;
+pub mod images;
 pub mod keys;
 pub mod lifecycle;
 mod service;

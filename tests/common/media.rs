@@ -73,29 +73,6 @@ pub async fn upload(app: &TestApp, token: &str, file: &Path) -> VideoId {
     video_id_header(&resp)
 }
 
-/// Uploads `file` (tus metadata `meta` besides the name) and waits until it settles.
-pub async fn playable(
-    app: &TestApp,
-    creds: &super::Credentials,
-    file: &Path,
-    meta: &[(&str, &str)],
-) -> VideoId {
-    let token = app.token(creds, 3600).await;
-    let id = match meta.is_empty() {
-        true => upload(app, &token, file).await,
-        false => {
-            let tus = super::tus::Tus { app, token };
-            let data = std::fs::read(file).unwrap();
-            let url = tus.create_url(data.len(), meta).await;
-            video_id_header(&tus.patch(&url, 0, data).await)
-        }
-    };
-    let states = [VideoStatus::Playable, VideoStatus::TranscodeFailed];
-    let v = wait_for(app, creds.app_id, id, &states).await;
-    assert_eq!(v.status, VideoStatus::Playable, "{:?}", v.error);
-    id
-}
-
 /// The video a finished tus upload made (`Reel-Video-Id`).
 pub fn video_id_header(resp: &reqwest::Response) -> VideoId {
     let id = resp.headers()["reel-video-id"].to_str().unwrap();
@@ -150,4 +127,96 @@ pub fn duration(input: impl AsRef<std::ffi::OsStr>) -> f64 {
         .unwrap();
     super::assert_success(&out);
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+/// Uploads `file` through tus (metadata `meta` besides the name, or none) and waits
+/// until it is `PLAYABLE`.
+pub async fn playable(
+    app: &TestApp,
+    creds: &super::Credentials,
+    file: &Path,
+    meta: &[(&str, &str)],
+) -> VideoId {
+    let token = app.token(creds, 3600).await;
+    let id = match meta.is_empty() {
+        true => upload(app, &token, file).await,
+        false => {
+            let tus = super::tus::Tus { app, token };
+            let data = std::fs::read(file).unwrap();
+            let url = tus.create_url(data.len(), meta).await;
+            video_id_header(&tus.patch(&url, 0, data).await)
+        }
+    };
+    let states = [VideoStatus::Playable, VideoStatus::TranscodeFailed];
+    let v = wait_for(app, creds.app_id, id, &states).await;
+    assert_eq!(v.status, VideoStatus::Playable, "{:?}", v.error);
+    id
+}
+
+/// `url` with a token signed by the server's key, expiring in `ttl` seconds, opening
+/// `scope` (default: the URL's own); its other parameters are kept.
+pub fn signed_like(app: &TestApp, url: &str, ttl: i64, scope: Option<&str>) -> String {
+    let parsed = reqwest::Url::parse(url).unwrap();
+    let pairs: Vec<(String, String)> = parsed.query_pairs().into_owned().collect();
+    let own = || {
+        let scope = pairs.iter().find(|(k, _)| k == "scope");
+        scope.expect("a signed URL").1.clone()
+    };
+    let token = reel::delivery::token::MediaToken {
+        expires_at: chrono::Utc::now().timestamp() + ttl,
+        scope: scope.map_or_else(own, str::to_string),
+        cdn: String::new(),
+    };
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs
+        .iter()
+        .filter(|(k, _)| !["exp", "scope", "cdn", "sig"].contains(&k.as_str()))
+    {
+        query.append_pair(k, v);
+    }
+    let mut query = query.finish();
+    if !query.is_empty() {
+        query.push('&');
+    }
+    let base = url.split('?').next().unwrap();
+    format!("{base}?{query}{}", token.query(app.reel.delivery.key()))
+}
+
+/// What ffprobe reads of an image: codec, width, height and frames (decoded).
+#[derive(Debug, PartialEq)]
+pub struct ImageInfo {
+    pub codec: String,
+    pub width: u32,
+    pub height: u32,
+    pub frames: u32,
+}
+
+/// Probes `bytes` (written into `dir` as `name`).
+pub fn image_info(dir: &Path, name: &str, bytes: &[u8]) -> ImageInfo {
+    let file = dir.join(name);
+    std::fs::write(&file, bytes).unwrap();
+    let out = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
+        .args([
+            "-show_entries",
+            "stream=codec_name,width,height,nb_read_frames",
+        ])
+        .args(["-of", "default=noprint_wrappers=1"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    super::assert_success(&out);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let field = |k: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}=")))
+            .unwrap_or_else(|| panic!("no {k} in {text}"))
+            .to_string()
+    };
+    ImageInfo {
+        codec: field("codec_name"),
+        width: field("width").parse().unwrap(),
+        height: field("height").parse().unwrap(),
+        frames: field("nb_read_frames").parse().unwrap_or(0),
+    }
 }

@@ -3,7 +3,9 @@
 mod derived;
 mod enums;
 pub(crate) mod errors;
+mod images;
 mod loaders;
+mod media_info;
 mod mutation;
 mod playback;
 mod query;

@@ -6,11 +6,13 @@ use chrono::{DateTime, Utc};
 
 use super::enums::{GqlDefinition, GqlVideoStatus};
 use super::errors::{allowed, gql, reel};
+use super::images::{self, GqlAnimatedFormat, GqlImageFit, GqlImageFormat};
 use super::loaders::{Renditions, Snapshots};
+use super::media_info::MediaInfoObject;
 use super::playback::PlayUrlObject;
 use crate::auth::Scope;
 use crate::events::VideoEvent;
-use crate::model::{AudioStream, MediaInfo, VideoStream};
+use crate::model::MediaInfo;
 use crate::video::{Snapshot, Video};
 
 /// A source video, or one rendition of it (`parentId` set).
@@ -210,6 +212,32 @@ impl VideoObject {
             .find(|s| s.image_index == self.0.image_index)
             .map(|s| SnapshotObject::new(s, &reel.videos)))
     }
+    /// The frame at `time` seconds as an image made on demand (signed URL; needs `PLAY`);
+    /// null until renditions are published. A time outside the video is `BAD_REQUEST`.
+    async fn thumbnail_url(
+        &self,
+        ctx: &Context<'_>,
+        time: f64,
+        width: Option<i32>,
+        height: Option<i32>,
+        #[graphql(default_with = "Some(GqlImageFit::Preserve)")] fit: Option<GqlImageFit>,
+        #[graphql(default_with = "Some(GqlImageFormat::Jpg)")] format: Option<GqlImageFormat>,
+    ) -> Result<Option<String>> {
+        images::thumbnail_url(ctx, &self.0, time, (width, height), fit, format)
+    }
+    /// `start` to `end` seconds (at most 10) as an animated image made on demand (signed
+    /// URL; needs `PLAY`); null until renditions are published.
+    async fn animated_url(
+        &self,
+        ctx: &Context<'_>,
+        start: f64,
+        end: f64,
+        width: Option<i32>,
+        fps: Option<i32>,
+        #[graphql(default_with = "Some(GqlAnimatedFormat::Gif)")] format: Option<GqlAnimatedFormat>,
+    ) -> Result<Option<String>> {
+        images::animated_url(ctx, &self.0, (start, end), width, fps, format)
+    }
 }
 
 impl VideoObject {
@@ -242,96 +270,6 @@ impl SnapshotObject {
             width: s.width,
             height: s.height,
             file_size: s.file_size,
-        }
-    }
-}
-
-#[derive(SimpleObject)]
-#[graphql(name = "MediaInfo")]
-pub struct MediaInfoObject {
-    /// Container format names as ffprobe reports them.
-    format: String,
-    /// Milliseconds.
-    duration: Option<i64>,
-    /// Bits per second.
-    bit_rate: Option<i64>,
-    video: Option<VideoStreamObject>,
-    /// The first audio stream.
-    audio: Option<AudioStreamObject>,
-    /// Every audio stream, in the file's order.
-    audio_streams: Vec<AudioStreamObject>,
-}
-
-impl From<MediaInfo> for MediaInfoObject {
-    fn from(m: MediaInfo) -> Self {
-        let audio_streams = m
-            .audio_streams()
-            .into_iter()
-            .cloned()
-            .map(Into::into)
-            .collect();
-        Self {
-            format: m.format,
-            duration: m.duration_ms,
-            bit_rate: m.bit_rate,
-            video: m.video.map(Into::into),
-            audio_streams,
-            audio: m.audio.map(Into::into),
-        }
-    }
-}
-
-#[derive(SimpleObject)]
-#[graphql(name = "VideoStreamInfo")]
-pub struct VideoStreamObject {
-    codec: String,
-    profile: Option<String>,
-    width: i32,
-    height: i32,
-    fps: Option<f64>,
-    /// Clockwise display rotation in degrees.
-    rotation: i32,
-    pixel_format: Option<String>,
-    bit_rate: Option<i64>,
-}
-
-impl From<VideoStream> for VideoStreamObject {
-    fn from(v: VideoStream) -> Self {
-        Self {
-            codec: v.codec,
-            profile: v.profile,
-            width: v.width,
-            height: v.height,
-            fps: v.fps,
-            rotation: v.rotation,
-            pixel_format: v.pixel_format,
-            bit_rate: v.bit_rate,
-        }
-    }
-}
-
-#[derive(SimpleObject)]
-#[graphql(name = "AudioStreamInfo")]
-pub struct AudioStreamObject {
-    codec: String,
-    channels: i32,
-    sample_rate: i32,
-    bit_rate: Option<i64>,
-    /// The stream's language tag, when the file has one.
-    language: Option<String>,
-    /// The stream's title tag.
-    title: Option<String>,
-}
-
-impl From<AudioStream> for AudioStreamObject {
-    fn from(a: AudioStream) -> Self {
-        Self {
-            codec: a.codec,
-            channels: a.channels,
-            sample_rate: a.sample_rate,
-            bit_rate: a.bit_rate,
-            language: a.language,
-            title: a.title,
         }
     }
 }

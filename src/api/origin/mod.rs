@@ -1,8 +1,10 @@
 //! `/media/…`: the built-in origin. Checks the signed token, serves files of the fs
-//! media origin, and rewrites playlists so every URI inside carries the viewer's access.
+//! media origin, rewrites playlists so every URI inside carries the viewer's access, and
+//! answers images of a generation (`images`) from any storage.
 
 mod download;
 pub mod files;
+mod images;
 
 use poem::http::{Method, StatusCode, header};
 use poem::web::Path;
@@ -64,6 +66,9 @@ async fn media(req: &Request, Path(path): Path<String>) -> Response {
     };
     if crate::delivery::is_key(&path) {
         return key(reel, req.method(), &token).await;
+    }
+    if images::is_image(&path) {
+        return images::serve(reel, req.method(), &path, &pairs).await;
     }
     let Some(root) = delivery.media_root() else {
         return refuse(StatusCode::NOT_FOUND, "this server has no built-in origin");
