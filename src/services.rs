@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::apps::watermarks::WatermarkService;
 use crate::apps::{AppError, AppService};
 use crate::auth::Authenticator;
 use crate::config::{Config, StagingKind};
@@ -52,6 +53,7 @@ pub struct Reel {
     pub uploads: UploadService,
     pub delivery: Delivery,
     pub webhooks: WebhookService,
+    pub watermarks: WatermarkService,
     pub limits: Limits,
     jobs: JobContext,
     signal: JobSignal,
@@ -124,8 +126,10 @@ impl Reel {
             lifecycle.clone(),
             sealing,
         );
+        let watermarks = jobs.watermarks.clone();
         let config = Arc::new(config);
         Ok(Self {
+            watermarks,
             uploads,
             auth: Authenticator::new(db.clone(), apps.clone(), kv.clone(), config.auth.clone()),
             apps,

@@ -1,6 +1,8 @@
 //! Tenants: creating apps, their credentials, and rotating a secret with a grace period
 //! (docs/operations.md, "Rotating an app secret").
 
+pub mod watermarks;
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};

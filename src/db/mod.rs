@@ -12,6 +12,7 @@ pub mod schema;
 pub mod settings;
 pub mod tracks;
 pub mod videos;
+pub mod watermarks;
 pub mod webhooks;
 
 use std::str::FromStr;

@@ -4,6 +4,7 @@
 
 use super::MediaError;
 use super::ladder::{MIN_SIDE, Rung, ladder};
+use super::overlay::Overlay;
 use crate::config::MediaConfig;
 use crate::model::{AudioTrack, MediaInfo, MediaKind};
 
@@ -21,6 +22,8 @@ pub struct Plan {
     pub audio: Vec<AudioTrack>,
     /// `-hls_key_info_file` of an encrypted output (docs/architecture.md, "Encryption").
     pub key_info: Option<std::path::PathBuf>,
+    /// A watermark burned into every rung (the job resolves it; `reel media plan` has none).
+    pub overlay: Option<Overlay>,
     pub duration_ms: i64,
     pub fps: f64,
     pub snapshots: u32,
@@ -53,6 +56,7 @@ impl Plan {
             rungs: ladder(w as u32, h as u32, &config.definitions),
             audio,
             key_info: None,
+            overlay: None,
             duration_ms,
             fps,
             snapshots,
@@ -78,6 +82,7 @@ impl Plan {
             rungs: Vec::new(),
             audio: vec![track],
             key_info: None,
+            overlay: None,
             duration_ms,
             fps: 0.0,
             snapshots: 0,

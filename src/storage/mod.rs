@@ -178,6 +178,8 @@ pub fn content_type(name: &str) -> &'static str {
         ("mp4", "video/mp4"),
         ("jpg", "image/jpeg"),
         ("jpeg", "image/jpeg"),
+        ("png", "image/png"),
+        ("webp", "image/webp"),
         ("vtt", "text/vtt"),
     ];
     let Some((_, ext)) = name.rsplit_once('.') else {

@@ -93,6 +93,9 @@ impl UploadService {
         if let Some(target) = session.file.audio_track.clone() {
             return self.complete_audio_track(session, target).await.map(Some);
         }
+        if session.file.watermark_image {
+            return self.complete_watermark_image(session).await.map(Some);
+        }
         let Some(video) = session.video_id else {
             // A tus partial upload: its bytes wait for the final upload that joins them.
             session.file.md5 = md5;
@@ -198,6 +201,7 @@ impl UploadService {
         new.passthrough = file.passthrough.clone();
         new.encrypt = file.encrypt;
         let after = after_upload(file, false);
+        let watermark = file.watermark;
         self.lifecycle
             .commit(|conn, changes| {
                 async move {
@@ -214,6 +218,9 @@ impl UploadService {
                     }
                     new.unique_id = Some(owner);
                     let video = lifecycle::insert(conn, changes, &new).await?;
+                    if let Some(choice) = watermark {
+                        db::watermarks::choose(conn, app, video.id, choice).await?;
+                    }
                     let stored = Stored {
                         key: existing.storage_uri,
                         size: existing.file_size,

@@ -11,6 +11,7 @@ mod subscription;
 mod tracks;
 mod types;
 mod upload;
+mod watermark;
 mod webhook;
 
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
@@ -31,6 +32,7 @@ pub struct Query(
     query::VideoQuery,
     upload::UploadQuery,
     webhook::WebhookQuery,
+    watermark::WatermarkQuery,
 );
 
 /// The mutation root, merged from each domain's part.
@@ -40,6 +42,7 @@ pub struct Mutation(
     upload::UploadMutation,
     webhook::WebhookMutation,
     tracks::TrackMutation,
+    watermark::WatermarkMutation,
 );
 
 pub type ReelSchema = Schema<Query, Mutation, Subscription>;

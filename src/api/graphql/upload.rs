@@ -7,7 +7,7 @@ use super::errors::{allowed, coded, gql, reel};
 use super::types::VideoObject;
 use crate::auth::Scope;
 use crate::error::{Coded, ErrorCode};
-use crate::model::{UploadId, routes};
+use crate::model::{UploadId, WatermarkChoice, routes};
 use crate::upload::{
     Concat, FileInfo, InitOutcome, NewUpload, Transfer, TransferRequest, UploadState as State,
     UploadView,
@@ -40,6 +40,9 @@ pub struct InitUploadInput {
     /// Encrypt the video's segments (AES-128 HLS; the app may encrypt every upload).
     #[graphql(default)]
     encrypt: bool,
+    /// A watermark profile id of the app (`watermarks`), or `none`; left out, the app's
+    /// default profile (if any) is burned in.
+    watermark: Option<String>,
 }
 
 /// Either an upload to send bytes to, or (instant upload) the finished video.
@@ -166,6 +169,13 @@ impl UploadMutation {
                     encrypt: input.encrypt,
                     text_track: None,
                     audio_track: None,
+                    watermark: input
+                        .watermark
+                        .as_deref()
+                        .map(WatermarkChoice::parse)
+                        .transpose()
+                        .map_err(|e| coded(ErrorCode::BadRequest, e))?,
+                    watermark_image: false,
                 },
                 size: Some(size),
                 transfer,

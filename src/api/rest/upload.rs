@@ -13,7 +13,7 @@ use crate::Reel;
 use crate::auth::Caller;
 use crate::auth::Scope;
 use crate::error::ErrorCode;
-use crate::model::UploadId;
+use crate::model::{UploadId, WatermarkChoice};
 use crate::upload::{
     Concat, FileInfo, InitOutcome, NewUpload, Transfer, TransferRequest, UploadState, UploadView,
 };
@@ -103,6 +103,14 @@ fn parse_flag(value: Option<&str>, default: bool) -> Result<bool, ErrorReply> {
     }
 }
 
+/// `watermark=`: a profile id or `none`; empty or absent, the app's default.
+fn parse_watermark(value: Option<&str>) -> Result<Option<WatermarkChoice>, ErrorReply> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(w) => WatermarkChoice::parse(w).map(Some).map_err(bad),
+    }
+}
+
 fn upload_id(upid: &str) -> Result<UploadId, ErrorReply> {
     UploadId::parse(upid).ok_or_else(|| ErrorReply::new(ErrorCode::NotFound, "upload not found"))
 }
@@ -166,6 +174,8 @@ impl UploadApi {
         passthrough: Query<Option<String>>,
         /// `1`: encrypt the video's segments (AES-128 HLS).
         encrypt: Query<Option<String>>,
+        /// A watermark profile id of the app, or `none` (default: the app's default).
+        watermark: Query<Option<String>>,
     ) -> Reply<InitReply> {
         may(&caller, Scope::Upload)?;
         let name = decode_name(&file_name)?;
@@ -189,6 +199,8 @@ impl UploadApi {
                     encrypt: parse_flag(encrypt.0.as_deref(), false)?,
                     text_track: None,
                     audio_track: None,
+                    watermark: parse_watermark(watermark.0.as_deref())?,
+                    watermark_image: false,
                 },
                 size: Some(fsize.0),
                 transfer,

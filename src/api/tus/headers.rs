@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use crate::model::{TextTrackKind, UnknownTrackKind};
+use crate::model::{TextTrackKind, UnknownTrackKind, WatermarkChoice};
 use crate::upload::FileInfo;
 use crate::upload::session::{AudioTrackFor, TextTrackFor};
 
@@ -131,6 +131,9 @@ pub fn file_info(raw: Option<&str>) -> Result<FileInfo, String> {
             name: get(&["label", "name"]).filter(|n| !n.is_empty()),
         }),
     };
+    let watermark = get(&["watermark"])
+        .map(|w| WatermarkChoice::parse(&w))
+        .transpose()?;
     if text_track.is_some() && audio_track.is_some() {
         return Err("an upload is a text track or an audio track, not both".into());
     }
@@ -145,6 +148,8 @@ pub fn file_info(raw: Option<&str>) -> Result<FileInfo, String> {
         encrypt,
         text_track,
         audio_track,
+        watermark,
+        watermark_image: flag("watermarkImage")?,
     })
 }
 
