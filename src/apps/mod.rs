@@ -178,6 +178,12 @@ impl AppService {
         Ok(db::apps::set_encrypt_uploads(&mut conn, app.id, on).await?)
     }
 
+    /// The app whose key, or else whose only name, is `which` (operator commands).
+    pub async fn find(&self, which: &str) -> Result<App, AppError> {
+        let mut conn = self.db.get().await.map_err(InfraError::from)?;
+        self.resolve(&mut conn, which).await
+    }
+
     /// The app whose key, or else whose only name, is `which`.
     async fn resolve(
         &self,

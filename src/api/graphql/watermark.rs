@@ -54,7 +54,7 @@ impl WatermarkObject {
     async fn opacity(&self) -> f64 {
         self.0.opacity
     }
-    /// Burned into every upload of the app that names no profile (or `none`).
+    /// The app's default: burned into its uploads that name no profile (nor `none`).
     async fn default(&self) -> bool {
         self.0.is_default
     }
