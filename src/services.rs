@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::apps::watermarks::WatermarkService;
 use crate::apps::{AppError, AppService};
 use crate::auth::Authenticator;
 use crate::config::{Config, StagingKind};
@@ -55,6 +56,7 @@ pub struct Reel {
     pub uploads: UploadService,
     pub delivery: Delivery,
     pub webhooks: WebhookService,
+    pub watermarks: WatermarkService,
     pub limits: Limits,
     jobs: JobContext,
     signal: JobSignal,
@@ -128,9 +130,11 @@ impl Reel {
             sealing,
         );
         let images = ImageService::new(&config, db.clone(), storage.clone(), delivery.clone());
+        let watermarks = jobs.watermarks.clone();
         let config = Arc::new(config);
         Ok(Self {
             images,
+            watermarks,
             uploads,
             auth: Authenticator::new(db.clone(), apps.clone(), kv.clone(), config.auth.clone()),
             apps,

@@ -1,6 +1,8 @@
 //! Tenants: creating apps, their credentials, and rotating a secret with a grace period
 //! (docs/operations.md, "Rotating an app secret").
 
+pub mod watermarks;
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -187,6 +189,12 @@ impl AppService {
         let app = self.resolve(&mut conn, which).await?;
         db::downloads::set_app_default(&mut conn, app.id, definitions).await?;
         Ok(app)
+    }
+
+    /// The app whose key, or else whose only name, is `which` (operator commands).
+    pub async fn find(&self, which: &str) -> Result<App, AppError> {
+        let mut conn = self.db.get().await.map_err(InfraError::from)?;
+        self.resolve(&mut conn, which).await
     }
 
     /// The app whose key, or else whose only name, is `which`.

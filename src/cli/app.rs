@@ -7,6 +7,8 @@ use std::time::Duration;
 use clap::Subcommand;
 use serde_json::json;
 
+use super::watermark::WatermarkCommand;
+
 use reel::apps::{AppService, Credentials};
 use reel::config::Config;
 use reel::db;
@@ -46,6 +48,12 @@ pub enum AppCommand {
     /// The MP4/M4A downloads every new video of an app gets: comma-separated
     /// definitions (`HIGHEST`, rung names, `AUDIO`), or `none`.
     Downloads { app: String, definitions: String },
+    /// Watermark profiles of an app: list, create from an image file, make default,
+    /// delete (docs/api.md, "Watermarks").
+    Watermark {
+        #[command(subcommand)]
+        command: WatermarkCommand,
+    },
 }
 
 pub async fn run(config: Config, cmd: AppCommand) -> anyhow::Result<()> {
@@ -57,8 +65,11 @@ pub async fn run(config: Config, cmd: AppCommand) -> anyhow::Result<()> {
         config.auth.master_key.get(),
         config.auth.previous_master_key.get(),
     )?;
-    let apps = AppService::new(pool, Arc::new(sealing));
+    let apps = AppService::new(pool.clone(), Arc::new(sealing));
     match cmd {
+        AppCommand::Watermark { command } => {
+            super::watermark::run(&config, pool, &apps, command).await?;
+        }
         AppCommand::Create { name, json } => {
             let created = apps.create(&name).await?;
             print_credentials(&created, json, "created app");

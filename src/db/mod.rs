@@ -14,6 +14,7 @@ pub mod schema;
 pub mod settings;
 pub mod tracks;
 pub mod videos;
+pub mod watermarks;
 pub mod webhooks;
 
 use std::str::FromStr;

@@ -219,7 +219,37 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    watermarks (id) {
+        id -> Int8,
+        app_id -> Int8,
+        name -> Text,
+        image_key -> Text,
+        image_format -> Text,
+        image_width -> Int4,
+        image_height -> Int4,
+        image_bytes -> Int8,
+        position -> Text,
+        margin -> Float8,
+        scale -> Float8,
+        opacity -> Float8,
+        is_default -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    video_watermarks (video_id) {
+        video_id -> Int8,
+        watermark_id -> Nullable<Int8>,
+    }
+}
+
 diesel::joinable!(videos -> apps (app_id));
+diesel::joinable!(watermarks -> apps (app_id));
+diesel::joinable!(video_watermarks -> videos (video_id));
+diesel::joinable!(video_watermarks -> watermarks (watermark_id));
 diesel::joinable!(added_audio -> videos (video_id));
 diesel::joinable!(added_audio_outputs -> added_audio (track_id));
 diesel::joinable!(video_snapshots -> videos (video_id));
@@ -244,5 +274,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     download_requests,
     downloads,
     app_download_defaults,
-    clips
+    clips,
+    watermarks,
+    video_watermarks
 );

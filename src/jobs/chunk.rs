@@ -48,11 +48,21 @@ impl Job for EncodeChunk {
             Some(key) => Some(super::protect::key_files(work.path(), &key).await?),
             None => None,
         };
+        // The watermark as the video's profile says now (the early rung's was resolved
+        // when the transcode ran).
+        let Some(video) = ctx.video(id).await? else {
+            return Ok(());
+        };
+        let overlay = ctx
+            .watermarks
+            .overlay_for(video.app_id, id, work.path())
+            .await?;
         let plan = Plan {
             kind: crate::model::MediaKind::Video,
             rungs: self.rungs.clone(),
             audio: Vec::new(),
             key_info,
+            overlay,
             duration_ms: (self.chunk.seconds() * 1000.0).round() as i64,
             fps: self.fps,
             snapshots: 1,

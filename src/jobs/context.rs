@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use scoped_futures::ScopedFutureExt;
 
+use crate::apps::watermarks::WatermarkService;
 use crate::config::{Config, JobsConfig, WebhookConfig};
 use crate::db::{self, DbPool, models::Video};
 use crate::delivery::Delivery;
@@ -29,6 +30,8 @@ pub struct JobContext {
     pub max_source_bytes: u64,
     /// Opens webhook secrets.
     pub sealing: Arc<SecretBox>,
+    /// Which watermark a transcode burns in, resolved when it runs.
+    pub watermarks: WatermarkService,
     /// Work directories of transcodes.
     tmp_dir: PathBuf,
 }
@@ -42,14 +45,22 @@ impl JobContext {
         lifecycle: Lifecycle,
         sealing: Arc<SecretBox>,
     ) -> Self {
+        let media = Media::new(&config.media);
+        let tmp_dir = config.data_dir.join("tmp");
         Self {
             sealing,
-            media: Media::new(&config.media),
+            watermarks: WatermarkService::new(
+                db.clone(),
+                storage.clone(),
+                media.clone(),
+                tmp_dir.clone(),
+            ),
+            media,
             jobs: config.jobs.clone(),
             webhooks: config.webhooks.clone(),
             retain_replaced_secs: config.delivery.retain_replaced_secs,
             max_source_bytes: config.upload.max_size,
-            tmp_dir: config.data_dir.join("tmp"),
+            tmp_dir,
             db,
             storage,
             delivery,

@@ -109,6 +109,14 @@ impl From<crate::storage::io::CopyError> for JobError {
     }
 }
 
+/// A watermark that cannot be read now (its image replaced this instant, storage down):
+/// the retry resolves it again.
+impl From<crate::apps::watermarks::WatermarkError> for JobError {
+    fn from(e: crate::apps::watermarks::WatermarkError) -> Self {
+        Self::Transient(format!("watermark: {e}"))
+    }
+}
+
 impl From<crate::media::MediaError> for JobError {
     fn from(e: crate::media::MediaError) -> Self {
         match e.is_permanent() {

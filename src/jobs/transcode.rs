@@ -13,7 +13,7 @@ use super::protect;
 use super::{Job, JobContext, JobError};
 use crate::db::{models::Video, videos::VideoChange};
 use crate::media::process::trimmed;
-use crate::model::{Generation, VideoId, VideoStatus, layout};
+use crate::model::{Generation, MediaKind, VideoId, VideoStatus, layout};
 use crate::queue::Claimed;
 use crate::video::lifecycle;
 use crate::video::work::Transcode;
@@ -32,6 +32,13 @@ impl Job for Transcode {
         let source = local_source(ctx, &video, work.path()).await?;
         let snapshots = video.image_count.clamp(1, 100) as u32;
         let (mut info, mut plan) = ctx.media.plan_file(&source, snapshots).await?;
+        if plan.kind == MediaKind::Video {
+            // Resolved now, so a changed profile reaches every later transcode.
+            plan.overlay = ctx
+                .watermarks
+                .overlay_for(video.app_id, id, work.path())
+                .await?;
+        }
         // A precise clip: only its range of the shared source, in one pass.
         let range = {
             let mut conn = ctx.db.get().await?;

@@ -45,6 +45,7 @@ impl Plan {
             args.extend(["-itsoffset".into(), format!("{TIMELINE_OFFSET_SECS}")]);
         }
         args.extend(["-i".into(), path(input)]);
+        args.extend(self.overlay_input());
         args
     }
 
@@ -85,14 +86,28 @@ impl Plan {
         let sprite = self.sprite();
         let seconds = self.seconds();
         let mut args = self.input_on_timeline(input, true);
-        let graph = [
-            "[0:v]split=2[main][still]".to_string(),
-            format!(
-                "[still]fps=fps={}/{seconds:.3},scale={}:{}:flags=bicubic,format=yuv420p[snapshots]",
-                self.snapshots.max(1),
-                top.width,
-                top.height
+        let snapshots = self.snapshots.max(1);
+        let (head, stills) = match self.overlay {
+            // The watermark is burned in once, at the top rung's size, as in every pass;
+            // the early rung and the stills are made from that picture.
+            Some(_) => (
+                format!(
+                    "{},split=2[main][still]",
+                    self.scaled("0:v", &top, "bicubic", true)
+                ),
+                format!("[still]fps=fps={snapshots}/{seconds:.3}[snapshots]"),
             ),
+            None => (
+                "[0:v]split=2[main][still]".to_string(),
+                format!(
+                    "[still]fps=fps={snapshots}/{seconds:.3},scale={}:{}:flags=bicubic,format=yuv420p[snapshots]",
+                    top.width, top.height
+                ),
+            ),
+        };
+        let graph = [
+            head,
+            stills,
             // Straight from the source's size: `area` averages as well as bicubic does for
             // a large downscale, at a tenth less of the early pass's CPU.
             format!(
@@ -145,9 +160,8 @@ impl Plan {
                 _ => format!("[r{i}][next{i}]"),
             };
             graph.push(format!(
-                "[{prev}]scale={}:{}:flags=bicubic,format=yuv420p,split={}{outs}",
-                rung.width,
-                rung.height,
+                "{},split={}{outs}",
+                self.scaled(&prev, rung, "bicubic", i == n - 1),
                 if i == 0 { 1 } else { 2 },
             ));
             prev = format!("next{i}");
@@ -309,6 +323,7 @@ mod tests {
         Plan {
             kind: crate::model::MediaKind::Video,
             key_info: None,
+            overlay: None,
             rungs: ladder(1920, 1080, &Definition::ALL),
             audio: vec![crate::model::AudioTrack::of_stream(0, None, None)],
             duration_ms: 120_000,

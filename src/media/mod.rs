@@ -11,6 +11,7 @@ pub mod download;
 pub mod image;
 pub mod ladder;
 pub mod master;
+pub mod overlay;
 pub mod plan;
 pub mod probe;
 pub mod process;
@@ -95,6 +96,26 @@ impl Media {
                 other => MediaError::Tool(other),
             })?;
         probe::parse(&out.stdout).map_err(|e| MediaError::NotMedia(e.to_string()))
+    }
+
+    /// What the image at `path` is, once decoded; `NotMedia` with the reason when it is
+    /// not one PNG, JPEG or WebP image Reel can burn in (`overlay`).
+    pub async fn probe_image(&self, path: &Path) -> Result<overlay::ImageInfo, MediaError> {
+        let out = self
+            .tools
+            .run(
+                &self.config.ffprobe,
+                &overlay::image_probe_args(path),
+                PROBE_TIMEOUT,
+            )
+            .await
+            .map_err(|e| match e {
+                ToolError::Failed { .. } => {
+                    MediaError::NotMedia("not a PNG, JPEG or WebP image".into())
+                }
+                other => MediaError::Tool(other),
+            })?;
+        overlay::parse_image_probe(&out.stdout).map_err(MediaError::NotMedia)
     }
 
     /// What `source` is and what would be made of it (also `reel media plan`).

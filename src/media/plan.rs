@@ -4,6 +4,7 @@
 
 use super::MediaError;
 use super::ladder::{MIN_SIDE, Rung, ladder};
+use super::overlay::Overlay;
 use crate::config::MediaConfig;
 use crate::model::{AudioTrack, MediaInfo, MediaKind};
 
@@ -21,6 +22,8 @@ pub struct Plan {
     pub audio: Vec<AudioTrack>,
     /// `-hls_key_info_file` of an encrypted output (docs/architecture.md, "Encryption").
     pub key_info: Option<std::path::PathBuf>,
+    /// A watermark burned into every rung (the job resolves it; `reel media plan` has none).
+    pub overlay: Option<Overlay>,
     pub duration_ms: i64,
     pub fps: f64,
     pub snapshots: u32,
@@ -53,6 +56,7 @@ impl Plan {
             rungs: ladder(w as u32, h as u32, &config.definitions),
             audio,
             key_info: None,
+            overlay: None,
             duration_ms,
             fps,
             snapshots,
@@ -78,6 +82,7 @@ impl Plan {
             rungs: Vec::new(),
             audio: vec![track],
             key_info: None,
+            overlay: None,
             duration_ms,
             fps: 0.0,
             snapshots: 0,
@@ -113,6 +118,28 @@ impl Plan {
 
     pub fn seconds(&self) -> f64 {
         (self.duration_ms.max(1) as f64) / 1000.0
+    }
+}
+
+impl Plan {
+    /// The chain scaling `input` to `rung` (`flags`: the scaler), ending in yuv420p; the
+    /// first scale of the source (`first`) also burns in the overlay, if any.
+    pub(super) fn scaled(&self, input: &str, rung: &Rung, flags: &str, first: bool) -> String {
+        match (&self.overlay, first) {
+            (Some(overlay), true) => overlay.burned(input, rung.width, rung.height, flags),
+            _ => format!(
+                "[{input}]scale={}:{}:flags={flags},format=yuv420p",
+                rung.width, rung.height
+            ),
+        }
+    }
+
+    /// The image's input arguments, after the source's `-i`.
+    pub(super) fn overlay_input(&self) -> Vec<String> {
+        self.overlay
+            .as_ref()
+            .map(Overlay::input_args)
+            .unwrap_or_default()
     }
 }
 
@@ -164,6 +191,68 @@ mod tests {
             }),
             ..MediaInfo::default()
         }
+    }
+
+    fn plan(overlay: Option<Overlay>) -> Plan {
+        Plan {
+            kind: crate::model::MediaKind::Video,
+            rungs: crate::media::ladder::ladder(1920, 1080, &crate::model::Definition::ALL),
+            audio: vec![crate::model::AudioTrack::of_stream(0, None, None)],
+            key_info: None,
+            overlay,
+            duration_ms: 120_000,
+            fps: 25.0,
+            snapshots: 10,
+            threads: 1,
+        }
+    }
+
+    fn graph(args: &[String]) -> &str {
+        &args[args.iter().position(|a| a == "-filter_complex").unwrap() + 1]
+    }
+
+    /// The image is input 1 in every pass, burned in once at the top rung's size before
+    /// the cascade; the source's audio stays `0:a:0`.
+    #[test]
+    fn every_pass_burns_it_in_once_before_the_cascade() {
+        let (input, out) = (std::path::Path::new("/s.mp4"), std::path::Path::new("/o"));
+        let p = plan(Some(Overlay {
+            path: "/w/overlay".into(),
+            position: crate::model::WatermarkPosition::TopLeft,
+            margin: 0.02,
+            scale: 0.15,
+            opacity: 1.0,
+        }));
+        let chunks = crate::media::chunks::split(&[0.0, 30.0, 60.0, 90.0], 0.0, 120.0, 30.0);
+        let passes = [
+            p.ffmpeg_args(input, out),
+            p.early_args(&chunks, "superfast", input, out),
+            p.chunk_args(&p.rungs[1..], &chunks[1], input, out),
+        ];
+        for args in &passes {
+            let inputs: Vec<_> = args.windows(2).filter(|w| w[0] == "-i").collect();
+            assert_eq!(inputs.len(), 2, "{args:?}");
+            assert_eq!(inputs[1][1], "/w/overlay");
+            let g = graph(args);
+            assert_eq!(g.matches("overlay=").count(), 1, "{g}");
+            assert!(g.starts_with("[1:v]scale=288:-1:"), "{g}");
+            assert!(g.contains("[0:v]scale=1920:1080:"), "{g}");
+            assert!(g.contains("overlay=x=38:y=38:eof_action=repeat,format=yuv420p,split="));
+        }
+        assert!(
+            passes[0]
+                .windows(2)
+                .any(|w| w[0] == "-map" && w[1] == "0:a:0")
+        );
+        assert!(
+            passes[1]
+                .windows(2)
+                .any(|w| w[0] == "-map" && w[1] == "0:a:0")
+        );
+        // Without a watermark the graphs are as before: one input, no overlay.
+        let plain = plan(None).ffmpeg_args(input, out);
+        assert_eq!(plain.iter().filter(|a| *a == "-i").count(), 1);
+        assert!(!graph(&plain).contains("overlay"));
     }
 
     #[test]

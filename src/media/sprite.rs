@@ -101,6 +101,7 @@ mod tests {
         Plan {
             kind: crate::model::MediaKind::Video,
             key_info: None,
+            overlay: None,
             rungs: ladder(w, h, &Definition::ALL),
             audio: vec![crate::model::AudioTrack::of_stream(0, None, None)],
             duration_ms: 30_000,

@@ -68,9 +68,8 @@ impl Plan {
                 outs.push(format!("[next{i}]"));
             }
             graph.push(format!(
-                "[{prev}]scale={}:{}:flags=bicubic,format=yuv420p,split={}{}",
-                rung.width,
-                rung.height,
+                "{},split={}{}",
+                self.scaled(&prev, rung, "bicubic", i == n - 1),
                 outs.len(),
                 outs.join("")
             ));
@@ -85,6 +84,7 @@ impl Plan {
         let mut args = self.reading_with_progress();
         args.push("-i".into());
         args.push(input.to_string_lossy().into_owned());
+        args.extend(self.overlay_input());
         args.extend(["-filter_complex".into(), graph.join(";")]);
 
         let mut stream_map = Vec::new();
@@ -309,6 +309,7 @@ mod tests {
                 false => vec![],
             },
             key_info: None,
+            overlay: None,
             duration_ms: 30_000,
             fps: 30.0,
             snapshots: 10,

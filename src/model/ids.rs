@@ -60,6 +60,10 @@ bigint_id!(
     /// A row of the job queue (`jobs.id`).
     JobId
 );
+bigint_id!(
+    /// A watermark profile of an app (`watermarks.id`).
+    WatermarkId
+);
 
 /// A fresh random id: 32 lowercase hex characters (128 bits). Upload ids, lock tokens,
 /// request nonces and claimer names are made of these.

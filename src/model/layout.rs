@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::ids::{AppId, JobId, VideoId};
+use super::ids::{AppId, JobId, UploadId, VideoId};
 
 /// File name of a generation's HLS master playlist.
 pub const MASTER: &str = "master.m3u8";
@@ -43,6 +43,19 @@ pub fn chunk_key(source: VideoId, job: JobId, index: u32) -> String {
 /// area's) is read and written under this prefix, so no app can name another's files.
 pub fn app_area(app: AppId) -> String {
     format!("apps/{app}/")
+}
+
+/// An overlay image of an app's watermark profiles (`name`: random, with the image's
+/// extension): each new image gets a new key, so a transcode that is reading the old one
+/// never reads half of the new.
+pub fn watermark_key(app: AppId, name: &str) -> String {
+    format!("{}watermarks/{name}", app_area(app))
+}
+
+/// An image uploaded through tus for a watermark profile (`watermarkImage`), until
+/// `createWatermark(uploadId:)` or `updateWatermark` takes it.
+pub fn watermark_upload_key(app: AppId, upload: &UploadId) -> String {
+    format!("{}watermarks/uploads/{upload}", app_area(app))
 }
 
 /// Whether `key` (or prefix) lies in, or is, one of Reel's own areas (sources, outputs,

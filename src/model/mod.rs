@@ -9,10 +9,12 @@ mod media_info;
 pub mod routes;
 mod status;
 mod tracks;
+mod watermark;
 
 pub use definition::{Definition, UnknownDefinition};
-pub use ids::{AppId, JobId, UploadId, VideoId, random_id};
+pub use ids::{AppId, JobId, UploadId, VideoId, WatermarkId, random_id};
 pub use layout::Generation;
 pub use media_info::{AudioStream, MediaInfo, VideoStream};
 pub use status::{UnknownStatus, VideoStatus};
 pub use tracks::{AudioTrack, MediaKind, TextTrackKind, UnknownTrackKind};
+pub use watermark::{UnknownPosition, WatermarkChoice, WatermarkPosition};

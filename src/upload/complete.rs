@@ -93,6 +93,9 @@ impl UploadService {
         if let Some(target) = session.file.audio_track.clone() {
             return self.complete_audio_track(session, target).await.map(Some);
         }
+        if session.file.watermark_image {
+            return self.complete_watermark_image(session).await.map(Some);
+        }
         let Some(video) = session.video_id else {
             // A tus partial upload: its bytes wait for the final upload that joins them.
             session.file.md5 = md5;
@@ -199,6 +202,7 @@ impl UploadService {
         new.encrypt = file.encrypt;
         let downloads = file.downloads.clone();
         let after = after_upload(file, false);
+        let watermark = file.watermark;
         self.lifecycle
             .commit(|conn, changes| {
                 async move {
@@ -216,6 +220,9 @@ impl UploadService {
                     new.unique_id = Some(owner);
                     let video = lifecycle::insert(conn, changes, &new).await?;
                     lifecycle::ask_downloads(conn, video.id, downloads.as_deref()).await?;
+                    if let Some(choice) = watermark {
+                        db::watermarks::choose(conn, app, video.id, choice).await?;
+                    }
                     let stored = Stored {
                         key: existing.storage_uri,
                         size: existing.file_size,

@@ -35,8 +35,13 @@ impl UploadService {
         {
             return Err(UploadError::TooLarge(self.config.max_size));
         }
-        // A track of an existing video: one tus stream, no video of its own.
+        if let Some(choice) = file.watermark {
+            self.check_watermark(req.app, choice).await?;
+        }
+        // A track of an existing video, or a watermark's image: one tus stream, no video
+        // of its own.
         let track = match (&file.audio_track, &file.text_track) {
+            _ if file.watermark_image => Some(self.check_watermark_image(&file, req.size)),
             (Some(target), _) => Some(self.check_audio_track(req.app, target).await),
             (None, Some(target)) => Some(self.check_text_track(req.app, target, req.size).await),
             (None, None) => None,
@@ -179,11 +184,15 @@ impl UploadService {
         new.passthrough = file.passthrough.clone();
         new.encrypt = file.encrypt;
         let downloads = file.downloads.clone();
+        let watermark = file.watermark;
         self.lifecycle
             .commit(|conn, changes| {
                 async move {
                     let video = lifecycle::insert(conn, changes, &new).await?;
                     lifecycle::ask_downloads(conn, video.id, downloads.as_deref()).await?;
+                    if let Some(choice) = watermark {
+                        crate::db::watermarks::choose(conn, app, video.id, choice).await?;
+                    }
                     Ok(video)
                 }
                 .scope_boxed()

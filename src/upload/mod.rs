@@ -16,6 +16,7 @@ pub mod staging;
 mod sweep;
 mod text_track;
 mod view;
+mod watermark;
 
 pub use rules::{MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, validate_file_name};
 pub use service::{InitOutcome, NewUpload, TransferRequest, UploadService};

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::InfraError;
 use crate::kv::Kv;
-use crate::model::{AppId, UploadId, VideoId, random_id};
+use crate::model::{AppId, UploadId, VideoId, WatermarkChoice, random_id};
 
 /// How the bytes arrive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +57,12 @@ pub struct FileInfo {
     /// The downloads the video asks for (checked definitions); `None`: the app's default.
     #[serde(default)]
     pub downloads: Option<Vec<String>>,
+    /// The video's watermark: a profile of the app, or none; unset, the app's default.
+    #[serde(default)]
+    pub watermark: Option<WatermarkChoice>,
+    /// The upload is an overlay image for a watermark profile, not a video.
+    #[serde(default)]
+    pub watermark_image: bool,
 }
 
 /// What an audio track upload becomes (tus metadata `audioTrackFor`, `language`, `name`).

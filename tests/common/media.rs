@@ -61,13 +61,25 @@ pub async fn text(app: &TestApp, url: &str) -> String {
 
 /// Uploads `file` through tus in one PATCH (autoTranscode on); returns the video id.
 pub async fn upload(app: &TestApp, token: &str, file: &Path) -> VideoId {
+    upload_with(app, token, file, &[]).await
+}
+
+/// `upload` with more tus metadata.
+pub async fn upload_with(
+    app: &TestApp,
+    token: &str,
+    file: &Path,
+    meta: &[(&str, &str)],
+) -> VideoId {
     let data = std::fs::read(file).unwrap();
     let tus = super::tus::Tus {
         app,
         token: token.to_string(),
     };
     let name = file.file_name().unwrap().to_string_lossy().into_owned();
-    let url = tus.create_url(data.len(), &[("filename", &name)]).await;
+    let mut meta = meta.to_vec();
+    meta.push(("filename", &name));
+    let url = tus.create_url(data.len(), &meta).await;
     let resp = tus.patch(&url, 0, data).await;
     assert_eq!(resp.status(), 204);
     video_id_header(&resp)

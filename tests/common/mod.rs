@@ -12,6 +12,7 @@ pub mod node;
 pub mod raw;
 pub mod signing;
 pub mod tus;
+pub mod watermark;
 pub mod ws;
 
 use std::net::SocketAddr;

@@ -14,6 +14,7 @@ mod subscription;
 mod tracks;
 mod types;
 mod upload;
+mod watermark;
 mod webhook;
 
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
@@ -34,6 +35,7 @@ pub struct Query(
     query::VideoQuery,
     upload::UploadQuery,
     webhook::WebhookQuery,
+    watermark::WatermarkQuery,
 );
 
 /// The mutation root, merged from each domain's part.
@@ -44,6 +46,7 @@ pub struct Mutation(
     webhook::WebhookMutation,
     tracks::TrackMutation,
     derived::DerivedMutation,
+    watermark::WatermarkMutation,
 );
 
 pub type ReelSchema = Schema<Query, Mutation, Subscription>;

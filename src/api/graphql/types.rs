@@ -118,6 +118,14 @@ impl VideoObject {
     async fn encrypted(&self) -> bool {
         self.0.encrypt
     }
+    /// The watermark profile its transcodes burn in (its own choice, else the app's
+    /// default); null for none. Needs `MANAGE`.
+    async fn watermark(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<super::watermark::WatermarkObject>> {
+        super::watermark::of_video(ctx, &self.0).await
+    }
     /// Subtitles and captions, oldest first.
     async fn text_tracks(&self, ctx: &Context<'_>) -> Result<Vec<super::tracks::TextTrackObject>> {
         super::tracks::text_tracks(ctx, &self.0).await

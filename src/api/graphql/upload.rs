@@ -7,7 +7,7 @@ use super::errors::{allowed, coded, gql, reel};
 use super::types::VideoObject;
 use crate::auth::Scope;
 use crate::error::{Coded, ErrorCode};
-use crate::model::{UploadId, routes};
+use crate::model::{UploadId, WatermarkChoice, routes};
 use crate::upload::{
     Concat, FileInfo, InitOutcome, NewUpload, Transfer, TransferRequest, UploadState as State,
     UploadView,
@@ -44,6 +44,9 @@ pub struct InitUploadInput {
     /// Downloads to make once transcoded (`HIGHEST`, rung names, `AUDIO`); default: the
     /// app's setting.
     downloads: Option<Vec<String>>,
+    /// A watermark profile id of the app (`watermarks`), or `none`; left out, the app's
+    /// default profile (if any) is burned in.
+    watermark: Option<String>,
 }
 
 /// Either an upload to send bytes to, or (instant upload) the finished video.
@@ -174,6 +177,13 @@ impl UploadMutation {
                         Some(d) => Some(parse_definitions(&d).map_err(gql)?),
                         None => None,
                     },
+                    watermark: input
+                        .watermark
+                        .as_deref()
+                        .map(WatermarkChoice::parse)
+                        .transpose()
+                        .map_err(|e| coded(ErrorCode::BadRequest, e))?,
+                    watermark_image: false,
                 },
                 size: Some(size),
                 transfer,

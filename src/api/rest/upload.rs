@@ -14,7 +14,7 @@ use crate::Reel;
 use crate::auth::Caller;
 use crate::auth::Scope;
 use crate::error::ErrorCode;
-use crate::model::UploadId;
+use crate::model::{UploadId, WatermarkChoice};
 use crate::upload::{
     Concat, FileInfo, InitOutcome, NewUpload, Transfer, TransferRequest, UploadState, UploadView,
 };
@@ -104,6 +104,14 @@ fn parse_flag(value: Option<&str>, default: bool) -> Result<bool, ErrorReply> {
     }
 }
 
+/// `watermark=`: a profile id or `none`; empty or absent, the app's default.
+fn parse_watermark(value: Option<&str>) -> Result<Option<WatermarkChoice>, ErrorReply> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(w) => WatermarkChoice::parse(w).map(Some).map_err(bad),
+    }
+}
+
 fn upload_id(upid: &str) -> Result<UploadId, ErrorReply> {
     UploadId::parse(upid).ok_or_else(|| ErrorReply::new(ErrorCode::NotFound, "upload not found"))
 }
@@ -170,6 +178,8 @@ impl UploadApi {
         /// Downloads to make once transcoded, comma-separated (`HIGHEST`, rung names,
         /// `AUDIO`); default: the app's setting.
         downloads: Query<Option<String>>,
+        /// A watermark profile id of the app, or `none` (default: the app's default).
+        watermark: Query<Option<String>>,
     ) -> Reply<InitReply> {
         may(&caller, Scope::Upload)?;
         let name = decode_name(&file_name)?;
@@ -194,6 +204,8 @@ impl UploadApi {
                     text_track: None,
                     audio_track: None,
                     downloads: downloads_param(downloads.0.as_deref())?,
+                    watermark: parse_watermark(watermark.0.as_deref())?,
+                    watermark_image: false,
                 },
                 size: Some(fsize.0),
                 transfer,

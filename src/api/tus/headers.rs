@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use crate::model::{TextTrackKind, UnknownTrackKind};
+use crate::model::{TextTrackKind, UnknownTrackKind, WatermarkChoice};
 use crate::upload::FileInfo;
 use crate::upload::session::{AudioTrackFor, TextTrackFor};
 use crate::video::downloads::parse_definitions;
@@ -139,6 +139,9 @@ pub fn file_info(raw: Option<&str>) -> Result<FileInfo, String> {
             Some(parse_definitions(&given).map_err(|e| e.to_string())?)
         }
     };
+    let watermark = get(&["watermark"])
+        .map(|w| WatermarkChoice::parse(&w))
+        .transpose()?;
     if text_track.is_some() && audio_track.is_some() {
         return Err("an upload is a text track or an audio track, not both".into());
     }
@@ -154,6 +157,8 @@ pub fn file_info(raw: Option<&str>) -> Result<FileInfo, String> {
         text_track,
         audio_track,
         downloads,
+        watermark,
+        watermark_image: flag("watermarkImage")?,
     })
 }
 

@@ -1,0 +1,2 @@
+DROP TABLE video_watermarks;
+DROP TABLE watermarks;
