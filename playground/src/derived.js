@@ -85,19 +85,20 @@ async function loadStrip(gen) {
   if (stale(gen) || !data.video) return;
   setChildren($('#thumb-strip'), times.map((t, i) => {
     const url = data.video[`t${i}`];
+    const label = current.duration < 60 ? `${t.toFixed(1)} s` : formatClock(t);
     return url && h('li', {},
       h('button', {
         type: 'button',
-        class: 'thumb',
-        title: `Jump to ${formatClock(t)}`,
-        'aria-label': `Thumbnail at ${formatClock(t)}, jump there`,
+        class: 'strip-thumb',
+        title: `Jump to ${label}`,
+        'aria-label': `Thumbnail at ${label}, jump there`,
         dataset: { testid: 'strip-thumb', time: t },
         onclick: () => {
           player().currentTime = t;
         },
       },
       h('img', { src: url, alt: '', width: STRIP_WIDTH }),
-      h('span', { class: 'thumb-time', text: formatClock(t) })));
+      h('span', { class: 'strip-time', text: label })));
   }));
 }
 

@@ -4,7 +4,7 @@
 //   node tests/browser/playground_derived.mjs <playground-url-with-token> <video-id> <screenshot-dir>
 //
 // The video is PLAYABLE already and has no downloads. Signs in by the link, opens it, then
-//   - the thumbnail strip shows 8 loaded images 160 px wide (the image API); clicking one
+//   - the thumbnail strip shows 8 loaded images 160 px wide (the image API), on screen; clicking one
 //     seeks the player to its time;
 //   - the clip tool: currentTime set to 1 s, "Mark start", 5 s, "Mark end", "Create clip"
 //     (instant) shows the new clip's id, and the library lists it;
@@ -140,10 +140,11 @@ async function run() {
   const strip = await until(`${STRIP} loaded strip images`, WORK_TIMEOUT, () => page.evaluate(() => {
     const imgs = [...document.querySelectorAll('[data-testid=strip-thumb] img')];
     return imgs.length && imgs.every((i) => i.complete && i.naturalWidth > 0)
-      && imgs.map((i) => ({ w: i.naturalWidth, h: i.naturalHeight }));
+      && imgs.map((i) => ({ w: i.naturalWidth, h: i.naturalHeight, shown: i.getBoundingClientRect().width > 0 }));
   }));
   if (!strip) fail('the thumbnail strip did not load');
   if (strip.length !== STRIP || strip.some((s) => s.w !== 160)) fail(`the strip has ${JSON.stringify(strip)}, not ${STRIP} images 160 px wide`);
+  if (strip.some((s) => !s.shown)) fail(`the strip's images are loaded but not shown: ${JSON.stringify(strip)}`);
   log(`strip: ${strip.length} images ${strip[0].w}×${strip[0].h}`);
   await seekTo(page, 0);
   const thumb = page.locator('[data-testid=strip-thumb]').nth(5);
