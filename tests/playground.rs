@@ -129,3 +129,42 @@ async fn the_playground_shows_tracks_and_adds_a_subtitle() {
         assert!(shots.join(shot).is_file(), "{shot} saved");
     }
 }
+
+/// Derived media in the player: the thumbnail strip from the image API (8 images 160 px
+/// wide), an instant clip made with the clip tool (1 s to 5 s), and "Make downloads"
+/// ending with a link that answers 200.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_playground_shows_thumbnails_clips_and_downloads() {
+    use common::media::{upload, wait_for};
+    use reel::model::VideoStatus;
+
+    let dist = built("index.html");
+    let app = TestApp::builder()
+        .config(move |c| {
+            c.workers = 1;
+            c.playground.dir = dist;
+        })
+        .start()
+        .await;
+    let creds = app.create_app("playground-derived").await;
+    let token = app.token(&creds, 3600).await;
+    let dir = tempfile::tempdir().unwrap();
+    let shots = repo().join("target/playground-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+
+    let source = lavfi(dir.path(), "derived.mp4", 640, 360, 8, true);
+    let id = upload(&app, &token, &source).await;
+    let states = [VideoStatus::Playable, VideoStatus::TranscodeFailed];
+    let v = wait_for(&app, creds.app_id, id, &states).await;
+    assert_eq!(v.status, VideoStatus::Playable, "{id}: {:?}", v.error);
+
+    let page = app.url(&format!("/playground/#token={token}"));
+    let log = browser::run(
+        "playground_derived.mjs",
+        &[&page, &id.to_string(), &shots],
+        "PASS",
+    )
+    .await;
+    println!("{log}");
+    assert!(shots.join("derived.png").is_file(), "derived.png saved");
+}

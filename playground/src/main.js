@@ -2,6 +2,7 @@
 import './style.css';
 import { PING, apiUrl } from './api.js';
 import { decodeJwt, getToken, initAuth, onAuthChange, reportUnauthenticated, signIn, signOut, tokenExpiry } from './auth.js';
+import { initDerived } from './derived.js';
 import { $ } from './dom.js';
 import { applyEvent, clearLibrary, describeVideo, ensureVideo, initLibrary, reload, resync } from './library.js';
 import { startLive } from './live.js';
@@ -162,6 +163,7 @@ function main() {
     },
   });
   initPlayer();
+  initDerived({ open: openPlayer, refreshLibrary: reload });
 
   onAuthChange((event) => {
     if (event.type === 'signed-in') {

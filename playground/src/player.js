@@ -2,6 +2,7 @@
 // from the sprite sheet and its WebVTT track, and the snapshot gallery.
 import Hls from 'hls.js';
 import { PLAYER_VIDEO, request } from './api.js';
+import { resetDerived, showDerived } from './derived.js';
 import { $, h, setChildren } from './dom.js';
 import { formatBitrate, formatClock } from './format.js';
 import { attachTracks, initTracks, resetTracks, showTracks } from './tracks.js';
@@ -77,6 +78,7 @@ export async function openPlayer(id) {
   setChildren($('#cdn-select'));
   setChildren($('#snapshots'));
   resetTracks();
+  resetDerived();
   $('#player-stats').textContent = '';
   setMessage('Loading…');
   panel.scrollIntoView({ behavior: 'smooth', block: 'start' });
@@ -109,6 +111,7 @@ export async function openPlayer(id) {
   }
   setPlayUrl(playUrl);
   renderSnapshots(v);
+  showDerived(v);
   loadThumbnails(v, token);
   loadSource(state.cdns[0].url, { play: true });
 }
@@ -133,6 +136,7 @@ export function closePlayer(message) {
   el.removeAttribute('src');
   el.load();
   state = null;
+  resetDerived();
   hidePreview();
   $('#player-panel').hidden = true;
   if (message) toast(message);
