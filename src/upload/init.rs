@@ -52,7 +52,8 @@ impl UploadService {
                 || !matches!(req.transfer, TransferRequest::Stream)
             {
                 return Err(UploadError::BadRequest(
-                    "a track is one tus upload, not parts or a concatenation".into(),
+                    "a track or a watermark image is one tus upload, not parts or a concatenation"
+                        .into(),
                 ));
             }
             let session = self.new_session(
