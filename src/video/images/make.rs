@@ -99,6 +99,10 @@ impl ImageService {
         if let Err(e) = inner.storage.put_whole(key, bytes.clone()).await {
             // The image is good; the next request makes it again.
             tracing::warn!(key, error = %e, "cannot store an image");
+        } else if matches!(self.holder(generation).await, Err(ImageError::NotFound)) {
+            // Deleted meanwhile: its rows go before its bytes, so either the removal
+            // took the copy or this check sees the rows gone.
+            let _ = inner.storage.op().delete(key).await;
         }
         Ok(bytes)
     }
