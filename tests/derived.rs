@@ -290,6 +290,13 @@ async fn an_instant_clip_plays_the_parents_segments_and_outlives_it() {
         "{length} s played of {seconds} s listed"
     );
 
+    // It has no source to transcode again.
+    let retranscode = "mutation($id: ID!) { retranscode(id: $id) { id } }";
+    let out = app
+        .graphql(&creds, retranscode, json!({ "id": clip_id.to_string() }))
+        .await;
+    assert_eq!(error_code(&out), Some("CONFLICT"), "{out}");
+
     // The parent goes; the clip still plays its segments.
     let segment = app
         .pg()

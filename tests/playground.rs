@@ -19,8 +19,17 @@ fn built(page: &str) -> PathBuf {
     dist
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_browser_uploads_watches_and_plays_a_clip() {
+/// A server with one worker serving the playground, an app of `name` with an hour's
+/// token, a scratch dir and the screenshot dir (kept as test artifacts).
+struct Playground {
+    app: TestApp,
+    creds: common::Credentials,
+    token: String,
+    dir: tempfile::TempDir,
+    shots: PathBuf,
+}
+
+async fn playground(name: &str) -> Playground {
     let dist = built("index.html");
     let app = TestApp::builder()
         .config(move |c| {
@@ -29,13 +38,30 @@ async fn a_browser_uploads_watches_and_plays_a_clip() {
         })
         .start()
         .await;
-    let creds = app.create_app("playground").await;
+    let creds = app.create_app(name).await;
     let token = app.token(&creds, 3600).await;
-    let dir = tempfile::tempdir().unwrap();
-    let clip = lavfi(dir.path(), "clip.mp4", 640, 360, 6, true);
-    // Screenshots are kept as test artifacts.
     let shots = repo().join("target/playground-screenshots");
     std::fs::create_dir_all(&shots).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    Playground {
+        app,
+        creds,
+        token,
+        dir,
+        shots,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_browser_uploads_watches_and_plays_a_clip() {
+    let Playground {
+        app,
+        token,
+        dir,
+        shots,
+        ..
+    } = playground("playground").await;
+    let clip = lavfi(dir.path(), "clip.mp4", 640, 360, 6, true);
 
     let redirect = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -77,19 +103,13 @@ async fn the_playground_shows_tracks_and_adds_a_subtitle() {
     use common::tus::Tus;
     use reel::model::VideoStatus;
 
-    let dist = built("index.html");
-    let app = TestApp::builder()
-        .config(move |c| {
-            c.workers = 1;
-            c.playground.dir = dist;
-        })
-        .start()
-        .await;
-    let creds = app.create_app("playground-tracks").await;
-    let token = app.token(&creds, 3600).await;
-    let dir = tempfile::tempdir().unwrap();
-    let shots = repo().join("target/playground-screenshots");
-    std::fs::create_dir_all(&shots).unwrap();
+    let Playground {
+        app,
+        creds,
+        token,
+        dir,
+        shots,
+    } = playground("playground-tracks").await;
 
     // (a) Two audio languages: eng (titled English), then fre.
     let languages = two_languages(dir.path(), "languages.mkv", 8);
@@ -138,19 +158,13 @@ async fn the_playground_shows_thumbnails_clips_and_downloads() {
     use common::media::{upload, wait_for};
     use reel::model::VideoStatus;
 
-    let dist = built("index.html");
-    let app = TestApp::builder()
-        .config(move |c| {
-            c.workers = 1;
-            c.playground.dir = dist;
-        })
-        .start()
-        .await;
-    let creds = app.create_app("playground-derived").await;
-    let token = app.token(&creds, 3600).await;
-    let dir = tempfile::tempdir().unwrap();
-    let shots = repo().join("target/playground-screenshots");
-    std::fs::create_dir_all(&shots).unwrap();
+    let Playground {
+        app,
+        creds,
+        token,
+        dir,
+        shots,
+    } = playground("playground-derived").await;
 
     let source = lavfi(dir.path(), "derived.mp4", 640, 360, 8, true);
     let id = upload(&app, &token, &source).await;

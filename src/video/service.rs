@@ -216,6 +216,11 @@ impl VideoService {
                             "renditions are not transcoded; transcode their source".into(),
                         ));
                     }
+                    if db::clips::find(conn, id).await?.is_some_and(|c| !c.precise) {
+                        return Err(VideoError::Conflict(
+                            "an instant clip has no source of its own; make a precise clip to transcode it".into(),
+                        ));
+                    }
                     if !video.status.can_become(VideoStatus::TranscodeQueued) {
                         return Err(VideoError::Conflict(format!(
                             "a video in {} cannot be transcoded",
