@@ -120,11 +120,14 @@ impl Storage {
 
     /// Writes a small object (a playlist) with its content type.
     pub async fn put_bytes(&self, key: &str, bytes: Vec<u8>) -> Result<(), opendal::Error> {
-        self.op
-            .write_with(key, bytes)
-            .content_type(content_type(key))
+        // Playlists are rewritten while players and the image API read them (a master
+        // gains its tracks after the video plays): never half-written.
+        self.put_whole(key, bytes.into())
             .await
-            .map(|_| ())
+            .map_err(|e| match e {
+                CopyError::Store(e) => e,
+                other => opendal::Error::new(opendal::ErrorKind::Unexpected, other.to_string()),
+            })
     }
 
     /// Writes a small object that readers may look for at any moment (a cached image):
