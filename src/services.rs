@@ -113,7 +113,7 @@ impl Reel {
         let limits = Limits::new(kv.clone(), config.rate_limit_rps, config.limits.clone());
         let uploads = UploadService::new(
             db.clone(),
-            SessionStore::new(kv.clone()),
+            SessionStore::new(db.clone()),
             staging,
             storage.clone(),
             lifecycle.clone(),

@@ -174,11 +174,6 @@ fn slow_patch(tus: &Tus<'_>, url: &str) -> tokio::task::JoinHandle<u16> {
     tokio::spawn(async move { req.send().await.map(|r| r.status().as_u16()).unwrap_or(0) })
 }
 
-async fn redis() -> redis::aio::MultiplexedConnection {
-    let client = redis::Client::open(common::redis_url()).unwrap();
-    client.get_multiplexed_async_connection().await.unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_writer_that_loses_its_lock_stops_and_commits_nothing() {
     let (app, _, token) = setup(0).await;
@@ -188,26 +183,24 @@ async fn a_writer_that_loses_its_lock_stops_and_commits_nothing() {
     let writing = slow_patch(&tus, &url);
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
 
-    // Another writer takes the lock, as after the first one's lock lapsed in a Redis
-    // hiccup: the first must stop instead of writing beside it.
-    let lock = format!("{}upload:{id}:lock", app.prefix);
-    let mut kv = redis().await;
-    let _: () = redis::cmd("SET")
-        .arg(&lock)
-        .arg("another-writer")
-        .arg("PX")
-        .arg(60_000)
-        .query_async(&mut kv)
+    // Another writer takes the lease, as after the first one's lapsed while its node
+    // stalled: the first must stop instead of writing beside it.
+    let pg = app.pg().await;
+    let lease = format!("{id}:lock");
+    let taken = pg
+        .execute(
+            "UPDATE upload_locks SET token = 'another-writer', expires_at = now() + interval '1 minute' WHERE name = $1",
+            &[&lease],
+        )
         .await
         .unwrap();
+    assert_eq!(taken, 1, "the writer holds a lease");
     let status = tokio::time::timeout(std::time::Duration::from_secs(15), writing)
         .await
         .expect("the write stops within a renewal period or two")
         .unwrap();
     assert_eq!(status, 503);
-    let _: () = redis::cmd("DEL")
-        .arg(&lock)
-        .query_async(&mut kv)
+    pg.execute("DELETE FROM upload_locks WHERE name = $1", &[&lease])
         .await
         .unwrap();
     assert_eq!(

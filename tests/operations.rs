@@ -2,9 +2,10 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
+use common::own_redis::OwnRedis;
 use common::{TestApp, database_url, fresh_database};
 use serde_json::Value;
 
@@ -20,64 +21,16 @@ async fn healthz_is_ok_when_postgres_and_redis_answer() {
     assert_eq!(body["redis"]["ok"], true);
 }
 
-/// A private redis-server on a free port, killed on drop.
-struct PrivateRedis {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl PrivateRedis {
-    fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed (scripts/setup)");
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Self { child, port }
-    }
-}
-
-impl Drop for PrivateRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn healthz_reports_a_stopped_redis() {
-    let mut redis = PrivateRedis::start();
-    let app = TestApp::builder()
-        .redis_url(format!("redis://127.0.0.1:{}", redis.port))
-        .start()
-        .await;
+    let mut redis = OwnRedis::start().await;
+    let app = TestApp::builder().redis_url(redis.url()).start().await;
     assert_eq!(
         reqwest::get(app.url("/healthz")).await.unwrap().status(),
         200
     );
 
-    redis.child.kill().unwrap();
-    redis.child.wait().unwrap();
+    redis.kill().await;
     let resp = reqwest::get(app.url("/healthz")).await.unwrap();
     assert_eq!(resp.status(), 503);
     let body: Value = resp.json().await.unwrap();

@@ -5,6 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::TestApp;
+use common::own_redis::OwnRedis;
 use common::ws::{connect, next, send, signed_in};
 use reel::model::VideoStatus;
 use serde_json::json;
@@ -163,43 +164,10 @@ async fn an_event_from_another_node_reaches_the_subscriber() {
     );
 }
 
-/// A Redis server of the test's own, so it can be killed and restarted.
-async fn redis_server(port: u16) -> tokio::process::Child {
-    let child = tokio::process::Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", "", "--appendonly", "no"])
-        .stdout(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("redis-server is installed (scripts/setup)");
-    let url = format!("redis://127.0.0.1:{port}");
-    for _ in 0..100 {
-        if let Ok(client) = redis::Client::open(url.as_str())
-            && let Ok(mut conn) = client.get_multiplexed_async_connection().await
-            && redis::cmd("PING")
-                .query_async::<String>(&mut conn)
-                .await
-                .is_ok()
-        {
-            return child;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("redis-server did not start on {port}");
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_change_made_while_redis_was_down_reaches_subscribers_once_it_is_back() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut redis = redis_server(port).await;
-    let app = TestApp::builder()
-        .redis_url(format!("redis://127.0.0.1:{port}"))
-        .start()
-        .await;
+    let mut redis = OwnRedis::start().await;
+    let app = TestApp::builder().redis_url(redis.url()).start().await;
     let alpha = app.create_app("alpha").await;
     let video = app.insert_video(alpha.app_id, VideoStatus::Uploaded).await;
     let token = app.token(&alpha, 600).await;
@@ -229,7 +197,7 @@ async fn a_change_made_while_redis_was_down_reaches_subscribers_once_it_is_back(
     );
 
     // Redis dies; the video changes meanwhile and the publish fails.
-    redis.kill().await.unwrap();
+    redis.kill().await;
     let change = reel::db::videos::VideoChange::default();
     let row = reel::db::videos::transition(&mut conn, video, VideoStatus::Transcoding, change)
         .await
@@ -244,7 +212,7 @@ async fn a_change_made_while_redis_was_down_reaches_subscribers_once_it_is_back(
     assert!(lost.is_err(), "nothing to publish to");
 
     // Back (empty): the subscriber still gets the state it missed.
-    let _redis = redis_server(port).await;
+    redis.restart().await;
     let missed = next(&mut ws).await;
     assert_eq!(
         missed["payload"]["data"]["videoEvents"]["videoId"],

@@ -41,7 +41,7 @@ async fn expired_uploads_answer_410_and_are_swept() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn uploads_whose_sessions_redis_lost_are_failed_and_their_bytes_removed() {
+async fn uploads_whose_sessions_are_gone_are_failed_and_their_bytes_removed() {
     let (app, creds, token) = setup().await;
     let tus = Tus { app: &app, token };
     let lost = tus.create_url(1000, &[("filename", "lost.mp4")]).await;
@@ -50,17 +50,18 @@ async fn uploads_whose_sessions_redis_lost_are_failed_and_their_bytes_removed() 
         assert_eq!(tus.patch(url, 0, vec![1; 100]).await.status(), 204);
     }
     let lost_id = lost.rsplit('/').next().unwrap().to_string();
-    // Redis forgets the session (a restart without persistence)...
-    let mut redis = app.reel.kv.conn();
-    let _: () = redis::cmd("DEL")
-        .arg(app.reel.kv.key(&format!("upload:{lost_id}")))
-        .arg(app.reel.kv.key("uploads:expiry"))
-        .query_async(&mut redis)
-        .await
-        .unwrap();
+    // The session is gone (it was in Redis before sessions moved to Postgres)...
+    let mut conn = app.reel.db.get().await.unwrap();
+    diesel_async::RunQueryDsl::execute(
+        diesel::sql_query(format!(
+            "DELETE FROM upload_sessions WHERE id = '{lost_id}'"
+        )),
+        &mut conn,
+    )
+    .await
+    .unwrap();
     assert_eq!(tus.head(&lost).await.status(), 404);
     // ...and a day passes for that upload only.
-    let mut conn = app.reel.db.get().await.unwrap();
     diesel_async::RunQueryDsl::execute(
         diesel::sql_query(
             "UPDATE videos SET create_time = now() - interval '2 days' WHERE source_name = 'lost.mp4'",

@@ -13,6 +13,7 @@ pub mod scans;
 pub mod schema;
 pub mod settings;
 pub mod tracks;
+pub mod uploads;
 pub mod videos;
 pub mod watermarks;
 pub mod webhooks;

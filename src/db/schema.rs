@@ -246,6 +246,35 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    upload_sessions (id) {
+        id -> Text,
+        app_id -> Int8,
+        receiving -> Bool,
+        size -> Int8,
+        expires_at -> Timestamptz,
+        keep_until -> Timestamptz,
+        session -> Jsonb,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    upload_parts (upload_id, part) {
+        upload_id -> Text,
+        part -> Int4,
+        md5 -> Text,
+    }
+}
+
+diesel::table! {
+    upload_locks (name) {
+        name -> Text,
+        token -> Text,
+        expires_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(videos -> apps (app_id));
 diesel::joinable!(watermarks -> apps (app_id));
 diesel::joinable!(video_watermarks -> videos (video_id));

@@ -83,20 +83,20 @@ impl UploadService {
         let video = match self.create_video(app, &session.file, Some(total)).await {
             Ok(video) => video,
             Err(e) => {
-                self.sessions.remove(&session.id, Some(app)).await?;
+                self.sessions.remove(&session.id).await?;
                 return Err(e);
             }
         };
         session.video_id = Some(video.id);
         if let Err(e) = self.join(&mut session, &partials).await {
             self.staging.remove(&session.id).await?;
-            self.sessions.remove(&session.id, Some(app)).await?;
+            self.sessions.remove(&session.id).await?;
             self.discard_video(app, video.id).await?;
             return Err(e);
         }
         // Consumed: a partial joins one final only.
         for partial in &partials {
-            self.sessions.remove(&partial.id, Some(app)).await?;
+            self.sessions.remove(&partial.id).await?;
             self.staging.remove(&partial.id).await?;
         }
         self.complete(session).await

@@ -113,7 +113,7 @@ impl UploadService {
                 Ok(video) => session.video_id = Some(video.id),
                 Err(e) => {
                     // Give the place back.
-                    self.sessions.remove(&session.id, Some(req.app)).await?;
+                    self.sessions.remove(&session.id).await?;
                     return Err(e);
                 }
             }

@@ -191,7 +191,7 @@ impl UploadService {
         let session = self.get(app, id).await?;
         let lock = self.lock(id, "lock").await?;
         self.staging.remove(id).await?;
-        self.sessions.remove(id, Some(app)).await?;
+        self.sessions.remove(id).await?;
         if let (SessionState::Receiving, Some(video)) = (&session.state, session.video_id) {
             self.discard_video(app, video).await?;
         }

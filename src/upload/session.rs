@@ -1,15 +1,14 @@
-//! Upload sessions in Redis: one record per upload for both protocols, a hash of the
-//! received parts, and a lock that serialises writers across nodes.
+//! Upload sessions: one record per upload for both protocols, the received parts, and the
+//! leases that serialise writers across nodes, all in Postgres.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 
+use crate::db::{self, DbPool};
 use crate::error::InfraError;
-use crate::kv::Kv;
 use crate::model::{AppId, UploadId, VideoId, WatermarkChoice, random_id};
 
 /// How the bytes arrive.
@@ -156,96 +155,49 @@ const TOMBSTONE_TTL: Duration = Duration::from_secs(24 * 3600);
 /// Expired sessions stay readable this long, so clients get 410 rather than 404.
 const EXPIRED_GRACE: Duration = Duration::from_secs(24 * 3600);
 
+/// The sessions, their parts and the writers' leases, in Postgres: they outlive a Redis
+/// that restarts empty or is down (docs/architecture.md, "Uploads").
 #[derive(Clone)]
 pub struct SessionStore {
-    kv: Kv,
+    db: DbPool,
 }
 
 impl SessionStore {
-    pub fn new(kv: Kv) -> Self {
-        Self { kv }
-    }
-
-    fn key(&self, id: &UploadId) -> String {
-        self.kv.key(&format!("upload:{id}"))
-    }
-
-    fn parts_key(&self, id: &UploadId) -> String {
-        self.kv.key(&format!("upload:{id}:parts"))
-    }
-
-    fn index_key(&self) -> String {
-        self.kv.key("uploads:expiry")
-    }
-
-    /// An app's open uploads, scored by expiry (for `limits.max_concurrent_uploads`).
-    pub(super) fn app_uploads_key(&self, app: AppId) -> String {
-        self.kv.key(&format!("uploads:app:{app}"))
-    }
-
-    /// Declared sizes of an app's open uploads (for `limits.max_storage_bytes`).
-    pub(super) fn app_bytes_key(&self, app: AppId) -> String {
-        self.kv.key(&format!("uploads:app:{app}:bytes"))
-    }
-
-    pub(super) fn conn(&self) -> redis::aio::ConnectionManager {
-        self.kv.conn()
+    pub fn new(db: DbPool) -> Self {
+        Self { db }
     }
 
     pub async fn get(&self, id: &UploadId) -> Result<Option<UploadSession>, InfraError> {
-        let raw: Option<String> = self.kv.conn().get(self.key(id)).await?;
-        Ok(raw.and_then(|r| serde_json::from_str(&r).ok()))
+        let mut conn = self.db.get().await?;
+        let stored = db::uploads::get(&mut conn, id.as_str()).await?;
+        Ok(stored.and_then(|json| match serde_json::from_value(json) {
+            Ok(session) => Some(session),
+            Err(e) => {
+                tracing::error!(upload = %id, error = %e, "unreadable upload session");
+                None
+            }
+        }))
     }
 
-    /// Writes the session; unfinished sessions are indexed by expiry for the sweeper.
+    /// Writes the session (it keeps counting against its app's limits while receiving).
     pub async fn put(&self, session: &UploadSession) -> Result<(), InfraError> {
-        let json = serde_json::to_string(session).expect("sessions serialize");
-        let mut conn = self.kv.conn();
-        let ttl = match session.state {
-            SessionState::Receiving => {
-                let left = (session.expires_at - Utc::now()).num_seconds().max(1) as u64;
-                left + EXPIRED_GRACE.as_secs()
-            }
-            _ => TOMBSTONE_TTL.as_secs(),
-        };
-        let mut pipe = redis::pipe();
-        pipe.set_ex(self.key(&session.id), json, ttl);
-        let (app_uploads, app_bytes) = (
-            self.app_uploads_key(session.app_id),
-            self.app_bytes_key(session.app_id),
-        );
-        match session.state {
-            SessionState::Receiving => {
-                let expires = session.expires_at.timestamp();
-                pipe.zadd(self.index_key(), session.id.as_str(), expires)
-                    .zadd(&app_uploads, session.id.as_str(), expires)
-                    .hset(&app_bytes, session.id.as_str(), session.size.unwrap_or(0))
-                    .expire(&app_uploads, ttl as i64)
-                    .expire(&app_bytes, ttl as i64)
-            }
-            _ => pipe
-                .zrem(self.index_key(), session.id.as_str())
-                .zrem(&app_uploads, session.id.as_str())
-                .hdel(&app_bytes, session.id.as_str()),
-        };
-        pipe.expire(self.parts_key(&session.id), ttl as i64);
-        pipe.query_async::<()>(&mut conn).await?;
-        Ok(())
+        let mut conn = self.db.get().await?;
+        self.put_with(&mut conn, session).await
     }
 
-    /// Removes the session and its parts entirely (and from `app`'s open uploads).
-    pub async fn remove(&self, id: &UploadId, app: Option<AppId>) -> Result<(), InfraError> {
-        let mut conn = self.kv.conn();
-        let mut pipe = redis::pipe();
-        pipe.del(self.key(id))
-            .del(self.parts_key(id))
-            .zrem(self.index_key(), id.as_str());
-        if let Some(app) = app {
-            pipe.zrem(self.app_uploads_key(app), id.as_str())
-                .hdel(self.app_bytes_key(app), id.as_str());
-        }
-        pipe.query_async::<()>(&mut conn).await?;
-        Ok(())
+    /// `put` on the caller's connection (inside its transaction).
+    pub async fn put_with(
+        &self,
+        conn: &mut diesel_async::AsyncPgConnection,
+        session: &UploadSession,
+    ) -> Result<(), InfraError> {
+        Ok(db::uploads::upsert(conn, &session.row()).await?)
+    }
+
+    /// Removes the session and its parts entirely.
+    pub async fn remove(&self, id: &UploadId) -> Result<(), InfraError> {
+        let mut conn = self.db.get().await?;
+        Ok(db::uploads::delete(&mut conn, id.as_str()).await?)
     }
 
     /// Records a received part's md5 unless the part is already there; returns the md5
@@ -256,93 +208,96 @@ impl SessionStore {
         part: u32,
         md5: &str,
     ) -> Result<Option<String>, InfraError> {
-        let mut conn = self.kv.conn();
-        let key = self.parts_key(id);
-        let added: bool = conn.hset_nx(&key, part, md5).await?;
-        if added {
-            return Ok(None);
-        }
-        Ok(conn.hget(&key, part).await?)
+        let mut conn = self.db.get().await?;
+        Ok(db::uploads::add_part(&mut conn, id.as_str(), part, md5).await?)
     }
 
     pub async fn parts(&self, id: &UploadId) -> Result<BTreeMap<u32, String>, InfraError> {
-        Ok(self.kv.conn().hgetall(self.parts_key(id)).await?)
+        let mut conn = self.db.get().await?;
+        let parts = db::uploads::parts(&mut conn, id.as_str()).await?;
+        Ok(parts.into_iter().map(|(n, md5)| (n as u32, md5)).collect())
     }
 
     /// Ids of sessions whose expiry has passed.
     pub async fn expired(&self, limit: usize) -> Result<Vec<UploadId>, InfraError> {
-        let ids: Vec<String> = self
-            .kv
-            .conn()
-            .zrangebyscore_limit(
-                self.index_key(),
-                "-inf",
-                Utc::now().timestamp(),
-                0,
-                limit as isize,
-            )
-            .await?;
+        let mut conn = self.db.get().await?;
+        let ids = db::uploads::expired(&mut conn, limit as i64).await?;
         Ok(ids.iter().filter_map(|s| UploadId::parse(s)).collect())
     }
 
-    /// Takes `name`'s lock on this upload for `ttl`; `None` when another holder has it.
+    /// Deletes tombstones kept long enough and lapsed leases; returns how many sessions.
+    pub async fn prune(&self) -> Result<usize, InfraError> {
+        let mut conn = self.db.get().await?;
+        Ok(db::uploads::prune(&mut conn, 1000).await?)
+    }
+
+    /// Takes `name`'s lease on this upload for `ttl`; `None` when another holder has it.
     pub async fn lock(
         &self,
         id: &UploadId,
         name: &str,
         ttl: Duration,
     ) -> Result<Option<UploadLock>, InfraError> {
-        let key = self.kv.key(&format!("upload:{id}:{name}"));
+        let name = format!("{id}:{name}");
         let token = random_id();
-        let mut conn = self.kv.conn();
-        let taken: Option<String> = redis::cmd("SET")
-            .arg(&key)
-            .arg(&token)
-            .arg("NX")
-            .arg("PX")
-            .arg(ttl.as_millis() as u64)
-            .query_async(&mut conn)
-            .await?;
-        Ok(taken.map(|_| UploadLock {
-            kv: self.kv.clone(),
-            key,
+        let mut conn = self.db.get().await?;
+        let taken =
+            db::uploads::take_lock(&mut conn, &name, &token, ttl.as_millis() as i64).await?;
+        Ok(taken.then(|| UploadLock {
+            db: self.db.clone(),
+            name,
             token,
             ttl,
         }))
     }
 }
 
-/// A held lock. Renew it during long writes; release it when done (it expires otherwise).
+impl UploadSession {
+    fn row(&self) -> db::uploads::SessionRow<'_> {
+        let receiving = self.state == SessionState::Receiving;
+        let keep_until = if receiving {
+            self.expires_at + EXPIRED_GRACE
+        } else {
+            Utc::now() + TOMBSTONE_TTL
+        };
+        db::uploads::SessionRow {
+            id: self.id.as_str(),
+            app_id: self.app_id,
+            receiving,
+            size: self.size.unwrap_or(0) as i64,
+            expires_at: self.expires_at,
+            keep_until,
+            session: serde_json::to_value(self).expect("sessions serialize"),
+        }
+    }
+}
+
+/// A held lease. Renew it during long writes; release it when done (it lapses otherwise).
+/// Leases are timed by the database's clock, so nodes with skewed clocks agree.
 pub struct UploadLock {
-    kv: Kv,
-    key: String,
+    db: DbPool,
+    name: String,
     token: String,
     ttl: Duration,
 }
 
-const RELEASE: &str = r#"if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end"#;
-const RENEW: &str = r#"if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end"#;
-
 impl UploadLock {
-    /// Extends the lock; false when it was lost (expired and taken by someone else).
+    /// Extends the lease; false when it was lost (lapsed, and perhaps taken by another).
     pub async fn renew(&self) -> Result<bool, InfraError> {
-        let kept: i64 = redis::Script::new(RENEW)
-            .key(&self.key)
-            .arg(&self.token)
-            .arg(self.ttl.as_millis() as u64)
-            .invoke_async(&mut self.kv.conn())
-            .await?;
-        Ok(kept == 1)
+        let mut conn = self.db.get().await?;
+        let ttl = self.ttl.as_millis() as i64;
+        Ok(db::uploads::renew_lock(&mut conn, &self.name, &self.token, ttl).await?)
     }
 
     pub async fn release(self) {
-        let released: Result<i64, _> = redis::Script::new(RELEASE)
-            .key(&self.key)
-            .arg(&self.token)
-            .invoke_async(&mut self.kv.conn())
-            .await;
+        let released = match self.db.get().await {
+            Ok(mut conn) => db::uploads::release_lock(&mut conn, &self.name, &self.token)
+                .await
+                .map_err(InfraError::from),
+            Err(e) => Err(e.into()),
+        };
         if let Err(e) = released {
-            tracing::warn!(key = self.key, error = %e, "lock not released; it will expire");
+            tracing::warn!(lock = self.name, error = %e, "lease not released; it will lapse");
         }
     }
 

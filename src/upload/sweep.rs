@@ -37,17 +37,15 @@ impl UploadService {
                     self.sessions.put(&session).await?;
                     swept += 1;
                 }
-                // Only the index entry was left.
-                None => self.sessions.remove(&id, None).await?,
-                Some(_) => {}
+                _ => {}
             }
             lock.release().await;
         }
         Ok(swept)
     }
 
-    /// What the session sweep cannot see because the sessions themselves are gone (Redis
-    /// lost its data): videos still `UPLOADING` past any session's lifetime are failed,
+    /// What the session sweep cannot see because the sessions themselves are gone (they
+    /// were in Redis before sessions moved to Postgres, or a row was deleted by hand): videos still `UPLOADING` past any session's lifetime are failed,
     /// and staged bytes without a session, untouched as long, are deleted. Returns how
     /// many of each.
     pub async fn sweep_orphans(&self) -> Result<(usize, usize), UploadError> {
@@ -59,7 +57,7 @@ impl UploadService {
         drop(conn);
         let mut failed = 0;
         for video in stale {
-            let reason = "upload session lost before the upload completed (Redis lost its data?)";
+            let reason = "upload session lost before the upload completed";
             if self.fail_video(video, reason).await? {
                 failed += 1;
             }
@@ -87,6 +85,9 @@ impl UploadService {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(swept = n, "expired uploads cleaned up"),
                     Err(e) => tracing::warn!(error = %e, "upload sweep failed"),
+                }
+                if let Err(e) = self.sessions.prune().await {
+                    tracing::warn!(error = %e, "pruning finished upload sessions failed");
                 }
                 if n % orphans_every != 0 {
                     continue;

@@ -9,6 +9,7 @@ pub mod hooks;
 pub mod ladder;
 pub mod media;
 pub mod node;
+pub mod own_redis;
 pub mod raw;
 pub mod signing;
 pub mod tus;

@@ -1,0 +1,3 @@
+DROP TABLE upload_locks;
+DROP TABLE upload_parts;
+DROP TABLE upload_sessions;
