@@ -18,6 +18,7 @@ pub const TRANSCODE_SECONDS: &str = "reel_transcode_duration_seconds";
 pub const TRANSCODE_REALTIME: &str = "reel_transcode_realtime_factor";
 pub const PUBLISH_FAILURES: &str = "reel_publish_failures_total";
 pub const SUBSCRIPTIONS: &str = "reel_subscriptions";
+pub const WS_CONNECTIONS: &str = "reel_websockets";
 pub const RATE_LIMITED: &str = "reel_rate_limited_total";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -99,6 +100,10 @@ fn describe() {
         "Failed attempts to publish outputs to the origins"
     );
     describe_gauge!(SUBSCRIPTIONS, "Open GraphQL subscriptions on this node");
+    describe_gauge!(
+        WS_CONNECTIONS,
+        "Open WebSockets on this node (capped by server.ws_max_connections)"
+    );
 }
 
 /// Decrements a gauge when dropped (an open subscription, an upload in progress).

@@ -146,3 +146,42 @@ async fn the_server_pings_and_drops_a_silent_peer() {
     }
     assert!(ended, "the silent peer's socket was closed");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_holds_at_most_its_cap_of_sockets() {
+    let app = TestApp::builder()
+        .config(|c| c.server.ws_max_connections = 2)
+        .start()
+        .await;
+    let first = connect(&app, "graphql-transport-ws").await;
+    let _second = connect(&app, "graphql-transport-ws").await;
+    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+        format!("ws://{}/graphql/ws", app.addr),
+    )
+    .unwrap();
+    req.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let refused = tokio_tungstenite::connect_async(req.clone()).await;
+    let Err(tokio_tungstenite::tungstenite::Error::Http(resp)) = refused else {
+        panic!("a third socket was accepted");
+    };
+    assert_eq!(resp.status(), 503);
+    assert_eq!(resp.headers()["retry-after"], "1");
+    let body: serde_json::Value = serde_json::from_slice(resp.body().as_deref().unwrap()).unwrap();
+    assert_eq!(body["code"], "UNAVAILABLE", "{body}");
+
+    // A closed socket gives its place back.
+    drop(first);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match tokio_tungstenite::connect_async(req.clone()).await {
+            Ok(_) => break,
+            Err(_) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await
+            }
+            Err(e) => panic!("no place after a socket closed: {e}"),
+        }
+    }
+}

@@ -26,6 +26,9 @@ pub struct ServerConfig {
     pub ws_ping_secs: u64,
     /// Largest message a WebSocket client may send.
     pub ws_max_message_bytes: usize,
+    /// WebSockets (live subscriptions) this node holds at once; more are refused with 503
+    /// so clients reconnect to another node. 0: no cap.
+    pub ws_max_connections: usize,
 }
 
 impl Default for ServerConfig {
@@ -40,6 +43,7 @@ impl Default for ServerConfig {
             ws_init_timeout_secs: 10,
             ws_ping_secs: 30,
             ws_max_message_bytes: 256 << 10,
+            ws_max_connections: 20_000,
         }
     }
 }

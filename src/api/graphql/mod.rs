@@ -26,6 +26,7 @@ use poem::{IntoResponse, handler};
 
 use crate::Reel;
 use crate::auth::Caller;
+use crate::error::ErrorCode;
 
 pub use subscription::Subscription;
 
@@ -89,11 +90,23 @@ pub async fn websocket(
     caller: Option<Ext<&Caller>>,
     protocol: GraphQLProtocol,
     websocket: WebSocket,
-) -> impl IntoResponse {
+) -> poem::Response {
     let (schema, reel) = (schema.clone(), reel.clone());
     let upgraded_as = caller.map(|c| c.0.clone());
+    let Some(place) = socket::Place::take(reel.config.server.ws_max_connections) else {
+        let message = "this node holds as many live connections as it may; retry (another node)";
+        let mut refused = crate::api::error_response(ErrorCode::Unavailable, message);
+        refused
+            .headers_mut()
+            .insert("Retry-After", poem::http::HeaderValue::from_static("1"));
+        return refused;
+    };
     websocket
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .config(socket::config(&reel))
-        .on_upgrade(move |stream| socket::serve(stream, schema, protocol.0, reel, upgraded_as))
+        .on_upgrade(move |stream| async move {
+            socket::serve(stream, schema, protocol.0, reel, upgraded_as).await;
+            drop(place);
+        })
+        .into_response()
 }

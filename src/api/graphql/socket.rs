@@ -4,6 +4,7 @@
 //! limit, keep-alive pings (a peer silent for two of them is dropped), and the socket
 //! closed when the token it was opened with expires.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -24,12 +25,47 @@ use crate::error::Coded;
 const CLOSE_INIT_TIMEOUT: u16 = 4408;
 const CLOSE_FORBIDDEN: u16 = 4403;
 
+/// First size of a socket's read buffer (it grows for a longer message, up to the limit).
+/// tungstenite's default, 128 KiB, was most of an idle subscriber's memory (issue 18).
+const READ_BUFFER: usize = 4 << 10;
+
 /// The socket's limits, from `[server]`.
 pub fn config(reel: &Reel) -> WebSocketConfig {
     let max = reel.config.server.ws_max_message_bytes;
     WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
+        // Each message goes out at once instead of waiting to fill a 128 KiB buffer; a
+        // client that stops reading gets at most this much queued before sends fail.
+        .write_buffer_size(0)
+        .max_write_buffer_size(max.saturating_mul(4))
         .max_message_size(Some(max))
         .max_frame_size(Some(max))
+}
+
+/// WebSockets this process holds (`server.ws_max_connections`).
+static OPEN: AtomicUsize = AtomicUsize::new(0);
+
+/// One of the node's WebSocket places, given back on drop.
+pub struct Place(());
+
+impl Place {
+    /// A place, unless `max` (0: no cap) are taken.
+    pub fn take(max: usize) -> Option<Self> {
+        let taken = OPEN.fetch_add(1, Ordering::AcqRel);
+        if max > 0 && taken >= max {
+            OPEN.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        metrics::gauge!(crate::metrics::WS_CONNECTIONS).set((taken + 1) as f64);
+        Some(Self(()))
+    }
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        let left = OPEN.fetch_sub(1, Ordering::AcqRel) - 1;
+        metrics::gauge!(crate::metrics::WS_CONNECTIONS).set(left as f64);
+    }
 }
 
 /// What the socket needs to know of a client message.
