@@ -197,3 +197,55 @@ async fn a_new_kind_fans_out_and_in_through_the_one_runner() {
     let _ = stop.send(true);
     runner.await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn finished_jobs_are_pruned_once_old_enough() {
+    use diesel_async::RunQueryDsl;
+    let app = TestApp::start().await;
+    let old_done = enqueue(&app, Note { n: 1, fail: false }, &[]).await;
+    let old_failed = enqueue(&app, Note { n: 2, fail: false }, &[]).await;
+    let recent_done = enqueue(&app, Note { n: 3, fail: false }, &[]).await;
+    let old_running = enqueue(&app, Note { n: 4, fail: false }, &[]).await;
+    // A job that waited for the old one and was freed by it.
+    let after_old = enqueue(&app, Note { n: 5, fail: false }, &[old_done]).await;
+    let queued = enqueue(&app, Note { n: 6, fail: false }, &[]).await;
+    let mut conn = app.reel.db.get().await.unwrap();
+    let set = |id: JobId, state: &str, age_hours: i32| {
+        diesel::sql_query(format!(
+            "UPDATE jobs SET state = '{state}', updated_at = now() - interval '{age_hours} hours' WHERE id = {id}"
+        ))
+    };
+    for (id, state, age) in [
+        (old_done, "done", 48),
+        (old_failed, "failed", 48),
+        (recent_done, "done", 1),
+        (old_running, "running", 48),
+    ] {
+        set(id, state, age).execute(&mut conn).await.unwrap();
+    }
+    diesel::sql_query(format!(
+        "UPDATE jobs SET state = 'queued', waiting_for = 0 WHERE id = {after_old}"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+
+    // Older than a day goes, at most `limit` at a time.
+    let day = 24 * 3600;
+    assert_eq!(db::jobs::prune(&mut conn, day, 1).await.unwrap(), 1);
+    assert_eq!(db::jobs::prune(&mut conn, day, 100).await.unwrap(), 1);
+    assert_eq!(db::jobs::prune(&mut conn, day, 100).await.unwrap(), 0);
+    drop(conn);
+    let left: Vec<JobId> = {
+        use diesel::QueryDsl;
+        let mut conn = app.reel.db.get().await.unwrap();
+        let ids = db::schema::jobs::table
+            .select(db::schema::jobs::id)
+            .order(db::schema::jobs::id);
+        ids.load(&mut conn).await.unwrap()
+    };
+    assert_eq!(left, vec![recent_done, old_running, after_old, queued]);
+    // The job that waited for a pruned one still runs.
+    assert_eq!(state(&app, after_old).await, "queued");
+    assert!(claim(&app).await.is_some());
+}

@@ -72,6 +72,9 @@ pub struct JobsConfig {
     pub poll_ms: u64,
     /// Attempts of a job before its video is failed.
     pub max_attempts: i32,
+    /// Done and failed jobs are deleted this long after they ended, so the queue's table
+    /// does not grow without bound. 0: kept for ever.
+    pub keep_finished_secs: u64,
 }
 
 impl Default for JobsConfig {
@@ -80,6 +83,7 @@ impl Default for JobsConfig {
             lease_secs: 30,
             poll_ms: 2000,
             max_attempts: 3,
+            keep_finished_secs: 7 * 24 * 3600,
         }
     }
 }

@@ -118,6 +118,24 @@ pub async fn claim(
     .optional()
 }
 
+/// Deletes up to `limit` jobs that ended (done or failed) more than `keep_secs` ago;
+/// returns how many. What waited for them was freed when they ended.
+pub async fn prune(conn: &mut AsyncPgConnection, keep_secs: i64, limit: i64) -> QueryResult<usize> {
+    diesel::sql_query(
+        "DELETE FROM jobs WHERE id IN (
+             SELECT id FROM jobs
+             WHERE state IN ('done', 'failed')
+               AND updated_at < now() - make_interval(secs => $1)
+             ORDER BY updated_at
+             LIMIT $2
+             FOR UPDATE SKIP LOCKED)",
+    )
+    .bind::<diesel::sql_types::Double, _>(keep_secs as f64)
+    .bind::<BigInt, _>(limit)
+    .execute(conn)
+    .await
+}
+
 /// Extends the lease; false when the job is gone (video deleted) or taken over (a job
 /// that finished itself stays its worker's).
 pub async fn renew(

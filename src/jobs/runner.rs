@@ -55,9 +55,43 @@ impl Runner {
                 let (me, wake, stop) = (self.clone(), wake.clone(), stop.clone());
                 loops.spawn(me.lane(lane, slots, wake, stop, shutdown.clone()));
             }
+            if self.ctx.jobs.keep_finished_secs > 0 {
+                loops.spawn(self.clone().prune_finished(stop));
+            }
             while loops.join_next().await.is_some() {}
             tracing::info!(worker = %self.name, "runner stopped");
         })
+    }
+
+    /// Deletes jobs that ended long ago, a batch a minute (every runner does; they skip
+    /// each other's rows), so the table stays as large as the recent past.
+    async fn prune_finished(self, mut stop: watch::Receiver<bool>) {
+        const EVERY: Duration = Duration::from_secs(60);
+        const BATCH: i64 = 10_000;
+        let keep = self.ctx.jobs.keep_finished_secs.min(i64::MAX as u64) as i64;
+        loop {
+            let pruned = match self.ctx.db.get().await {
+                Ok(mut conn) => db::jobs::prune(&mut conn, keep, BATCH).await,
+                Err(e) => {
+                    tracing::warn!(error = %e, "pruning jobs: no database connection");
+                    Ok(0)
+                }
+            };
+            match pruned {
+                // A full batch: there is more to delete; go on at once.
+                Ok(n) if n as i64 == BATCH => {
+                    tracing::info!(pruned = n, "finished jobs deleted");
+                    continue;
+                }
+                Ok(0) => {}
+                Ok(n) => tracing::info!(pruned = n, "finished jobs deleted"),
+                Err(e) => tracing::warn!(error = %e, "pruning finished jobs failed"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(EVERY) => {}
+                _ = stop.changed() => break,
+            }
+        }
     }
 
     async fn lane(
