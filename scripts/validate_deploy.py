@@ -22,7 +22,9 @@
      sources exist, nginx's upstreams are services on the listen port, and counts and
      switches the compose schema accepts as any string are numbers or booleans.
 
-Usage: validate_deploy.py [ROOT]   (prints one line per problem; exit status 1 if any)
+Usage: validate_deploy.py [--replace REL=FILE]... [ROOT]
+Prints one line per problem; exit status 1 if any. --replace checks the tree as if REL held
+FILE's content (scripts/validate-deploy uses it to prove that broken files fail).
 """
 
 from __future__ import annotations
@@ -38,7 +40,13 @@ import kubernetes_validate as kv
 import kubernetes_validate.utils as kvu
 import yaml
 
-ROOT = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), ".."))
+REPLACED: dict[str, str] = {}
+_args = sys.argv[1:]
+while _args[:1] == ["--replace"]:
+    _rel, _, _file = _args[1].partition("=")
+    REPLACED[os.path.normpath(_rel)] = _file
+    _args = _args[2:]
+ROOT = os.path.abspath(_args[0] if _args else os.path.join(os.path.dirname(__file__), ".."))
 problems: list[str] = []
 
 
@@ -47,7 +55,8 @@ def problem(where: str, what: str) -> None:
 
 
 def read(rel: str) -> str:
-    with open(os.path.join(ROOT, rel), encoding="utf-8") as f:
+    path = REPLACED.get(os.path.normpath(rel), os.path.join(ROOT, rel))
+    with open(path, encoding="utf-8") as f:
         return f.read()
 
 
@@ -549,6 +558,8 @@ def compose() -> None:
     for s in services.values():
         for v in s.get("volumes") or []:
             if isinstance(v, str) and v.startswith("./") and v.split(":")[0].endswith(".conf"):
+                if not os.path.isfile(os.path.join(ROOT, v.split(":")[0])):
+                    continue  # reported above as a missing bind mount
                 conf = read(v.split(":")[0])
                 for host, port in re.findall(r"^\s*server\s+([\w.-]+):(\d+)", conf, re.M):
                     if host not in services:
