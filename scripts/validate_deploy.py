@@ -385,7 +385,12 @@ def ignored(path: str, pats) -> bool:
 def containerfile() -> None:
     rel = "Containerfile"
     text = read(rel)
-    tracked = subprocess.run(["git", "-C", ROOT, "ls-files"], capture_output=True, text=True, check=True).stdout.split()
+    git = subprocess.run(["git", "-C", ROOT, "ls-files"], capture_output=True, text=True)
+    if git.returncode == 0:
+        tracked = git.stdout.split()
+    else:  # not a git checkout (an unpacked archive): every file counts
+        tracked = [os.path.relpath(os.path.join(d, f), ROOT) for d, _, fs in os.walk(ROOT)
+                   if "/.git" not in d for f in fs]
     pats = ignore_patterns()
     # .containerignore (Podman, Buildah) must say the same as .dockerignore.
     ci = os.path.join(ROOT, ".containerignore")
