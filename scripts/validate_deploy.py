@@ -70,6 +70,13 @@ def yaml_docs(rel: str) -> list[dict]:
 
 # --- facts from the code and the docs ------------------------------------------------
 
+def must(match, what: str):
+    """A regex match the checks depend on; a clear failure when the code moved."""
+    if match is None:
+        raise SystemExit(f"validate_deploy.py: cannot find {what}; update scripts/validate_deploy.py")
+    return match
+
+
 def documented_keys() -> set[str]:
     """Keys named in the first column of docs/configuration.md's tables."""
     keys = set()
@@ -88,7 +95,7 @@ MAP_KEYS = {"storage.options", "delivery.origins", "delivery.cdns", "limits.apps
 def cli() -> tuple[dict[str, set[str]], set[str]]:
     """`reel` subcommands with their long flags, and variables of flags (`env = "…"`)."""
     src = read("src/main.rs")
-    body = re.search(r"enum Command \{(.*?)\n\}", src, re.S).group(1)
+    body = must(re.search(r"enum Command \{(.*?)\n\}", src, re.S), "enum Command in src/main.rs").group(1)
     commands: dict[str, set[str]] = {}
     current = None
     for line in body.splitlines():
@@ -113,8 +120,9 @@ KEYS = documented_keys()
 
 def job_metric() -> tuple[str, set[str], set[str]]:
     """The queue gauge's name, its `state` values and the job kinds (`kind` values)."""
-    name = re.search(r'pub const JOBS: &str = "([a-z_]+)";', read("src/metrics.rs")).group(1)
-    counts = re.search(r"pub async fn counts.*?VALUES (.*?)\) AS s\(state\)", read("src/db/jobs.rs"), re.S)
+    name = must(re.search(r'pub const JOBS: &str = "([a-z_]+)";', read("src/metrics.rs")), "JOBS in src/metrics.rs").group(1)
+    counts = must(re.search(r"pub async fn counts.*?VALUES (.*?)\) AS s\(state\)", read("src/db/jobs.rs"), re.S),
+                  "the job states of db::jobs::counts in src/db/jobs.rs")
     states = set(re.findall(r"'([a-z]+)'", counts.group(1)))
     kinds = set()
     for path in glob.glob(os.path.join(ROOT, "src", "**", "*.rs"), recursive=True):
