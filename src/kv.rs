@@ -1,6 +1,7 @@
 //! Redis: one connection manager, and the namespace (`REEL_REDIS_PREFIX`) that
 //! every key and channel of this install lives under.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,12 +26,32 @@ pub struct Kv {
 }
 
 impl Kv {
-    pub async fn connect(url: &str, prefix: &str) -> Result<Self, KvSetupError> {
+    /// Connects to `url` (`redis://`, or `rediss://` for TLS, verified against the system's
+    /// roots or `ca_file`'s certificates).
+    pub async fn connect(
+        url: &str,
+        prefix: &str,
+        ca_file: Option<&Path>,
+    ) -> Result<Self, KvSetupError> {
         let fail = |e: &dyn std::fmt::Display| KvSetupError {
             url: redact_url(url),
             reason: e.to_string(),
         };
-        let client = redis::Client::open(url).map_err(|e| fail(&e))?;
+        // Redis's client builds its TLS config from rustls's process default.
+        crate::tls::provider();
+        let client = match ca_file {
+            None => redis::Client::open(url).map_err(|e| fail(&e))?,
+            Some(path) => {
+                // Read and checked here, so a bad file is named rather than a failed handshake.
+                crate::tls::read_pem_certs(path).map_err(|e| fail(&e))?;
+                let pem = std::fs::read(path).map_err(|e| fail(&e))?;
+                let certs = redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem),
+                };
+                redis::Client::build_with_tls(url, certs).map_err(|e| fail(&e))?
+            }
+        };
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(3)))
             .set_response_timeout(Some(Duration::from_secs(5)))

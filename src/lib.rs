@@ -23,6 +23,7 @@ pub mod sealing;
 pub mod services;
 pub mod storage;
 pub mod telemetry;
+pub mod tls;
 pub mod upload;
 pub mod video;
 pub mod webhook;

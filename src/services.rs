@@ -74,7 +74,12 @@ impl Reel {
             }
         }
         let db = db::connect(&config.database_url, &config.database).await?;
-        let kv = Kv::connect(&config.redis_url, &config.redis_prefix).await?;
+        let kv = Kv::connect(
+            &config.redis_url,
+            &config.redis_prefix,
+            config.redis_ca_file.as_deref(),
+        )
+        .await?;
         let storage = Storage::open(&config.storage, &config.data_dir)?;
         let sealing = Arc::new(SecretBox::new(
             config.auth.master_key.get(),

@@ -6,6 +6,7 @@ pub mod delivery;
 pub mod images;
 pub mod limits;
 pub mod media;
+mod secrets;
 pub mod server;
 pub mod webhooks;
 
@@ -35,8 +36,11 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `DATABASE_URL`; the database is created when missing.
     pub database_url: String,
-    /// `REDIS_URL`.
+    /// `REDIS_URL` (`rediss://` for TLS).
     pub redis_url: String,
+    /// PEM file of the CA that signed the Redis server's certificate (`REEL_REDIS_CA_FILE`),
+    /// for a private CA; the system's roots otherwise.
+    pub redis_ca_file: Option<PathBuf>,
     /// Namespace of every Redis key and channel (`REEL_REDIS_PREFIX`).
     pub redis_prefix: String,
     /// `text` or `json` (`REEL_LOG_FORMAT`).
@@ -209,6 +213,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./data"),
             database_url: "postgres://localhost/reel".into(),
             redis_url: "redis://127.0.0.1:6379".into(),
+            redis_ca_file: None,
             redis_prefix: "reel:".into(),
             log_format: LogFormat::Text,
             database: DatabaseConfig::default(),
@@ -291,10 +296,16 @@ impl Config {
             }
             figment = figment.merge(Toml::file(path));
         }
-        let figment = figment
+        let mut figment = figment
             // REEL_LISTEN → listen, REEL_STORAGE__KIND → storage.kind, …
             .merge(Env::prefixed("REEL_").split("__"))
             .merge(Env::raw().only(&["DATABASE_URL", "REDIS_URL"]));
+        let defaults = serde_json::to_value(Config::default()).expect("the defaults serialize");
+        let vars = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+        for setting in secrets::from_env(vars, &defaults).map_err(ConfigError)? {
+            figment = figment.merge(Serialized::default(&setting.key, setting.value));
+        }
         let config: Config = figment.extract().map_err(|e| ConfigError(e.to_string()))?;
         config.validate()?;
         Ok(config)

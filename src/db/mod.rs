@@ -12,23 +12,24 @@ pub mod outputs;
 pub mod scans;
 pub mod schema;
 pub mod settings;
+pub mod tls;
 pub mod tracks;
 pub mod uploads;
 pub mod videos;
 pub mod watermarks;
 pub mod webhooks;
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use diesel::ConnectionError;
 use diesel_async::pooled_connection::deadpool::{BuildError, Object, Pool};
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
-use diesel_async::{AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use futures_util::FutureExt;
 
 use crate::config::{DatabaseConfig, redact_url};
+use tls::PgTarget;
 
 pub use diesel_async::pooled_connection::deadpool::PoolError;
 
@@ -67,42 +68,41 @@ fn unreachable(url: &str, e: impl std::fmt::Display) -> DbSetupError {
     }
 }
 
+fn target(url: &str) -> Result<PgTarget, DbSetupError> {
+    PgTarget::parse(url).map_err(|reason| DbSetupError::BadUrl {
+        url: redact_url(url),
+        reason,
+    })
+}
+
 /// Creates the database named in `url` when the server lacks it.
 pub async fn ensure_database(url: &str, connect_timeout: Duration) -> Result<(), DbSetupError> {
-    let mut pg = tokio_postgres::Config::from_str(url).map_err(|e| DbSetupError::BadUrl {
-        url: redact_url(url),
-        reason: e.to_string(),
-    })?;
+    let target = target(url)?;
+    let mut pg = target.config.clone();
     pg.connect_timeout(connect_timeout);
     let name = match pg.get_dbname() {
         Some(name) => name.to_string(),
         None => pg.get_user().unwrap_or("postgres").to_string(),
     };
-    match pg.connect(tokio_postgres::NoTls).await {
-        Ok((client, connection)) => {
-            drop(client);
-            drop(connection);
-            return Ok(());
-        }
+    match target.client(&pg).await {
+        Ok(_) => return Ok(()),
         Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::INVALID_CATALOG_NAME) => {}
-        Err(e) => return Err(unreachable(url, e)),
+        Err(e) => return Err(unreachable(url, tls::error_chain(&e))),
     }
     let mut last_err = None;
     for maintenance in ["postgres", "template1"] {
         let mut admin = pg.clone();
         admin.dbname(maintenance);
-        let (client, connection) = match admin.connect(tokio_postgres::NoTls).await {
-            Ok(pair) => pair,
+        let client = match target.client(&admin).await {
+            Ok(client) => client,
             Err(e) => {
-                last_err = Some(e.to_string());
+                last_err = Some(tls::error_chain(&e));
                 continue;
             }
         };
-        let driver = tokio::spawn(connection);
         let sql = format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""));
         let result = client.batch_execute(&sql).await;
         drop(client);
-        let _ = driver.await;
         return match result {
             Ok(()) => {
                 tracing::info!(database = %name, "created database");
@@ -130,14 +130,14 @@ pub async fn ensure_database(url: &str, connect_timeout: Duration) -> Result<(),
 pub async fn connect(url: &str, cfg: &DatabaseConfig) -> Result<DbPool, DbSetupError> {
     let statement_timeout = cfg.statement_timeout_ms;
     let connect_timeout = Duration::from_millis(cfg.connect_timeout_ms);
+    let target = target(url)?;
     let mut manager_config = ManagerConfig::default();
-    manager_config.custom_setup = Box::new(move |url: &str| {
-        let url = url.to_string();
+    manager_config.custom_setup = Box::new(move |_url: &str| {
+        let target = target.clone();
         async move {
-            let mut conn =
-                tokio::time::timeout(connect_timeout, AsyncPgConnection::establish(&url))
-                    .await
-                    .map_err(|_| ConnectionError::BadConnection("connect timed out".into()))??;
+            let mut conn = tokio::time::timeout(connect_timeout, target.diesel())
+                .await
+                .map_err(|_| ConnectionError::BadConnection("connect timed out".into()))??;
             diesel::sql_query(format!("SET statement_timeout = {statement_timeout}"))
                 .execute(&mut conn)
                 .await
@@ -162,7 +162,8 @@ pub async fn connect(url: &str, cfg: &DatabaseConfig) -> Result<DbPool, DbSetupE
 /// Runs pending migrations under an advisory lock; returns the versions applied.
 /// Needs a multi-threaded tokio runtime (diesel's harness is synchronous).
 pub async fn migrate(url: &str) -> Result<Vec<String>, DbSetupError> {
-    let mut conn = AsyncPgConnection::establish(url)
+    let mut conn = target(url)?
+        .diesel()
         .await
         .map_err(|e| unreachable(url, e))?;
     let lock = |sql: &'static str| {

@@ -12,6 +12,7 @@ pub mod node;
 pub mod own_redis;
 pub mod raw;
 pub mod signing;
+pub mod tls_services;
 pub mod tus;
 pub mod watermark;
 pub mod ws;
