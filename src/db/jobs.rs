@@ -89,33 +89,45 @@ pub async fn insert(
     .await
 }
 
-/// Takes the most urgent ready job of `kinds` (highest priority, then oldest), or one
-/// whose worker died (lease expired), and leases it to `worker`.
+/// Takes a job of `kinds` whose worker died (lease expired), else the most urgent ready
+/// one (highest priority, then oldest), and leases it to `worker`.
 pub async fn claim(
     conn: &mut AsyncPgConnection,
     worker: &str,
     lease_secs: i32,
     kinds: &[&str],
 ) -> QueryResult<Option<JobRow>> {
-    diesel::sql_query(
-        "UPDATE jobs SET state = 'running', attempts = attempts + 1, worker = $1,
-                lease_until = now() + make_interval(secs => $2), updated_at = now()
-         WHERE id = (
-             SELECT id FROM jobs
-             WHERE kind = ANY($3)
-               AND ((state = 'queued' AND run_at <= now())
-                    OR (state = 'running' AND lease_until < now()))
-             ORDER BY priority DESC, run_at, id
-             FOR UPDATE SKIP LOCKED
-             LIMIT 1)
-         RETURNING id, kind, app_id, video_id, payload, priority, attempts",
-    )
-    .bind::<Text, _>(worker)
-    .bind::<Integer, _>(lease_secs)
-    .bind::<Array<Text>, _>(kinds)
-    .get_result(conn)
-    .await
-    .optional()
+    // Two probes, each along its own partial index (`jobs_leased`, then `jobs_ready` in
+    // its order): one query with `OR` between them sorted every ready job on each claim.
+    for pick in [
+        "SELECT id FROM jobs
+         WHERE state = 'running' AND lease_until < now() AND kind = ANY($3)
+         ORDER BY lease_until
+         FOR UPDATE SKIP LOCKED
+         LIMIT 1",
+        "SELECT id FROM jobs
+         WHERE state = 'queued' AND run_at <= now() AND kind = ANY($3)
+         ORDER BY priority DESC, run_at, id
+         FOR UPDATE SKIP LOCKED
+         LIMIT 1",
+    ] {
+        let claimed = diesel::sql_query(format!(
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, worker = $1,
+                    lease_until = now() + make_interval(secs => $2), updated_at = now()
+             WHERE id = ({pick})
+             RETURNING id, kind, app_id, video_id, payload, priority, attempts"
+        ))
+        .bind::<Text, _>(worker)
+        .bind::<Integer, _>(lease_secs)
+        .bind::<Array<Text>, _>(kinds)
+        .get_result(conn)
+        .await
+        .optional()?;
+        if claimed.is_some() {
+            return Ok(claimed);
+        }
+    }
+    Ok(None)
 }
 
 /// Deletes up to `limit` jobs that ended (done or failed) more than `keep_secs` ago;
