@@ -119,7 +119,7 @@ impl UploadService {
             }
         }
         if let Err(e) = self.sessions.put(&session).await {
-            // Redis failed: no session will ever complete this video.
+            // The session was not stored: nothing will ever complete this video.
             if let Some(video) = session.video_id {
                 self.discard_video(req.app, video).await?;
             }

@@ -45,9 +45,9 @@ impl UploadService {
     }
 
     /// What the session sweep cannot see because the sessions themselves are gone (they
-    /// were in Redis before sessions moved to Postgres, or a row was deleted by hand): videos still `UPLOADING` past any session's lifetime are failed,
-    /// and staged bytes without a session, untouched as long, are deleted. Returns how
-    /// many of each.
+    /// were in Redis before sessions moved to Postgres, or a row was deleted by hand):
+    /// videos still `UPLOADING` past any session's lifetime are failed, and staged bytes
+    /// without a session, untouched as long, are deleted. Returns how many of each.
     pub async fn sweep_orphans(&self) -> Result<(usize, usize), UploadError> {
         let lifetime = Duration::from_secs(self.config.expiry_secs) + ORPHAN_MARGIN;
         let cutoff = chrono::Utc::now()
