@@ -43,8 +43,8 @@ impl Kv {
             None => redis::Client::open(url).map_err(|e| fail(&e))?,
             Some(path) => {
                 // Read and checked here, so a bad file is named rather than a failed handshake.
-                crate::tls::read_pem_certs(path).map_err(|e| fail(&e))?;
                 let pem = std::fs::read(path).map_err(|e| fail(&e))?;
+                crate::tls::pem_certs(&pem, path).map_err(|e| fail(&e))?;
                 let certs = redis::TlsCertificates {
                     client_tls: None,
                     root_cert: Some(pem),

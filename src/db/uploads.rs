@@ -3,7 +3,6 @@
 //! opaque JSON here; `upload::session` owns its shape.
 
 use chrono::{DateTime, Utc};
-use diesel::dsl::{count_star, sql};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -124,24 +123,27 @@ pub async fn open_of_app(
     app: AppId,
     except: &str,
 ) -> QueryResult<(i64, i64, bool)> {
-    let open = upload_sessions::table
-        .filter(upload_sessions::app_id.eq(app))
-        .filter(upload_sessions::receiving)
-        .filter(upload_sessions::expires_at.gt(diesel::dsl::now));
-    let (count, bytes): (i64, Option<i64>) = open
-        .filter(upload_sessions::id.ne(except))
-        .select((
-            count_star(),
-            sql::<diesel::sql_types::Nullable<BigInt>>("SUM(size)::bigint"),
-        ))
-        .first(conn)
-        .await?;
-    let counted = diesel::select(diesel::dsl::exists(
-        open.filter(upload_sessions::id.eq(except)),
-    ))
+    #[derive(QueryableByName)]
+    struct Open {
+        #[diesel(sql_type = BigInt)]
+        others: i64,
+        #[diesel(sql_type = BigInt)]
+        bytes: i64,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        counted: bool,
+    }
+    let open: Open = diesel::sql_query(
+        "SELECT count(*) FILTER (WHERE id <> $2) AS others,
+                COALESCE(SUM(size) FILTER (WHERE id <> $2), 0)::bigint AS bytes,
+                COALESCE(bool_or(id = $2), false) AS counted
+         FROM upload_sessions
+         WHERE app_id = $1 AND receiving AND expires_at > now()",
+    )
+    .bind::<BigInt, _>(app)
+    .bind::<diesel::sql_types::Text, _>(except)
     .get_result(conn)
     .await?;
-    Ok((count, bytes.unwrap_or(0), counted))
+    Ok((open.others, open.bytes, open.counted))
 }
 
 /// Takes the lease `name` for `ttl_ms` unless a live one is held; true when taken.
