@@ -249,3 +249,54 @@ async fn finished_jobs_are_pruned_once_old_enough() {
     assert_eq!(state(&app, after_old).await, "queued");
     assert!(claim(&app).await.is_some());
 }
+
+/// `synchronous_commit` on a connection, as its next transaction would commit.
+async fn commit_mode(conn: &mut diesel_async::AsyncPgConnection) -> String {
+    #[derive(diesel::QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        synchronous_commit: String,
+    }
+    use diesel_async::RunQueryDsl;
+    let row: Setting = diesel::sql_query("SHOW synchronous_commit")
+        .get_result(conn)
+        .await
+        .unwrap();
+    row.synchronous_commit
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn claims_and_plain_ends_skip_the_flush_without_leaking_it_to_the_connection() {
+    let app = TestApp::start().await;
+    let a = enqueue(&app, Note { n: 1, fail: false }, &[]).await;
+    let after_a = enqueue(&app, Note { n: 2, fail: false }, &[a]).await;
+    let mut conn = app.reel.db.get().await.unwrap();
+    let before = commit_mode(&mut conn).await;
+    assert_eq!(before, "on");
+
+    // The claim is its own unflushed transaction; the setting ends with it, so a job's
+    // effects committed later on this pooled connection are durable.
+    let row = db::jobs::claim(&mut conn, "tester", 30, &[Note::KIND])
+        .await
+        .unwrap()
+        .expect("a job");
+    assert_eq!(row.id, a);
+    assert_eq!(commit_mode(&mut conn).await, before);
+    assert_eq!(state(&app, a).await, "running");
+
+    // An end on its own frees what waited for it, like a durable one.
+    assert!(
+        db::jobs::finish_alone(&mut conn, a, "tester")
+            .await
+            .unwrap()
+    );
+    assert_eq!(commit_mode(&mut conn).await, before);
+    assert_eq!(state(&app, a).await, "done");
+    assert_eq!(state(&app, after_a).await, "queued");
+    // Not ours any more: refused.
+    assert!(
+        !db::jobs::finish_alone(&mut conn, a, "tester")
+            .await
+            .unwrap()
+    );
+}

@@ -1,6 +1,6 @@
 //! `bench/queue`: how fast Reel's job queue hands out work. Each claimer is a task with a
 //! pooled connection that claims a no-op job with the runner's own query
-//! (`db::jobs::claim`, `FOR UPDATE SKIP LOCKED`) and finishes it (`db::jobs::finish`), until
+//! (`db::jobs::claim`, `FOR UPDATE SKIP LOCKED`) and finishes it (`db::jobs::finish_alone`), until
 //! none is left. Prints a Markdown table.
 //!
 //! Usage: queue DATABASE_URL   (a database of its own: its `jobs` table is emptied)
@@ -119,7 +119,11 @@ async fn drain(pool: &DbPool, n: usize) -> Run {
                 claims.push(t.elapsed().as_secs_f64() * 1000.0);
                 let Some(row) = row else { break };
                 let t = Instant::now();
-                assert!(db::jobs::finish(&mut conn, row.id, &worker).await.unwrap());
+                assert!(
+                    db::jobs::finish_alone(&mut conn, row.id, &worker)
+                        .await
+                        .unwrap()
+                );
                 finishes.push(t.elapsed().as_secs_f64() * 1000.0);
             }
             claims.pop(); // the empty claim that ended the loop

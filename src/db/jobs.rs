@@ -91,6 +91,10 @@ pub async fn insert(
 
 /// Takes a job of `kinds` whose worker died (lease expired), else the most urgent ready
 /// one (highest priority, then oldest), and leases it to `worker`.
+///
+/// The claim commits without waiting for its WAL flush (docs/architecture.md, "Jobs"):
+/// a claim lost in a Postgres crash leaves the job queued, and it runs again, as it
+/// would after its worker died.
 pub async fn claim(
     conn: &mut AsyncPgConnection,
     worker: &str,
@@ -111,10 +115,13 @@ pub async fn claim(
          FOR UPDATE SKIP LOCKED
          LIMIT 1",
     ] {
+        // `set_config(…, true)` is `SET LOCAL` inside the statement's own transaction, so
+        // the claim stays one round trip.
         let claimed = diesel::sql_query(format!(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, worker = $1,
                     lease_until = now() + make_interval(secs => $2), updated_at = now()
              WHERE id = ({pick})
+               AND set_config('synchronous_commit', 'off', true) IS NOT NULL
              RETURNING id, kind, app_id, video_id, payload, priority, attempts"
         ))
         .bind::<Text, _>(worker)
@@ -181,29 +188,51 @@ pub async fn renew(
 }
 
 /// Marks the job done and frees what waited for it; false when it was no longer ours.
+/// In the caller's transaction, which commits durably (the job's effects may be in it).
 pub async fn finish(conn: &mut AsyncPgConnection, id: JobId, worker: &str) -> QueryResult<bool> {
+    conn.transaction(async |conn| end_running(conn, id, worker).await)
+        .await
+}
+
+/// [`finish`] for a job whose effects are already committed (or in storage), as a
+/// transaction of its own that does not wait for its WAL flush: lost in a Postgres crash,
+/// the job runs again, as jobs may (docs/architecture.md, "Jobs"). A later durable commit
+/// flushes it anyway, so nothing that depends on this end can outlive its loss.
+pub async fn finish_alone(
+    conn: &mut AsyncPgConnection,
+    id: JobId,
+    worker: &str,
+) -> QueryResult<bool> {
     conn.transaction(async |conn| {
-        let n = diesel::update(
-            jobs::table.filter(
-                jobs::id
-                    .eq(id)
-                    .and(jobs::worker.eq(worker))
-                    .and(jobs::state.eq("running")),
-            ),
-        )
-        .set((
-            jobs::state.eq("done"),
-            jobs::lease_until.eq(None::<DateTime<Utc>>),
-            jobs::updated_at.eq(diesel::dsl::now),
-        ))
-        .execute(conn)
-        .await?;
-        if n == 1 {
-            release_dependents(conn, id).await?;
-        }
-        Ok(n == 1)
+        diesel::sql_query("SET LOCAL synchronous_commit = off")
+            .execute(conn)
+            .await?;
+        end_running(conn, id, worker).await
     })
     .await
+}
+
+/// Marks a running job of `worker` done and frees what waited for it.
+async fn end_running(conn: &mut AsyncPgConnection, id: JobId, worker: &str) -> QueryResult<bool> {
+    let n = diesel::update(
+        jobs::table.filter(
+            jobs::id
+                .eq(id)
+                .and(jobs::worker.eq(worker))
+                .and(jobs::state.eq("running")),
+        ),
+    )
+    .set((
+        jobs::state.eq("done"),
+        jobs::lease_until.eq(None::<DateTime<Utc>>),
+        jobs::updated_at.eq(diesel::dsl::now),
+    ))
+    .execute(conn)
+    .await?;
+    if n == 1 {
+        release_dependents(conn, id).await?;
+    }
+    Ok(n == 1)
 }
 
 /// Records a failed attempt: back to the queue after `retry_in_secs`, or `failed` for

@@ -175,7 +175,7 @@ impl Runner {
             // Finished here unless the job finished itself with its effects.
             Some(Ok(())) => match self.ctx.db.get().await {
                 Ok(mut conn) => {
-                    if let Err(e) = job.finish(&mut conn).await {
+                    if let Err(e) = job.finish_alone(&mut conn).await {
                         tracing::error!(error = %e, "recording the job's end failed");
                     }
                 }

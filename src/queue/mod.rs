@@ -124,6 +124,12 @@ impl Claimed {
     pub async fn finish(&self, conn: &mut AsyncPgConnection) -> QueryResult<bool> {
         db::jobs::finish(conn, self.id, &self.worker).await
     }
+
+    /// Marks the job done on its own, once its effects are stored: the runner's end of
+    /// a job that did not finish itself (`db::jobs::finish_alone`).
+    pub async fn finish_alone(&self, conn: &mut AsyncPgConnection) -> QueryResult<bool> {
+        db::jobs::finish_alone(conn, self.id, &self.worker).await
+    }
 }
 
 /// A name for this process's claims on the queue (`host:role:pid:nonce`), so job rows
