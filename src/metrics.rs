@@ -18,6 +18,7 @@ pub const TRANSCODE_SECONDS: &str = "reel_transcode_duration_seconds";
 pub const TRANSCODE_REALTIME: &str = "reel_transcode_realtime_factor";
 pub const PUBLISH_FAILURES: &str = "reel_publish_failures_total";
 pub const SUBSCRIPTIONS: &str = "reel_subscriptions";
+pub const EVENT_RENDERINGS: &str = "reel_event_renderings_total";
 pub const WS_CONNECTIONS: &str = "reel_websockets";
 pub const RATE_LIMITED: &str = "reel_rate_limited_total";
 
@@ -100,6 +101,10 @@ fn describe() {
         "Failed attempts to publish outputs to the origins"
     );
     describe_gauge!(SUBSCRIPTIONS, "Open GraphQL subscriptions on this node");
+    describe_counter!(
+        EVENT_RENDERINGS,
+        "Answers to videoEvents subscriptions rendered: one per event and distinct request on a node, shared by its subscribers"
+    );
     describe_gauge!(
         WS_CONNECTIONS,
         "Open WebSockets on this node (capped by server.ws_max_connections)"

@@ -3,25 +3,9 @@
 mod common;
 
 use common::TestApp;
+use common::metrics::sample;
 use common::tus::Tus;
 use serde_json::json;
-
-/// The value of the sample `name{labels…}` (labels in any order), or `None`.
-fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .find_map(|line| {
-            let (series, value) = line.rsplit_once(' ')?;
-            let (metric, rest) = series.split_once('{').unwrap_or((series, "}"));
-            if metric != name {
-                return None;
-            }
-            let all = labels
-                .iter()
-                .all(|(k, v)| rest.contains(&format!("{k}=\"{v}\"")));
-            all.then(|| value.parse().ok()).flatten()
-        })
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_count_a_known_sequence_of_requests() {

@@ -5,8 +5,10 @@ mod common;
 use std::time::Duration;
 
 use common::TestApp;
+use common::metrics::counter;
 use common::own_redis::OwnRedis;
 use common::ws::{connect, next, send, signed_in};
+use reel::metrics::EVENT_RENDERINGS;
 use reel::model::VideoStatus;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -222,5 +224,142 @@ async fn a_change_made_while_redis_was_down_reaches_subscribers_once_it_is_back(
     assert_eq!(
         missed["payload"]["data"]["videoEvents"]["status"], "TRANSCODING",
         "{missed}"
+    );
+}
+
+/// A token of `creds`' app with only `scopes`.
+async fn token_with(app: &TestApp, creds: &common::Credentials, scopes: &[&str]) -> String {
+    let out = app
+        .graphql(
+            creds,
+            "mutation($s: [TokenScope!]) { createToken(ttlSeconds: 600, scopes: $s) { token } }",
+            json!({ "s": scopes }),
+        )
+        .await;
+    out["data"]["createToken"]["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no token in {out}"))
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn subscribers_asking_alike_share_an_event_each_with_its_own_answer() {
+    let app = TestApp::start().await;
+    let alpha = app.create_app("alpha").await;
+    let beta = app.create_app("beta").await;
+    let video = app.insert_video(alpha.app_id, VideoStatus::Uploaded).await;
+    let theirs = app.insert_video(beta.app_id, VideoStatus::Uploaded).await;
+    let token = app.token(&alpha, 600).await;
+    let same = "subscription { videoEvents { videoId status } }";
+    let named = "subscription Feed($at: Boolean!) { feed: videoEvents { videoId at @include(if: $at) deleted } }";
+
+    // Two alike (rendered once per event on the node), one of each protocol; one alike
+    // but of another app; others with their own selection or variables.
+    let mut alike = [signed_in(&app, &token).await, signed_in(&app, &token).await];
+    for ws in &mut alike {
+        send(
+            ws,
+            json!({ "id": "s", "type": "subscribe", "payload": { "query": same } }),
+        )
+        .await;
+    }
+    let mut legacy = connect(&app, "graphql-ws").await;
+    send(
+        &mut legacy,
+        json!({ "type": "connection_init", "payload": { "token": token } }),
+    )
+    .await;
+    assert_eq!(next(&mut legacy).await["type"], "connection_ack");
+    send(
+        &mut legacy,
+        json!({ "id": "l", "type": "start", "payload": { "query": same } }),
+    )
+    .await;
+    let other_app_token = app.token(&beta, 600).await;
+    let mut other_app = signed_in(&app, &other_app_token).await;
+    send(
+        &mut other_app,
+        json!({ "id": "o", "type": "subscribe", "payload": { "query": same } }),
+    )
+    .await;
+    let mut with_at = signed_in(&app, &token).await;
+    send(&mut with_at, json!({ "id": "a", "type": "subscribe", "payload": { "query": named, "variables": { "at": true } } })).await;
+    let mut without_at = signed_in(&app, &token).await;
+    send(&mut without_at, json!({ "id": "b", "type": "subscribe", "payload": { "query": named, "operationName": "Feed", "variables": { "at": false } } })).await;
+
+    // Refused as if alone: a field that does not exist, a token that may not read.
+    let mut bad = signed_in(&app, &token).await;
+    send(&mut bad, json!({ "id": "x", "type": "subscribe", "payload": { "query": "subscription { videoEvents { nope } }" } })).await;
+    let refused = next(&mut bad).await;
+    assert!(refused.to_string().contains("nope"), "{refused}");
+    let upload_only = token_with(&app, &alpha, &["UPLOAD"]).await;
+    let mut forbidden = signed_in(&app, &upload_only).await;
+    send(
+        &mut forbidden,
+        json!({ "id": "f", "type": "subscribe", "payload": { "query": same } }),
+    )
+    .await;
+    let refused = next(&mut forbidden).await;
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{refused}"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let rendered = counter(EVENT_RENDERINGS);
+    let delete = "mutation($id: ID!) { deleteVideo(id: $id) }";
+    app.graphql(&alpha, delete, json!({ "id": video.to_string() }))
+        .await;
+    for ws in &mut alike {
+        let event = next(ws).await;
+        assert_eq!(event["type"], "next");
+        assert_eq!(event["id"], "s");
+        assert_eq!(
+            event["payload"]["data"],
+            json!({ "videoEvents": { "videoId": video.to_string(), "status": "UPLOADED" } })
+        );
+    }
+    let event = next(&mut legacy).await;
+    assert_eq!(
+        (&event["type"], &event["id"]),
+        (&json!("data"), &json!("l"))
+    );
+    assert_eq!(
+        event["payload"]["data"]["videoEvents"]["videoId"],
+        video.to_string()
+    );
+    let event = next(&mut with_at).await;
+    assert_eq!(event["id"], "a");
+    let feed = &event["payload"]["data"]["feed"];
+    assert_eq!(feed["deleted"], true, "{event}");
+    assert!(feed["at"].is_string(), "{event}");
+    let event = next(&mut without_at).await;
+    let feed = &event["payload"]["data"]["feed"];
+    assert_eq!(feed["videoId"], video.to_string(), "{event}");
+    assert!(feed.get("at").is_none(), "{event}");
+    // Five subscribers of the app, three distinct requests: three renderings.
+    assert_eq!(counter(EVENT_RENDERINGS) - rendered, 3.0);
+
+    // The other app's subscriber, alike in every other way, sees only its own app.
+    app.graphql(&beta, delete, json!({ "id": theirs.to_string() }))
+        .await;
+    let event = next(&mut other_app).await;
+    assert_eq!(
+        event["payload"]["data"]["videoEvents"]["videoId"],
+        theirs.to_string(),
+        "{event}"
+    );
+
+    // Completing one alike subscription leaves the other running.
+    let [mut first, mut second] = alike;
+    send(&mut first, json!({ "id": "s", "type": "complete" })).await;
+    let again = app.insert_video(alpha.app_id, VideoStatus::Uploaded).await;
+    app.graphql(&alpha, delete, json!({ "id": again.to_string() }))
+        .await;
+    let event = next(&mut second).await;
+    assert_eq!(
+        event["payload"]["data"]["videoEvents"]["videoId"],
+        again.to_string(),
+        "{event}"
     );
 }

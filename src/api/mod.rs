@@ -60,6 +60,7 @@ pub fn routes(reel: Reel) -> impl poem::Endpoint<Output = Response> {
         .nest(routes::TUS, tus::routes(reel.clone()))
         .nest(routes::REST, rest::routes(reel.clone()))
         .data(schema)
+        .data(graphql::Renderers::default())
         .data(reel)
         // Outside auth, so browsers' preflight requests are answered.
         .with(

@@ -8,6 +8,7 @@ pub mod edge;
 pub mod hooks;
 pub mod ladder;
 pub mod media;
+pub mod metrics;
 pub mod node;
 pub mod own_redis;
 pub mod raw;

@@ -9,6 +9,7 @@ mod media_info;
 mod mutation;
 mod playback;
 mod query;
+mod shared;
 mod socket;
 mod subscription;
 mod tracks;
@@ -83,15 +84,23 @@ pub async fn http(
     schema.execute(req.0.data(caller.0.clone())).await.into()
 }
 
+pub use shared::Renderers;
+
 #[handler]
 pub async fn websocket(
     schema: Ext<&ReelSchema>,
+    renderers: Ext<&Renderers>,
     reel: Ext<&Reel>,
     caller: Option<Ext<&Caller>>,
     protocol: GraphQLProtocol,
     websocket: WebSocket,
 ) -> poem::Response {
-    let (schema, reel) = (schema.clone(), reel.clone());
+    let executor = shared::SocketExecutor {
+        schema: schema.clone(),
+        reel: reel.clone(),
+        renderers: renderers.clone(),
+    };
+    let reel = reel.clone();
     let upgraded_as = caller.map(|c| c.0.clone());
     let Some(place) = socket::Place::take(reel.config.server.ws_max_connections) else {
         let message = "this node holds as many live connections as it may; retry (another node)";
@@ -105,7 +114,7 @@ pub async fn websocket(
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .config(socket::config(&reel))
         .on_upgrade(move |stream| async move {
-            socket::serve(stream, schema, protocol.0, reel, upgraded_as).await;
+            socket::serve(stream, executor, protocol.0, reel, upgraded_as).await;
             drop(place);
         })
         .into_response()

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::mpsc;
 
-use super::ReelSchema;
+use super::shared::SocketExecutor;
 use crate::Reel;
 use crate::auth::{AuthError, AuthMethod, Caller};
 use crate::error::Coded;
@@ -80,7 +80,7 @@ struct Envelope {
 /// credentials, else `connection_init` brings a token.
 pub async fn serve(
     stream: WebSocketStream,
-    schema: ReelSchema,
+    executor: SocketExecutor,
     protocol: WebSocketProtocols,
     reel: Reel,
     caller: Option<Caller>,
@@ -111,7 +111,7 @@ pub async fn serve(
         }
     };
     let input = stream_of(from_client);
-    let mut graphql = async_graphql::http::WebSocket::new(schema, input, protocol)
+    let mut graphql = async_graphql::http::WebSocket::new(executor, input, protocol)
         .on_connection_init(on_init)
         .boxed();
 

@@ -14,6 +14,13 @@ use crate::services::Reel;
 
 pub struct Subscription;
 
+/// The root field `shared.rs` renders once per event for every subscriber asking the same.
+pub(super) const VIDEO_EVENTS: &str = "videoEvents";
+
+/// Set on a request by `shared.rs`: `videoEvents` yields this event alone (none: nothing,
+/// which only checks the request) instead of the live stream.
+pub(super) struct GivenEvent(pub Option<VideoEvent>);
+
 /// The events of one app (a slow subscriber is sent current states instead of a gap),
 /// counted as an open subscription for as long as the stream lives.
 fn app_events(reel: &Reel, app: AppId) -> impl Stream<Item = VideoEvent> + Send + use<> {
@@ -67,6 +74,10 @@ impl Subscription {
         ctx: &Context<'_>,
     ) -> Result<impl Stream<Item = VideoEventObject> + use<>> {
         let caller = allowed(ctx, Scope::Read)?;
-        Ok(app_events(reel(ctx), caller.app_id).map(VideoEventObject::from))
+        let events = match ctx.data_opt::<GivenEvent>() {
+            Some(GivenEvent(given)) => stream::iter(given.clone()).boxed(),
+            None => app_events(reel(ctx), caller.app_id).boxed(),
+        };
+        Ok(events.map(VideoEventObject::from))
     }
 }
