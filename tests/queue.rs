@@ -266,7 +266,7 @@ async fn commit_mode(conn: &mut diesel_async::AsyncPgConnection) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn claims_and_plain_ends_skip_the_flush_without_leaking_it_to_the_connection() {
+async fn claims_take_expired_leases_first_and_skip_the_flush_without_leaking_it() {
     let app = TestApp::start().await;
     let a = enqueue(&app, Note { n: 1, fail: false }, &[]).await;
     let after_a = enqueue(&app, Note { n: 2, fail: false }, &[a]).await;
@@ -284,12 +284,40 @@ async fn claims_and_plain_ends_skip_the_flush_without_leaking_it_to_the_connecti
     assert_eq!(commit_mode(&mut conn).await, before);
     assert_eq!(state(&app, a).await, "running");
 
-    // An end on its own frees what waited for it, like a durable one.
+    // A job whose worker died (its lease ran out) is taken before a ready one, by
+    // another claimer, as another attempt.
+    let ready = enqueue(&app, Note { n: 3, fail: false }, &[]).await;
+    {
+        use diesel_async::RunQueryDsl;
+        diesel::sql_query(format!(
+            "UPDATE jobs SET lease_until = now() - interval '1 second' WHERE id = {a}"
+        ))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+    let taken = db::jobs::claim(&mut conn, "heir", 30, &[Note::KIND])
+        .await
+        .unwrap()
+        .expect("the expired job");
+    assert_eq!((taken.id, taken.attempts), (a, 2));
     assert!(
-        db::jobs::finish_alone(&mut conn, a, "tester")
+        !db::jobs::finish_alone(&mut conn, a, "tester")
             .await
             .unwrap()
     );
+    let next = db::jobs::claim(&mut conn, "tester", 30, &[Note::KIND])
+        .await
+        .unwrap()
+        .expect("the ready job");
+    assert_eq!(next.id, ready);
+    let nothing = db::jobs::claim(&mut conn, "tester", 30, &[Note::KIND])
+        .await
+        .unwrap();
+    assert!(nothing.is_none());
+
+    // An end on its own frees what waited for it, like a durable one.
+    assert!(db::jobs::finish_alone(&mut conn, a, "heir").await.unwrap());
     assert_eq!(commit_mode(&mut conn).await, before);
     assert_eq!(state(&app, a).await, "done");
     assert_eq!(state(&app, after_a).await, "queued");

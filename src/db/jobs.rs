@@ -101,40 +101,37 @@ pub async fn claim(
     lease_secs: i32,
     kinds: &[&str],
 ) -> QueryResult<Option<JobRow>> {
-    // Two probes, each along its own partial index (`jobs_leased`, then `jobs_ready` in
-    // its order): one query with `OR` between them sorted every ready job on each claim.
-    for pick in [
-        "SELECT id FROM jobs
-         WHERE state = 'running' AND lease_until < now() AND kind = ANY($3)
-         ORDER BY lease_until
-         FOR UPDATE SKIP LOCKED
-         LIMIT 1",
-        "SELECT id FROM jobs
-         WHERE state = 'queued' AND run_at <= now() AND kind = ANY($3)
-         ORDER BY priority DESC, run_at, id
-         FOR UPDATE SKIP LOCKED
-         LIMIT 1",
-    ] {
-        // `set_config(…, true)` is `SET LOCAL` inside the statement's own transaction, so
-        // the claim stays one round trip.
-        let claimed = diesel::sql_query(format!(
-            "UPDATE jobs SET state = 'running', attempts = attempts + 1, worker = $1,
-                    lease_until = now() + make_interval(secs => $2), updated_at = now()
-             WHERE id = ({pick})
-               AND set_config('synchronous_commit', 'off', true) IS NOT NULL
-             RETURNING id, kind, app_id, video_id, payload, priority, attempts"
-        ))
-        .bind::<Text, _>(worker)
-        .bind::<Integer, _>(lease_secs)
-        .bind::<Array<Text>, _>(kinds)
-        .get_result(conn)
-        .await
-        .optional()?;
-        if claimed.is_some() {
-            return Ok(claimed);
-        }
-    }
-    Ok(None)
+    // One round trip: two probes, each along its own partial index (`jobs_leased`, then
+    // `jobs_ready` in its order; the second runs only when the first found nothing), as
+    // one query with `OR` between them sorted every ready job on each claim.
+    // `set_config(…, true)` is `SET LOCAL` for the statement's own transaction.
+    diesel::sql_query(
+        "WITH expired AS (
+             SELECT id FROM jobs
+             WHERE state = 'running' AND lease_until < now() AND kind = ANY($3)
+             ORDER BY lease_until
+             FOR UPDATE SKIP LOCKED
+             LIMIT 1
+         ), ready AS (
+             SELECT id FROM jobs
+             WHERE state = 'queued' AND run_at <= now() AND kind = ANY($3)
+               AND NOT EXISTS (SELECT FROM expired)
+             ORDER BY priority DESC, run_at, id
+             FOR UPDATE SKIP LOCKED
+             LIMIT 1
+         )
+         UPDATE jobs SET state = 'running', attempts = attempts + 1, worker = $1,
+                lease_until = now() + make_interval(secs => $2), updated_at = now()
+         WHERE id = (SELECT id FROM expired UNION ALL SELECT id FROM ready LIMIT 1)
+           AND set_config('synchronous_commit', 'off', true) IS NOT NULL
+         RETURNING id, kind, app_id, video_id, payload, priority, attempts",
+    )
+    .bind::<Text, _>(worker)
+    .bind::<Integer, _>(lease_secs)
+    .bind::<Array<Text>, _>(kinds)
+    .get_result(conn)
+    .await
+    .optional()
 }
 
 /// Deletes up to `limit` jobs that ended (done or failed) more than `keep_secs` ago;
@@ -190,49 +187,50 @@ pub async fn renew(
 /// Marks the job done and frees what waited for it; false when it was no longer ours.
 /// In the caller's transaction, which commits durably (the job's effects may be in it).
 pub async fn finish(conn: &mut AsyncPgConnection, id: JobId, worker: &str) -> QueryResult<bool> {
-    conn.transaction(async |conn| end_running(conn, id, worker).await)
-        .await
+    end_running(conn, id, worker, "").await
 }
 
-/// [`finish`] for a job whose effects are already committed (or in storage), as a
-/// transaction of its own that does not wait for its WAL flush: lost in a Postgres crash,
-/// the job runs again, as jobs may (docs/architecture.md, "Jobs"). A later durable commit
-/// flushes it anyway, so nothing that depends on this end can outlive its loss.
+/// [`finish`] for a job whose effects are already committed (or in storage), committed
+/// without waiting for its WAL flush: lost in a Postgres crash, the job runs again, as
+/// jobs may (docs/architecture.md, "Jobs"). A later durable commit flushes it anyway, so
+/// nothing that depends on this end can outlive its loss.
 pub async fn finish_alone(
     conn: &mut AsyncPgConnection,
     id: JobId,
     worker: &str,
 ) -> QueryResult<bool> {
-    conn.transaction(async |conn| {
-        diesel::sql_query("SET LOCAL synchronous_commit = off")
-            .execute(conn)
-            .await?;
-        end_running(conn, id, worker).await
-    })
-    .await
+    let unflushed = "AND set_config('synchronous_commit', 'off', true) IS NOT NULL";
+    end_running(conn, id, worker, unflushed).await
 }
 
-/// Marks a running job of `worker` done and frees what waited for it.
-async fn end_running(conn: &mut AsyncPgConnection, id: JobId, worker: &str) -> QueryResult<bool> {
-    let n = diesel::update(
-        jobs::table.filter(
-            jobs::id
-                .eq(id)
-                .and(jobs::worker.eq(worker))
-                .and(jobs::state.eq("running")),
-        ),
-    )
-    .set((
-        jobs::state.eq("done"),
-        jobs::lease_until.eq(None::<DateTime<Utc>>),
-        jobs::updated_at.eq(diesel::dsl::now),
+#[derive(QueryableByName)]
+struct Ended {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// Marks a running job of `worker` done and frees what waited for it, in one statement;
+/// `also` is one more condition on the job.
+async fn end_running(
+    conn: &mut AsyncPgConnection,
+    id: JobId,
+    worker: &str,
+    also: &str,
+) -> QueryResult<bool> {
+    let free = free_waiting("SELECT id FROM done");
+    let ended: Ended = diesel::sql_query(format!(
+        "WITH done AS (
+             UPDATE jobs SET state = 'done', lease_until = NULL, updated_at = now()
+             WHERE id = $1 AND worker = $2 AND state = 'running' {also}
+             RETURNING id
+         ), freed AS ({free})
+         SELECT count(*) AS n FROM done"
     ))
-    .execute(conn)
+    .bind::<BigInt, _>(id)
+    .bind::<Text, _>(worker)
+    .get_result(conn)
     .await?;
-    if n == 1 {
-        release_dependents(conn, id).await?;
-    }
-    Ok(n == 1)
+    Ok(ended.n == 1)
 }
 
 /// Records a failed attempt: back to the queue after `retry_in_secs`, or `failed` for
@@ -270,21 +268,28 @@ pub async fn fail(
 }
 
 /// One prerequisite of each job waiting for `ended` is over; those with none left are
-/// queued. (Row locks serialise the decrements, so two prerequisites ending at once
-/// cannot both leave the count above zero.)
+/// queued.
 async fn release_dependents(conn: &mut AsyncPgConnection, ended: JobId) -> QueryResult<()> {
-    diesel::sql_query(
+    diesel::sql_query(free_waiting("$1"))
+        .bind::<BigInt, _>(ended)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The statement that counts the jobs `ended` (a list of ids, or a query of them) off
+/// the prerequisites of the jobs waiting for them, queueing those with none left. (Row
+/// locks serialise the decrements, so two prerequisites ending at once cannot both leave
+/// the count above zero.)
+fn free_waiting(ended: &str) -> String {
+    format!(
         "UPDATE jobs SET waiting_for = waiting_for - 1,
                 state = CASE WHEN waiting_for = 1 THEN 'queued' ELSE state END,
                 run_at = CASE WHEN waiting_for = 1 THEN greatest(run_at, now()) ELSE run_at END,
                 updated_at = now()
          WHERE state = 'waiting'
-           AND id IN (SELECT job_id FROM job_dependencies WHERE depends_on = $1)",
+           AND id IN (SELECT job_id FROM job_dependencies WHERE depends_on IN ({ended}))"
     )
-    .bind::<BigInt, _>(ended)
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 /// Gives a job back untouched (graceful shutdown): the attempt does not count.
