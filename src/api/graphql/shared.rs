@@ -9,7 +9,9 @@ use std::any::TypeId;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, Weak};
 
-use async_graphql::parser::types::{DocumentOperations, OperationType, Selection};
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationType, Selection,
+};
 use async_graphql::{Data, Executor, Request, Response, ServerError, Variables};
 use futures_util::stream::{self, BoxStream, StreamExt};
 use tokio::sync::OnceCell;
@@ -160,16 +162,22 @@ impl Executor for SocketExecutor {
         let (Some(session), Some(caller)) = (session.clone(), caller) else {
             return Executor::execute_stream(&self.schema, request, session);
         };
-        if !only_video_events(&request.query, request.operation_name.as_deref()) {
+        // Parsed once here: the check below runs on the same request.
+        let mut request = request;
+        let operation = request.operation_name.clone();
+        let shared = request
+            .parsed_query()
+            .is_ok_and(|document| only_video_events(document, operation.as_deref()));
+        if !shared {
             return Executor::execute_stream(&self.schema, request, Some(session));
         }
         let key = Key {
             app: caller.app_id,
             variables: serde_json::to_string(&request.variables).unwrap_or_default(),
-            query: request.query,
-            operation: request.operation_name,
+            query: request.query.clone(),
+            operation,
         };
-        let variables = request.variables;
+        let variables = request.variables.clone();
         let (schema, reel, renderers) = (
             self.schema.clone(),
             self.reel.clone(),
@@ -177,7 +185,7 @@ impl Executor for SocketExecutor {
         );
         // This subscriber's own request, with nothing to render: what it would be refused
         // (a bad document, a missing scope) it is told as if it ran alone.
-        let check = given_request(&key.query, &key.operation, &variables, None);
+        let check = request.data(GivenEvent(None));
         let refusals = Executor::execute_stream(&schema, check, Some(session.clone()));
         stream::once(async move {
             let refused: Vec<Response> = refusals.collect().await;
@@ -190,10 +198,11 @@ impl Executor for SocketExecutor {
                 let _open = &open;
                 event
             });
+            // Boxed: an idle subscriber holds no room for a rendering in progress.
             events
                 .then(move |event| {
                     let renderer = renderer.clone();
-                    async move { renderer.render(event).await }
+                    Box::pin(async move { renderer.render(event).await })
                 })
                 .boxed()
         })
@@ -207,10 +216,7 @@ fn caller_of(session: &Data) -> Option<&Caller> {
 }
 
 /// Whether the operation to run is a subscription to `videoEvents` and nothing else.
-fn only_video_events(query: &str, operation: Option<&str>) -> bool {
-    let Ok(document) = async_graphql::parser::parse_query(query) else {
-        return false;
-    };
+fn only_video_events(document: &ExecutableDocument, operation: Option<&str>) -> bool {
     let operation = match (&document.operations, operation) {
         (DocumentOperations::Single(op), None) => op,
         (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
@@ -231,7 +237,11 @@ fn only_video_events(query: &str, operation: Option<&str>) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::only_video_events;
+    /// Whether `query` parses and its `operation` is shared.
+    fn only_video_events(query: &str, operation: Option<&str>) -> bool {
+        async_graphql::parser::parse_query(query)
+            .is_ok_and(|document| super::only_video_events(&document, operation))
+    }
 
     #[test]
     fn only_a_lone_video_events_subscription_is_shared() {
