@@ -19,6 +19,7 @@ pub const TRANSCODE_REALTIME: &str = "reel_transcode_realtime_factor";
 pub const PUBLISH_FAILURES: &str = "reel_publish_failures_total";
 pub const SUBSCRIPTIONS: &str = "reel_subscriptions";
 pub const EVENT_RENDERINGS: &str = "reel_event_renderings_total";
+pub const IMAGES_MADE: &str = "reel_images_made_total";
 pub const WS_CONNECTIONS: &str = "reel_websockets";
 pub const RATE_LIMITED: &str = "reel_rate_limited_total";
 
@@ -104,6 +105,10 @@ fn describe() {
     describe_counter!(
         EVENT_RENDERINGS,
         "Answers to videoEvents subscriptions rendered: one per event and distinct request on a node, shared by its subscribers"
+    );
+    describe_counter!(
+        IMAGES_MADE,
+        "Images made on demand, by how their ffmpeg started (waiting: started ahead; started: for this image)"
     );
     describe_gauge!(
         WS_CONNECTIONS,

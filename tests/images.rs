@@ -282,3 +282,86 @@ async fn encrypted_videos_have_images_and_audio_only_ones_none() {
     assert_eq!(status, 404, "{}", String::from_utf8_lossy(&body));
     assert!(String::from_utf8_lossy(&body).contains("audio-only"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_thumbnail_from_a_waiting_ffmpeg_is_the_one_a_fresh_ffmpeg_makes() {
+    use common::metrics::sample;
+    use reel::media::Media;
+    use reel::media::image::args::{Input, Source};
+    use reel::media::image::{Fit, ImageFormat, ImageSpec, Thumbnail};
+
+    reel::metrics::handle(); // the recorder, before anything is counted
+    let dir = tempfile::tempdir().unwrap();
+    // A segment as the ladder makes them: MPEG-TS, one keyframe first, B-frames.
+    let segment = clip(
+        dir.path(),
+        "segment.ts",
+        "-f lavfi -i testsrc2=size=640x360:rate=30 -t 4 -c:v libx264 -preset ultrafast -g 120 -bf 2 -f mpegts",
+    );
+    let source = |offset| Source {
+        inputs: vec![Input {
+            path: segment.clone(),
+            key: None,
+        }],
+        offset,
+        threads: 1,
+    };
+    let thumbnail = |format| {
+        ImageSpec::Thumbnail(Thumbnail {
+            time_ms: 0,
+            width: Some(320),
+            height: None,
+            fit: Fit::Preserve,
+            format,
+        })
+    };
+    let made = |how: &str| {
+        let text = reel::metrics::handle().render();
+        sample(&text, reel::metrics::IMAGES_MADE, &[("ffmpeg", how)]).unwrap_or(0.0)
+    };
+    let config = reel::config::MediaConfig::default();
+    let fresh = Media::new(&config);
+    let warm = Media::new(&config).with_warm_thumbnails(dir.path().join("warm"), 1);
+    let work = dir.path();
+    let timeout = std::time::Duration::from_secs(30);
+    let jpg = thumbnail(ImageFormat::Jpg);
+
+    // The first of its kind starts ffmpeg (and one to wait for the next); the next is
+    // made by the one waiting, exactly as a fresh ffmpeg makes it.
+    let first = warm.image(&jpg, &source(2.5), work, timeout).await.unwrap();
+    assert_eq!((made("started"), made("waiting")), (1.0, 0.0));
+    let from_waiting = warm.image(&jpg, &source(3.9), work, timeout).await.unwrap();
+    assert_eq!((made("started"), made("waiting")), (1.0, 1.0));
+    let from_fresh = fresh
+        .image(&jpg, &source(3.9), work, timeout)
+        .await
+        .unwrap();
+    assert_eq!(made("started"), 2.0);
+    assert_eq!(from_waiting, from_fresh);
+    assert_ne!(from_waiting, first, "another time, another picture");
+    assert_eq!(image_info(work, "w.jpg", &from_waiting).width, 320);
+
+    // Waiting processes that died (killed, say) are passed over: the image is still made.
+    let warm_dir = dir.path().join("warm");
+    let killed = std::process::Command::new("pkill")
+        .args(["-f", &warm_dir.to_string_lossy()])
+        .status()
+        .unwrap();
+    assert!(killed.success(), "a waiting ffmpeg was there to kill");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let after = warm.image(&jpg, &source(1.0), work, timeout).await.unwrap();
+    assert_eq!(
+        after,
+        fresh
+            .image(&jpg, &source(1.0), work, timeout)
+            .await
+            .unwrap()
+    );
+    assert_eq!(made("waiting"), 1.0);
+    // Another format waits in processes of its own.
+    let png = thumbnail(ImageFormat::Png);
+    warm.image(&png, &source(0.5), work, timeout).await.unwrap();
+    let png_warm = warm.image(&png, &source(1.5), work, timeout).await.unwrap();
+    assert_eq!(made("waiting"), 2.0);
+    assert_eq!(image_info(work, "w.png", &png_warm).codec, "png");
+}

@@ -16,6 +16,9 @@ pub struct ImagesConfig {
     pub timeout_secs: u64,
     /// Threads of one image's ffmpeg.
     pub threads: usize,
+    /// ffmpeg processes kept started ahead for each kind of thumbnail asked (their start-up
+    /// is most of a short thumbnail's time); 0: none.
+    pub warm_processes: usize,
 }
 
 impl Default for ImagesConfig {
@@ -26,6 +29,7 @@ impl Default for ImagesConfig {
             queue_secs: 10,
             timeout_secs: 30,
             threads: 1,
+            warm_processes: 2,
         }
     }
 }

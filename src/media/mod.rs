@@ -19,7 +19,7 @@ pub mod sprite;
 pub mod subtitles;
 pub mod transcode;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::config::MediaConfig;
@@ -63,6 +63,8 @@ impl MediaError {
 pub struct Media {
     tools: Tools,
     config: MediaConfig,
+    /// ffmpeg processes started ahead for thumbnails (the image service's only).
+    warm: Option<image::warm::WarmThumbnails>,
 }
 
 impl Media {
@@ -70,7 +72,20 @@ impl Media {
         Self {
             tools: Tools::new(config.max_processes),
             config: config.clone(),
+            warm: None,
         }
+    }
+
+    /// Keeps `per_shape` ffmpeg processes waiting for each kind of thumbnail asked so
+    /// far, each with a directory of its own under `dir` (`image/warm.rs`).
+    pub fn with_warm_thumbnails(mut self, dir: PathBuf, per_shape: usize) -> Self {
+        self.warm = Some(image::warm::WarmThumbnails::new(
+            &self.config.ffmpeg,
+            self.tools.clone(),
+            dir,
+            per_shape,
+        ));
+        self
     }
 
     pub fn config(&self) -> &MediaConfig {

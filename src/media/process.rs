@@ -6,8 +6,8 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
-use tokio::process::Command;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 
@@ -91,64 +91,144 @@ impl Tools {
         let _slot = self.slots.acquire().await.expect("semaphore never closes");
         let span = tracing::info_span!("tool", program, timeout_s = timeout.as_secs());
         async move {
-            let started = std::time::Instant::now();
-            let mut command = Command::new(program);
-            command
-                .args(args)
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .kill_on_drop(true);
-            die_with_parent(&mut command);
-            let mut child = command
-                .spawn()
-                .map_err(|source| ToolError::Spawn {
-                    program: program.into(),
-                    source,
-                })?;
-            let stdout = child.stdout.take().expect("piped");
-            let stderr = child.stderr.take().expect("piped");
-            let work = async {
-                let (out, err, status) = tokio::join!(
-                    read_stdout(stdout, on_line),
-                    stderr_tail(stderr),
-                    child.wait()
-                );
-                (out, err, status)
-            };
-            let (out, err, status) = match tokio::time::timeout(timeout, work).await {
-                Ok(done) => done,
-                Err(_) => {
-                    // `child` is dropped with the future: kill_on_drop stops it.
-                    return Err(ToolError::Timeout {
-                        program: program.into(),
-                        timeout,
-                    });
-                }
-            };
-            let io = |source| ToolError::Io {
-                program: program.into(),
-                source,
-            };
-            let status = status.map_err(io)?;
-            let Some(stdout) = out.map_err(io)? else {
-                return Err(ToolError::OutputTooLarge {
-                    program: program.into(),
-                });
-            };
-            tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, %status, "tool finished");
-            if !status.success() {
-                return Err(ToolError::Failed {
-                    program: program.into(),
-                    status: status.to_string(),
-                    stderr: err.trim().to_string(),
-                });
-            }
-            Ok(Output { stdout })
+            let child = spawn(program, args, Stdio::null())?;
+            collect(child, program, timeout, on_line).await
         }
         .instrument(span)
         .await
     }
+
+    /// Starts `program args` now, to run later with [`Waiting::run`]: it takes no slot
+    /// while it waits for its stdin.
+    pub fn start_waiting(&self, program: &str, args: &[String]) -> Result<Waiting, ToolError> {
+        let mut child = spawn(program, args, Stdio::piped())?;
+        let stdin = child.stdin.take().expect("piped");
+        Ok(Waiting {
+            tools: self.clone(),
+            program: program.into(),
+            child,
+            stdin,
+        })
+    }
+}
+
+/// A tool started ahead of need that reads what it is to do from its stdin (an ffmpeg
+/// reading its filter graph from `pipe:0`): its start-up is paid before it is needed.
+/// Dropped unused, it is killed.
+pub struct Waiting {
+    tools: Tools,
+    program: String,
+    child: Child,
+    stdin: ChildStdin,
+}
+
+impl Waiting {
+    /// Still waiting: it has not exited (nor been killed) meanwhile.
+    pub fn is_waiting(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Hands it `input` (then end of file) and collects its stdout, as [`Tools::run`].
+    /// `Err(Handover)` when it was gone before it could read `input`.
+    pub async fn run(self, input: &[u8], timeout: Duration) -> Result<Output, WaitingError> {
+        let Self {
+            tools,
+            program,
+            child,
+            mut stdin,
+        } = self;
+        let _slot = tools.slots.acquire().await.expect("semaphore never closes");
+        let span = tracing::info_span!("tool", program, timeout_s = timeout.as_secs(), warm = true);
+        async move {
+            let handed = async {
+                stdin.write_all(input).await?;
+                stdin.shutdown().await
+            };
+            if let Err(e) = handed.await {
+                return Err(WaitingError::Handover(e));
+            }
+            drop(stdin);
+            collect(child, &program, timeout, None::<fn(&str)>)
+                .await
+                .map_err(WaitingError::Tool)
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WaitingError {
+    /// The tool was gone before it read its input: run it afresh instead.
+    #[error("the waiting tool was gone: {0}")]
+    Handover(std::io::Error),
+    #[error(transparent)]
+    Tool(ToolError),
+}
+
+fn spawn(program: &str, args: &[String], stdin: Stdio) -> Result<Child, ToolError> {
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .stdin(stdin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    die_with_parent(&mut command);
+    command.spawn().map_err(|source| ToolError::Spawn {
+        program: program.into(),
+        source,
+    })
+}
+
+/// Waits for `child` within `timeout` (killing it after), keeping its stdout and the tail
+/// of its stderr; an exit other than success is `Failed` with that tail.
+async fn collect(
+    mut child: Child,
+    program: &str,
+    timeout: Duration,
+    on_line: Option<impl FnMut(&str) + Send>,
+) -> Result<Output, ToolError> {
+    let started = std::time::Instant::now();
+    let stdout = child.stdout.take().expect("piped");
+    let stderr = child.stderr.take().expect("piped");
+    let work = async {
+        let (out, err, status) = tokio::join!(
+            read_stdout(stdout, on_line),
+            stderr_tail(stderr),
+            child.wait()
+        );
+        (out, err, status)
+    };
+    let (out, err, status) = match tokio::time::timeout(timeout, work).await {
+        Ok(done) => done,
+        Err(_) => {
+            // `child` is dropped on return: kill_on_drop stops it.
+            return Err(ToolError::Timeout {
+                program: program.into(),
+                timeout,
+            });
+        }
+    };
+    let io = |source| ToolError::Io {
+        program: program.into(),
+        source,
+    };
+    let status = status.map_err(io)?;
+    let Some(stdout) = out.map_err(io)? else {
+        return Err(ToolError::OutputTooLarge {
+            program: program.into(),
+        });
+    };
+    tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, %status, "tool finished");
+    if !status.success() {
+        return Err(ToolError::Failed {
+            program: program.into(),
+            status: status.to_string(),
+            stderr: err.trim().to_string(),
+        });
+    }
+    Ok(Output { stdout })
 }
 
 /// The tool's stdout, or `None` when it is over `STDOUT_MAX`. Returning drops the pipe,
@@ -241,5 +321,26 @@ mod tests {
             .err()
             .unwrap();
         assert!(matches!(err, ToolError::OutputTooLarge { .. }), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_waiting_tool_runs_on_its_input_or_says_it_was_gone() {
+        let tools = Tools::new(1);
+        let cat = tools.start_waiting("cat", &[]).unwrap();
+        let out = cat
+            .run(b"the graph", Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert_eq!(out.stdout, b"the graph");
+
+        // One that ended before its input came cannot take it.
+        let mut gone = tools.start_waiting("true", &[]).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while gone.is_waiting() {
+            assert!(std::time::Instant::now() < deadline, "`true` exits");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let err = gone.run(b"late", Duration::from_secs(10)).await.err();
+        assert!(matches!(err, Some(WaitingError::Handover(_))), "{err:?}");
     }
 }

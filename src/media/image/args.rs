@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::{AnimatedFormat, Fit, ImageFormat, ImageSpec, MAX_SIDE, Thumbnail};
-use crate::media::process::ToolError;
+use crate::media::process::{ToolError, WaitingError};
 use crate::media::{Media, MediaError};
 
 /// One segment on local disk, with the AES-128 key and IV it is encrypted with.
@@ -119,12 +119,7 @@ fn animation_frames(source: &Source, fps: u32, secs: f64, width: u32) -> String 
 pub fn args(spec: &ImageSpec, source: &Source, palette: Option<&Path>) -> Vec<String> {
     let mut args = input_args(source);
     let graph = match spec {
-        ImageSpec::Thumbnail(t) => format!(
-            "{}fps=fps={PICK_FPS}:start_time={:.3}:round=down,{},setsar=1[out]",
-            joined(source.inputs.len()),
-            source.offset,
-            thumbnail_scale(t)
-        ),
+        ImageSpec::Thumbnail(t) => thumbnail_graph(t, source),
         ImageSpec::Animated(a) => {
             let secs = (a.end_ms - a.start_ms) as f64 / 1000.0;
             let frames = animation_frames(source, a.fps, secs, a.width);
@@ -141,7 +136,53 @@ pub fn args(spec: &ImageSpec, source: &Source, palette: Option<&Path>) -> Vec<St
         }
     };
     args.extend(["-filter_complex".into(), graph]);
-    args.extend(["-map", "[out]", "-an", "-sn", "-dn"].map(String::from));
+    args.extend(output_args(spec));
+    args
+}
+
+/// The filter graph of a thumbnail: the frame shown at the offset, scaled.
+pub(super) fn thumbnail_graph(t: &Thumbnail, source: &Source) -> String {
+    format!(
+        "{}fps=fps={PICK_FPS}:start_time={:.3}:round=down,{},setsar=1[out]",
+        joined(source.inputs.len()),
+        source.offset,
+        thumbnail_scale(t)
+    )
+}
+
+/// The command of a thumbnail in `format` from the one segment at `input`, started
+/// before its time is known: the graph (`thumbnail_graph`) comes on stdin (`warm.rs`).
+pub(super) fn waiting_thumbnail_args(
+    format: ImageFormat,
+    input: &Path,
+    threads: usize,
+) -> Vec<String> {
+    let source = Source {
+        inputs: vec![Input {
+            path: input.to_path_buf(),
+            key: None,
+        }],
+        offset: 0.0,
+        threads,
+    };
+    let mut args = input_args(&source);
+    args.extend(["-filter_complex_script".into(), "pipe:0".into()]);
+    let spec = ImageSpec::Thumbnail(Thumbnail {
+        time_ms: 0,
+        width: None,
+        height: None,
+        fit: Fit::Preserve,
+        format,
+    });
+    args.extend(output_args(&spec));
+    args
+}
+
+/// What is kept of the graph's output and how it is written to stdout.
+fn output_args(spec: &ImageSpec) -> Vec<String> {
+    let mut args: Vec<String> = ["-map", "[out]", "-an", "-sn", "-dn"]
+        .map(String::from)
+        .to_vec();
     let output: &[&str] = match spec {
         ImageSpec::Thumbnail(t) => match t.format {
             ImageFormat::Jpg => &[
@@ -240,6 +281,10 @@ impl Media {
         work: &Path,
         timeout: Duration,
     ) -> Result<Vec<u8>, MediaError> {
+        if let Some(bytes) = self.warm_thumbnail(spec, source, timeout).await? {
+            metrics::counter!(crate::metrics::IMAGES_MADE, "ffmpeg" => "waiting").increment(1);
+            return Ok(bytes);
+        }
         let deadline = tokio::time::Instant::now() + timeout;
         let palette = match palette_args(spec, source) {
             Some(args) => {
@@ -259,7 +304,42 @@ impl Media {
         if bytes.is_empty() {
             return Err(MediaError::Transcode("ffmpeg made no picture".into()));
         }
+        metrics::counter!(crate::metrics::IMAGES_MADE, "ffmpeg" => "started").increment(1);
         Ok(bytes)
+    }
+
+    /// The thumbnail made by a process started ahead (`warm.rs`); `None` when none fits
+    /// or is ready, or the one taken was gone before it could start.
+    async fn warm_thumbnail(
+        &self,
+        spec: &ImageSpec,
+        source: &Source,
+        timeout: Duration,
+    ) -> Result<Option<Vec<u8>>, MediaError> {
+        let Some(warm) = self.warm.as_ref().and_then(|w| w.take(spec, source)) else {
+            return Ok(None);
+        };
+        let (ImageSpec::Thumbnail(t), [input]) = (spec, source.inputs.as_slice()) else {
+            return Ok(None);
+        };
+        if let Err(e) = warm.link(&input.path).await {
+            tracing::warn!(error = %e, "cannot link a segment for a waiting ffmpeg");
+            return Ok(None);
+        }
+        let graph = thumbnail_graph(t, source);
+        tracing::debug!(%graph, "making a thumbnail with a waiting ffmpeg");
+        let timeout = timeout.max(Duration::from_millis(1));
+        match warm.process.run(graph.as_bytes(), timeout).await {
+            Ok(out) if out.stdout.is_empty() => {
+                Err(MediaError::Transcode("ffmpeg made no picture".into()))
+            }
+            Ok(out) => Ok(Some(out.stdout)),
+            Err(WaitingError::Handover(e)) => {
+                tracing::warn!(error = %e, "a waiting ffmpeg was gone; starting one afresh");
+                Ok(None)
+            }
+            Err(WaitingError::Tool(e)) => Err(tool_error(e)),
+        }
     }
 
     async fn run_image(&self, args: &[String], timeout: Duration) -> Result<Vec<u8>, MediaError> {
@@ -272,14 +352,18 @@ impl Media {
             )
             .await
             .map(|out| out.stdout)
-            .map_err(|e| match e {
-                ToolError::Failed { stderr, .. } => {
-                    MediaError::Transcode(crate::media::process::trimmed(&stderr))
-                }
-                ToolError::OutputTooLarge { .. } => MediaError::Unsuitable(
-                    "the image would be too large; ask for a smaller or shorter one".into(),
-                ),
-                other => MediaError::Tool(other),
-            })
+            .map_err(tool_error)
+    }
+}
+
+fn tool_error(e: ToolError) -> MediaError {
+    match e {
+        ToolError::Failed { stderr, .. } => {
+            MediaError::Transcode(crate::media::process::trimmed(&stderr))
+        }
+        ToolError::OutputTooLarge { .. } => MediaError::Unsuitable(
+            "the image would be too large; ask for a smaller or shorter one".into(),
+        ),
+        other => MediaError::Tool(other),
     }
 }

@@ -6,6 +6,7 @@ pub mod args;
 pub mod hls;
 #[cfg(test)]
 mod tests;
+pub mod warm;
 
 /// Largest side of a thumbnail, asked or made.
 pub const MAX_SIDE: u32 = 1920;

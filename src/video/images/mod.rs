@@ -125,14 +125,17 @@ impl ImageService {
     pub fn new(config: &Config, db: DbPool, storage: Storage, delivery: Delivery) -> Self {
         let mut media = config.media.clone();
         media.max_processes = config.images.max_processes.max(1);
+        let tmp_dir = config.data_dir.join("tmp");
+        let media =
+            Media::new(&media).with_warm_thumbnails(tmp_dir.clone(), config.images.warm_processes);
         Self {
             inner: Arc::new(Inner {
                 db,
                 storage,
                 delivery,
-                media: Media::new(&media),
+                media,
                 config: config.images.clone(),
-                tmp_dir: config.data_dir.join("tmp"),
+                tmp_dir,
                 flights: flight::Flights::new(),
                 apps: flight::AppSlots::new(config.images.per_app),
             }),
