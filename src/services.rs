@@ -41,8 +41,21 @@ pub enum StartupError {
     Webhooks(#[from] ResealError),
 }
 
+/// A handle on the node's services: one `Arc`, so the copies every socket, request
+/// and task holds cost a pointer (the services themselves are 6 KiB, and an idle
+/// WebSocket's task held four copies of them; issue 18).
 #[derive(Clone)]
-pub struct Reel {
+pub struct Reel(Arc<Services>);
+
+impl std::ops::Deref for Reel {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+pub struct Services {
     pub config: Arc<Config>,
     pub db: DbPool,
     pub kv: Kv,
@@ -137,7 +150,7 @@ impl Reel {
         let images = ImageService::new(&config, db.clone(), storage.clone(), delivery.clone());
         let watermarks = jobs.watermarks.clone();
         let config = Arc::new(config);
-        Ok(Self {
+        Ok(Self(Arc::new(Services {
             images,
             watermarks,
             uploads,
@@ -161,7 +174,7 @@ impl Reel {
             kv,
             storage,
             events,
-        })
+        })))
     }
 
     /// A job runner over this process's services, knowing every kind.
