@@ -8,25 +8,11 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use common::node::REEL;
-use common::{Credentials, TestApp, error_code};
+use common::{TestApp, error_code};
 use serde_json::{Value, json};
 
 const CREATE_WEBHOOK: &str =
     r#"mutation { createWebhook(url: "https://hooks.example.com/reel") { id secret } }"#;
-
-async fn token_with(app: &TestApp, creds: &Credentials, scopes: Option<&[&str]>) -> String {
-    let out = app
-        .graphql(
-            creds,
-            "mutation($s: [TokenScope!]) { createToken(ttlSeconds: 600, scopes: $s) { token } }",
-            json!({ "s": scopes }),
-        )
-        .await;
-    out["data"]["createToken"]["token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{out}"))
-        .to_string()
-}
 
 async fn as_token(app: &TestApp, token: &str, query: &str) -> Value {
     app.graphql_bearer(token, query).await.1
@@ -36,7 +22,7 @@ async fn as_token(app: &TestApp, token: &str, query: &str) -> Value {
 async fn a_default_token_reads_uploads_and_plays_but_does_not_manage() {
     let app = TestApp::start().await;
     let creds = app.create_app("alpha").await;
-    let token = token_with(&app, &creds, None).await;
+    let token = app.token(&creds, 600).await;
     let listed = as_token(&app, &token, "{ videos { edges { cursor } } }").await;
     assert!(listed["errors"].is_null(), "{listed}");
     for refused in [
@@ -49,7 +35,7 @@ async fn a_default_token_reads_uploads_and_plays_but_does_not_manage() {
         assert_eq!(error_code(&out), Some("FORBIDDEN"), "{refused}: {out}");
     }
     // Signed requests may do everything, and may give a token that manages.
-    let manager = token_with(&app, &creds, Some(&["MANAGE"])).await;
+    let manager = app.scoped_token(&creds, &["MANAGE"]).await;
     let made = as_token(&app, &manager, CREATE_WEBHOOK).await;
     assert!(made["errors"].is_null(), "{made}");
 }
@@ -58,7 +44,7 @@ async fn a_default_token_reads_uploads_and_plays_but_does_not_manage() {
 async fn a_read_only_token_cannot_upload_or_play() {
     let app = TestApp::start().await;
     let creds = app.create_app("alpha").await;
-    let token = token_with(&app, &creds, Some(&["READ"])).await;
+    let token = app.scoped_token(&creds, &["READ"]).await;
     let init = as_token(
         &app,
         &token,

@@ -227,21 +227,6 @@ async fn a_change_made_while_redis_was_down_reaches_subscribers_once_it_is_back(
     );
 }
 
-/// A token of `creds`' app with only `scopes`.
-async fn token_with(app: &TestApp, creds: &common::Credentials, scopes: &[&str]) -> String {
-    let out = app
-        .graphql(
-            creds,
-            "mutation($s: [TokenScope!]) { createToken(ttlSeconds: 600, scopes: $s) { token } }",
-            json!({ "s": scopes }),
-        )
-        .await;
-    out["data"]["createToken"]["token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no token in {out}"))
-        .to_string()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn subscribers_asking_alike_share_an_event_each_with_its_own_answer() {
     let app = TestApp::start().await;
@@ -292,7 +277,7 @@ async fn subscribers_asking_alike_share_an_event_each_with_its_own_answer() {
     send(&mut bad, json!({ "id": "x", "type": "subscribe", "payload": { "query": "subscription { videoEvents { nope } }" } })).await;
     let refused = next(&mut bad).await;
     assert!(refused.to_string().contains("nope"), "{refused}");
-    let upload_only = token_with(&app, &alpha, &["UPLOAD"]).await;
+    let upload_only = app.scoped_token(&alpha, &["UPLOAD"]).await;
     let mut forbidden = signed_in(&app, &upload_only).await;
     send(
         &mut forbidden,

@@ -366,11 +366,20 @@ impl TestApp {
 
     /// A bearer token for `creds`' app, from `createToken`.
     pub async fn token(&self, creds: &Credentials, ttl: i64) -> String {
+        self.token_with(creds, ttl, None).await
+    }
+
+    /// A bearer token for `creds`' app allowed only `scopes` (`TokenScope` names).
+    pub async fn scoped_token(&self, creds: &Credentials, scopes: &[&str]) -> String {
+        self.token_with(creds, 600, Some(scopes)).await
+    }
+
+    async fn token_with(&self, creds: &Credentials, ttl: i64, scopes: Option<&[&str]>) -> String {
         let out = self
             .graphql(
                 creds,
-                "mutation($ttl: Int) { createToken(ttlSeconds: $ttl) { token expiresAt } }",
-                json!({ "ttl": ttl }),
+                "mutation($ttl: Int, $s: [TokenScope!]) { createToken(ttlSeconds: $ttl, scopes: $s) { token expiresAt } }",
+                json!({ "ttl": ttl, "s": scopes }),
             )
             .await;
         out["data"]["createToken"]["token"]

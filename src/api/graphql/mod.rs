@@ -29,6 +29,7 @@ use crate::Reel;
 use crate::auth::Caller;
 use crate::error::ErrorCode;
 
+pub use shared::Renderers;
 pub use subscription::Subscription;
 
 /// The query root, merged from each domain's part.
@@ -83,8 +84,6 @@ pub async fn http(
 ) -> GraphQLResponse {
     schema.execute(req.0.data(caller.0.clone())).await.into()
 }
-
-pub use shared::Renderers;
 
 #[handler]
 pub async fn websocket(
