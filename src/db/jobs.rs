@@ -203,34 +203,32 @@ pub async fn finish_alone(
     end_running(conn, id, worker, unflushed).await
 }
 
-#[derive(QueryableByName)]
-struct Ended {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-/// Marks a running job of `worker` done and frees what waited for it, in one statement;
-/// `also` is one more condition on the job.
+/// Marks a running job of `worker` done and frees what waited for it; `also` is one more
+/// condition on the job. Two statements in one transaction: as one statement (the release
+/// reading the update's `RETURNING` through a CTE), a release blocked by a concurrent one
+/// lost its decrement when Postgres rechecked the row (`tests/queue.rs` caught it).
 async fn end_running(
     conn: &mut AsyncPgConnection,
     id: JobId,
     worker: &str,
     also: &str,
 ) -> QueryResult<bool> {
-    let free = free_waiting("SELECT id FROM done");
-    let ended: Ended = diesel::sql_query(format!(
-        "WITH done AS (
-             UPDATE jobs SET state = 'done', lease_until = NULL, updated_at = now()
-             WHERE id = $1 AND worker = $2 AND state = 'running' {also}
-             RETURNING id
-         ), freed AS ({free})
-         SELECT count(*) AS n FROM done"
-    ))
-    .bind::<BigInt, _>(id)
-    .bind::<Text, _>(worker)
-    .get_result(conn)
-    .await?;
-    Ok(ended.n == 1)
+    let sql = format!(
+        "UPDATE jobs SET state = 'done', lease_until = NULL, updated_at = now()
+         WHERE id = $1 AND worker = $2 AND state = 'running' {also}"
+    );
+    conn.transaction(async |conn| {
+        let n = diesel::sql_query(&sql)
+            .bind::<BigInt, _>(id)
+            .bind::<Text, _>(worker)
+            .execute(conn)
+            .await?;
+        if n == 1 {
+            release_dependents(conn, id).await?;
+        }
+        Ok(n == 1)
+    })
+    .await
 }
 
 /// Records a failed attempt: back to the queue after `retry_in_secs`, or `failed` for
@@ -268,28 +266,21 @@ pub async fn fail(
 }
 
 /// One prerequisite of each job waiting for `ended` is over; those with none left are
-/// queued.
+/// queued. (Row locks serialise the decrements, so two prerequisites ending at once
+/// cannot both leave the count above zero.)
 async fn release_dependents(conn: &mut AsyncPgConnection, ended: JobId) -> QueryResult<()> {
-    diesel::sql_query(free_waiting("$1"))
-        .bind::<BigInt, _>(ended)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-/// The statement that counts the jobs `ended` (a list of ids, or a query of them) off
-/// the prerequisites of the jobs waiting for them, queueing those with none left. (Row
-/// locks serialise the decrements, so two prerequisites ending at once cannot both leave
-/// the count above zero.)
-fn free_waiting(ended: &str) -> String {
-    format!(
+    diesel::sql_query(
         "UPDATE jobs SET waiting_for = waiting_for - 1,
                 state = CASE WHEN waiting_for = 1 THEN 'queued' ELSE state END,
                 run_at = CASE WHEN waiting_for = 1 THEN greatest(run_at, now()) ELSE run_at END,
                 updated_at = now()
          WHERE state = 'waiting'
-           AND id IN (SELECT job_id FROM job_dependencies WHERE depends_on IN ({ended}))"
+           AND id IN (SELECT job_id FROM job_dependencies WHERE depends_on = $1)",
     )
+    .bind::<BigInt, _>(ended)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Gives a job back untouched (graceful shutdown): the attempt does not count.
